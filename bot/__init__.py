@@ -1,0 +1,1 @@
+"""commune-bot: a Telegram bot for a Vietnamese commune's news portal."""

@@ -1,0 +1,139 @@
+"""Application wiring: the one place where settings, services and handlers come together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import cast
+from urllib.parse import urlsplit
+
+from telegram import Bot, BotCommand, BotCommandScopeDefault, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
+
+import handlers
+from bot.config import Settings
+from bot.context import BotApplication, BotContext, BotData, Services
+from bot.i18n import Catalog
+
+__all__ = ["MENU_COMMANDS", "build_application", "running"]
+
+log = logging.getLogger(__name__)
+
+# The commands shown in Telegram's menu, in this order; descriptions come from the catalogue.
+MENU_COMMANDS = ("start", "help", "language")
+
+# Seconds a getUpdates call may wait for news (long polling).
+POLL_TIMEOUT = 10
+
+
+def build_application(settings: Settings, catalog: Catalog | None = None) -> BotApplication:
+    """Build the python-telegram-bot Application with every handler registered."""
+    root = settings.TELEGRAM_API_URL
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        # Residents should not wait for one another: updates are handled concurrently.
+        .concurrent_updates(True)
+        .get_updates_read_timeout(POLL_TIMEOUT + 5)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    # PTB's builder types its JobQueue with the default context type; ours is BotContext.
+    application = cast(BotApplication, builder.build())
+    application.bot_data.attach(
+        Services(settings, catalog or Catalog.load(settings.DEFAULT_LANGUAGE))
+    )
+    handlers.register(application)
+    return application
+
+
+async def _post_init(application: BotApplication) -> None:
+    """Open the services and tell Telegram the command menu."""
+    services = application.bot_data.services
+    await services.open()
+    await register_commands(application.bot, services)
+    log.info("bot @%s is ready (database %s)", application.bot.username, services.db.path)
+
+
+async def _post_shutdown(application: BotApplication) -> None:
+    """Close what _post_init opened."""
+    await application.bot_data.services.close()
+
+
+async def register_commands(bot: Bot, services: Services) -> None:
+    """setMyCommands once per language, and the default language for everyone else."""
+    catalog = services.catalog
+
+    def commands(lang: str) -> list[BotCommand]:
+        return [BotCommand(name, catalog.text(f"commands.{name}", lang)) for name in MENU_COMMANDS]
+
+    await bot.set_my_commands(commands(catalog.default), scope=BotCommandScopeDefault())
+    for lang in catalog.languages:
+        await bot.set_my_commands(
+            commands(lang), scope=BotCommandScopeDefault(), language_code=lang
+        )
+
+
+def _polling_error(error: TelegramError) -> None:
+    """One line per failed getUpdates; the updater retries by itself."""
+    log.warning("could not fetch updates from Telegram (will retry): %s", error)
+
+
+@contextlib.asynccontextmanager
+async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
+    """Run the bot inside the current event loop, in the order run_polling uses.
+
+    The command line and the tests both use this, so tests exercise the production start-up and
+    shut-down path: initialize → post_init → updater → start, and the reverse on exit.
+    """
+    settings = application.bot_data.services.settings
+    updater = application.updater
+    assert updater is not None
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        if settings.WEBHOOK_URL:
+            secret = settings.WEBHOOK_SECRET
+            await updater.start_webhook(
+                listen=settings.WEBHOOK_LISTEN,
+                port=settings.WEBHOOK_PORT,
+                url_path=urlsplit(settings.WEBHOOK_URL).path.lstrip("/"),
+                webhook_url=settings.WEBHOOK_URL,
+                secret_token=secret.get_secret_value() if secret else None,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            await updater.start_polling(
+                poll_interval=0,
+                timeout=POLL_TIMEOUT,
+                allowed_updates=Update.ALL_TYPES,
+                error_callback=_polling_error,
+            )
+        await application.start()
+        try:
+            yield application
+        finally:
+            if updater.running:
+                await updater.stop()
+            if application.running:
+                await application.stop()
+    finally:
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+
+async def serve(application: BotApplication, stop: asyncio.Event) -> None:
+    """Run the bot until `stop` is set."""
+    async with running(application):
+        await stop.wait()
+    log.info("bot stopped")

@@ -1,0 +1,106 @@
+"""The `commune-bot` command line: run the bot, migrate or back up its database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from telegram.error import InvalidToken, NetworkError, TelegramError
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging, redact
+from storage import Database, MigrationError, backup_file
+
+__all__ = ["main"]
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="commune-bot",
+        description="Telegram bot for a commune's news portal. Settings come from the "
+        "environment and a .env file (see .env.example).",
+    )
+    parser.add_argument(
+        "--env-file", default=".env", metavar="PATH", help="settings file to read (default .env)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser(
+        "run", help="run the bot (long polling, or a webhook if WEBHOOK_URL is set)"
+    )
+    commands.add_parser("migrate", help="create or upgrade the database, then exit")
+    backup = commands.add_parser(
+        "backup", help="write a consistent copy of the database, even while the bot runs"
+    )
+    backup.add_argument("path", type=Path, help="where to write the copy")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `commune-bot` and `python -m bot`; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.env_file)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    configure_logging(settings.LOG_LEVEL, secrets=[settings.token])
+    try:
+        if args.command == "run":
+            return _run(settings)
+        if args.command == "migrate":
+            return asyncio.run(_migrate(settings))
+        return asyncio.run(_backup(settings, args.path))
+    except MigrationError as exc:
+        log.error("database %s: %s", settings.DATABASE_PATH, exc)
+        return 1
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import build_application, serve
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(build_application(settings), stop)
+
+    try:
+        asyncio.run(run())
+    except InvalidToken:
+        log.error("Telegram refused BOT_TOKEN: check the token BotFather gave you (see README)")
+        return 1
+    except NetworkError as exc:
+        log.error(
+            "cannot reach Telegram at %s: %s; check the network and TELEGRAM_API_URL",
+            settings.TELEGRAM_API_URL,
+            redact(str(exc), [settings.token]),
+        )
+        return 1
+    except TelegramError as exc:
+        log.error("Telegram refused to start the bot: %s", exc)
+        return 1
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    async with await Database.open(settings.DATABASE_PATH) as db:
+        version = await db.schema_version()
+    print(f"database {settings.DATABASE_PATH} is at schema version {version}")
+    return 0
+
+
+async def _backup(settings: Settings, target: Path) -> int:
+    if not settings.DATABASE_PATH.exists():
+        log.error("no database at %s: check DATABASE_PATH", settings.DATABASE_PATH)
+        return 1
+    await backup_file(settings.DATABASE_PATH, target)
+    print(f"backup of {settings.DATABASE_PATH} written to {target}")
+    return 0

@@ -1,0 +1,140 @@
+"""Configuration: one typed object built from the environment and a `.env` file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+# A BotFather token: the bot's numeric id, a colon, then 30+ URL-safe characters.
+_TOKEN_SHAPE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+
+# What each key expects, worded for the person editing `.env` (not for a programmer).
+_EXPECTED: dict[str, str] = {
+    "BOT_TOKEN": "the token BotFather gave you, like 123456789:AAE... (see README)",
+    "TELEGRAM_API_URL": "an http(s) address such as https://api.telegram.org",
+    "DATABASE_PATH": "a file path such as data/commune-bot.sqlite3",
+    "ADMIN_IDS": "Telegram user ids separated by commas, such as 12345678,87654321",
+    "TIMEZONE": "a time zone name such as Asia/Ho_Chi_Minh",
+    "DEFAULT_LANGUAGE": "vi or en",
+    "COMMUNE_NAME": "the commune's name as residents say it, such as Xã Bình Chánh",
+    "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+    "WEBHOOK_URL": "the public https address Telegram should post updates to",
+    "WEBHOOK_SECRET": "1-256 characters of A-Z, a-z, 0-9, _ and -",
+    "WEBHOOK_LISTEN": "an IP address to listen on, such as 0.0.0.0",
+    "WEBHOOK_PORT": "a port number between 1 and 65535",
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the key and what is expected."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; `.env.example` explains each one."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        case_sensitive=True,
+        env_ignore_empty=True,
+    )
+
+    BOT_TOKEN: SecretStr
+    TELEGRAM_API_URL: str = "https://api.telegram.org"
+    DATABASE_PATH: Path = Path("data/commune-bot.sqlite3")
+    ADMIN_IDS: Annotated[frozenset[int], NoDecode] = frozenset()
+    TIMEZONE: str = "Asia/Ho_Chi_Minh"
+    DEFAULT_LANGUAGE: Literal["vi", "en"] = "vi"
+    COMMUNE_NAME: str = Field(default="Xã Bình Chánh", min_length=1, max_length=100)
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    WEBHOOK_URL: str | None = None
+    WEBHOOK_SECRET: SecretStr | None = None
+    WEBHOOK_LISTEN: str = "0.0.0.0"
+    WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+
+    @field_validator("BOT_TOKEN")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not _TOKEN_SHAPE.match(value.get_secret_value().strip()):
+            raise ValueError("malformed")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("TELEGRAM_API_URL", "WEBHOOK_URL")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None if value == "" else value
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("malformed")
+        return value.rstrip("/")
+
+    @field_validator("ADMIN_IDS", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(re.fullmatch(r"-?\d+", part) for part in parts):
+                raise ValueError("malformed")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @field_validator("TIMEZONE")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value
+
+    @field_validator("WEBHOOK_SECRET")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("malformed")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.TIMEZONE)
+
+    @property
+    def token(self) -> str:
+        """The bot token; never log it."""
+        return self.BOT_TOKEN.get_secret_value()
+
+
+def _describe(error: ValidationError) -> str:
+    """One line naming the first bad key and what it should look like."""
+    first = error.errors()[0]
+    key = str(first["loc"][0]) if first["loc"] else "?"
+    expected = _EXPECTED.get(key, "a valid value")
+    if first["type"] == "missing":
+        return f"Configuration error: {key} is not set; expected {expected}."
+    return f"Configuration error: {key} is malformed; expected {expected}."
+
+
+def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
+    """Read settings from the environment and `env_file`; raise ConfigError with one clear line."""
+    try:
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    if settings.WEBHOOK_URL and settings.WEBHOOK_SECRET is None:
+        raise ConfigError(
+            "Configuration error: WEBHOOK_SECRET is not set; webhook mode needs "
+            f"{_EXPECTED['WEBHOOK_SECRET']}."
+        )
+    return settings

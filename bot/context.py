@@ -1,0 +1,94 @@
+"""The bot's shared resources and the typed context handlers receive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import User
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+
+from bot.config import Settings
+from bot.i18n import Catalog, pick_language
+from storage import Database, UserStore
+
+__all__ = ["BotApplication", "BotContext", "BotData", "Services"]
+
+
+class Services:
+    """Everything handlers share: settings, texts, and the resources opened at start-up."""
+
+    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self._db: Database | None = None
+        self._users: UserStore | None = None
+
+    async def open(self) -> None:
+        """Open the database (applying migrations); called from post_init."""
+        self._db = await Database.open(self.settings.DATABASE_PATH)
+        self._users = UserStore(self._db)
+
+    async def close(self) -> None:
+        """Close what open() opened; safe to call when open() failed or never ran."""
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+            self._users = None
+
+    @property
+    def db(self) -> Database:
+        """The open database."""
+        if self._db is None:
+            raise RuntimeError("services are not open: the database is used before post_init")
+        return self._db
+
+    @property
+    def users(self) -> UserStore:
+        """The users table."""
+        if self._users is None:
+            raise RuntimeError("services are not open: the database is used before post_init")
+        return self._users
+
+    async def language_of(self, user: User | None) -> str:
+        """The language to answer `user` in."""
+        default = self.settings.DEFAULT_LANGUAGE
+        if user is None:
+            return default
+        chosen = await self.users.language(user.id)
+        return pick_language(chosen, user.language_code, default)
+
+    async def text_for(self, user: User | None, key: str, /, **values: object) -> str:
+        """The catalogue text `key` in `user`'s language."""
+        return self.catalog.text(key, await self.language_of(user), **values)
+
+
+class BotData:
+    """`context.bot_data`: holds the Services (PTB creates it without arguments)."""
+
+    def __init__(self) -> None:
+        self._services: Services | None = None
+
+    def attach(self, services: Services) -> None:
+        """Give the bot its services; done once by the wiring."""
+        self._services = services
+
+    @property
+    def services(self) -> Services:
+        """The bot's services."""
+        if self._services is None:
+            raise RuntimeError("no services attached to the application")
+        return self._services
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    """The context every handler receives, with typed access to the services."""
+
+    @property
+    def services(self) -> Services:
+        """The bot's services."""
+        return self.bot_data.services
+
+
+BotApplication = Application[
+    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[BotContext]
+]

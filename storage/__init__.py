@@ -1,0 +1,15 @@
+"""Storage layer: the SQLite database and its tables; knows nothing of Telegram."""
+
+from storage.db import Database, backup_file
+from storage.migrate import Migration, MigrationError, apply_migrations, bundled_migrations
+from storage.users import UserStore
+
+__all__ = [
+    "Database",
+    "Migration",
+    "MigrationError",
+    "UserStore",
+    "apply_migrations",
+    "backup_file",
+    "bundled_migrations",
+]

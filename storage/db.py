@@ -1,0 +1,115 @@
+"""The bot's one SQLite database: opening, pragmas, migrations and online backups."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import aiosqlite
+
+from storage.migrate import Migration, apply_migrations, bundled_migrations
+
+__all__ = ["BUSY_TIMEOUT_MS", "Database", "backup_file"]
+
+# How long a writer waits for another connection's lock before giving up (the CLI's backup or a
+# second process may hold it briefly).
+BUSY_TIMEOUT_MS = 5000
+
+
+class Database:
+    """An open connection to the database file, migrated to the latest schema."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    async def open(
+        cls, path: Path | str, migrations: Sequence[Migration] | None = None
+    ) -> Database:
+        """Open (creating if needed) the database at `path` and apply pending migrations."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: statements autocommit; multi-statement changes use transaction().
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await _configure(conn)
+            await apply_migrations(conn, bundled_migrations() if migrations is None else migrations)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, path)
+
+    async def close(self) -> None:
+        """Close the connection; WAL content is checkpointed by SQLite on the last close."""
+        await self.conn.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the body in one write transaction, rolled back if it raises."""
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            await self.conn.rollback()
+            raise
+        await self.conn.commit()
+
+    async def schema_version(self) -> int:
+        """The number of the last migration applied."""
+        async with self.conn.execute("SELECT MAX(version) FROM schema_migrations") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def backup(self, target: Path | str) -> None:
+        """Write a consistent copy of the database to `target`, even while others write to it."""
+        await backup_file(self.path, target, source=self.conn)
+
+
+async def backup_file(
+    source_path: Path | str, target: Path | str, source: aiosqlite.Connection | None = None
+) -> None:
+    """Copy the database at `source_path` to `target` with SQLite's online backup API."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    own = source is None
+    src = source or await aiosqlite.connect(Path(source_path), isolation_level=None)
+    try:
+        if own:
+            await src.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        async with aiosqlite.connect(partial, isolation_level=None) as dst:
+            # pages=0 copies everything in one step, so the copy is one consistent snapshot.
+            await src.backup(dst, pages=0)
+            await dst.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        if own:
+            await src.close()
+    # Replace atomically so an interrupted backup never leaves a half-written file at `target`.
+    os.replace(partial, target)
+
+
+async def _configure(conn: aiosqlite.Connection) -> None:
+    """Set the pragmas every connection needs."""
+    async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
+        row = await cursor.fetchone()
+    if row is None or str(row[0]).lower() != "wal":
+        raise aiosqlite.OperationalError(f"could not switch the database to WAL mode: {row}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA synchronous = NORMAL")

@@ -1,0 +1,43 @@
+"""Residents and staff known to the bot: when they were seen and the language they chose."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from storage.db import Database
+
+__all__ = ["UserStore"]
+
+
+class UserStore:
+    """Reads and writes the `users` table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def touch(self, user_id: int, now: datetime | None = None) -> None:
+        """Record that the user was seen now (creating their row on first contact)."""
+        stamp = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+        await self._db.conn.execute(
+            "INSERT INTO users (user_id, first_seen, last_seen) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET last_seen = excluded.last_seen",
+            (user_id, stamp, stamp),
+        )
+
+    async def language(self, user_id: int) -> str | None:
+        """The language the user chose with /language, or None if they never chose."""
+        async with self._db.conn.execute(
+            "SELECT language FROM users WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    async def set_language(self, user_id: int, language: str, now: datetime | None = None) -> None:
+        """Remember the user's language choice."""
+        stamp = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+        await self._db.conn.execute(
+            "INSERT INTO users (user_id, language, first_seen, last_seen) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language,"
+            " last_seen = excluded.last_seen",
+            (user_id, language, stamp, stamp),
+        )
