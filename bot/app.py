@@ -18,6 +18,7 @@ import handlers
 from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
+from bot.ratelimit import RetryAfterLimiter
 
 __all__ = ["MENU_COMMANDS", "build_application", "running"]
 
@@ -43,6 +44,7 @@ def build_application(settings: Settings, catalog: Catalog | None = None) -> Bot
         # Residents should not wait for one another: updates are handled concurrently.
         .concurrent_updates(True)
         .get_updates_read_timeout(POLL_TIMEOUT + 5)
+        .rate_limiter(RetryAfterLimiter())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -42,8 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def opt_in_to_ptb_timedelta(environ: MutableMapping[str, str]) -> None:
+    """Take PTB's future time periods (timedelta) now, so 429s do not raise deprecation warnings."""
+    environ.setdefault("PTB_TIMEDELTA", "true")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `commune-bot` and `python -m bot`; returns the exit status."""
+    opt_in_to_ptb_timedelta(os.environ)
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args.env_file)

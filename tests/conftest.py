@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,13 @@ from typing import Any
 import pytest
 
 from bot.app import build_application, running
+from bot.cli import opt_in_to_ptb_timedelta
 from bot.config import Settings, load_settings
 from bot.context import BotApplication
 from tests.standins.telegram import FakeTelegram
+
+# As the command line does: PTB 22 warns on every 429 otherwise, and warnings fail tests.
+opt_in_to_ptb_timedelta(os.environ)
 
 
 @pytest.fixture
