@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.context import BotContext
 
@@ -36,10 +36,16 @@ async def on_error(update: object, context: BotContext) -> None:
     except Exception:
         # The failure may be the database itself: fall back to the default language.
         text = context.services.catalog.text("errors.generic")
-    try:
-        if update.callback_query is not None:
+    if update.callback_query is not None:
+        try:
             await update.callback_query.answer(text, show_alert=True)
-        elif update.effective_chat is not None:
-            await context.bot.send_message(update.effective_chat.id, text)
+        except BadRequest:
+            pass  # already answered before the failure: say it in the chat instead
+        else:
+            return
+    if update.effective_chat is None:
+        return
+    try:
+        await context.bot.send_message(update.effective_chat.id, text)
     except TelegramError as exc:
-        log.warning("could not tell chat about the failure: %s", exc)
+        log.warning("could not tell chat %s about the failure: %s", update.effective_chat.id, exc)
