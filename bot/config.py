@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
@@ -64,6 +65,8 @@ class Settings(BaseSettings):
     @field_validator("BOT_TOKEN")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise PydanticCustomError("missing", "not set")
         if not _TOKEN_SHAPE.match(value.get_secret_value().strip()):
             raise ValueError("malformed")
         return SecretStr(value.get_secret_value().strip())

@@ -1,0 +1,89 @@
+"""Settings: read from the environment and .env; a bad value is one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+TOKEN = "123456789:AAHstandinTOKENabcdefghijklmnopqrstu"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings in the developer's own environment must not leak into these tests."""
+    for key in (
+        "BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_PATH", "ADMIN_IDS", "TIMEZONE",
+        "DEFAULT_LANGUAGE", "LOG_LEVEL", "WEBHOOK_URL", "WEBHOOK_SECRET", "COMMUNE_NAME",
+    ):  # fmt: skip
+        monkeypatch.delenv(key, raising=False)
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = load_settings(env_file=None, BOT_TOKEN=TOKEN)
+    assert settings.TELEGRAM_API_URL == "https://api.telegram.org"
+    assert Path("data/commune-bot.sqlite3") == settings.DATABASE_PATH
+    assert frozenset() == settings.ADMIN_IDS
+    assert settings.TIMEZONE == "Asia/Ho_Chi_Minh"
+    assert settings.tz.key == "Asia/Ho_Chi_Minh"
+    assert settings.DEFAULT_LANGUAGE == "vi"
+    assert settings.WEBHOOK_URL is None
+
+
+def test_reads_env_file_and_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        f"BOT_TOKEN={TOKEN}\n"
+        "ADMIN_IDS=111, 222 ,333\n"
+        "TELEGRAM_API_URL=http://127.0.0.1:8081/\n"
+        "COMMUNE_NAME=Xã An Hải\n"
+        "WEBHOOK_URL=\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("COMMUNE_NAME", "Xã Trà Linh")
+    settings = load_settings(env_file)
+    assert settings.token == TOKEN
+    assert frozenset({111, 222, 333}) == settings.ADMIN_IDS
+    assert settings.TELEGRAM_API_URL == "http://127.0.0.1:8081"  # trailing slash dropped
+    assert settings.COMMUNE_NAME == "Xã Trà Linh"
+    assert settings.WEBHOOK_URL is None  # empty means unset
+
+
+def test_token_is_not_in_repr() -> None:
+    settings = load_settings(env_file=None, BOT_TOKEN=TOKEN)
+    assert TOKEN not in repr(settings)
+    assert TOKEN not in str(settings.model_dump())
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({}, "Configuration error: BOT_TOKEN is not set; expected the token BotFather gave you"),
+        ({"BOT_TOKEN": ""}, "BOT_TOKEN is not set"),
+        ({"BOT_TOKEN": "abc"}, "BOT_TOKEN is malformed"),
+        ({"ADMIN_IDS": "12, ông Ba"}, "ADMIN_IDS is malformed; expected Telegram user ids"),
+        ({"TIMEZONE": "Asia/Hanoi_City"}, "TIMEZONE is malformed; expected a time zone name"),
+        ({"TELEGRAM_API_URL": "api.telegram.org"}, "TELEGRAM_API_URL is malformed"),
+        ({"DEFAULT_LANGUAGE": "fr"}, "DEFAULT_LANGUAGE is malformed; expected vi or en"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL is malformed"),
+        ({"WEBHOOK_PORT": "99999"}, "WEBHOOK_PORT is malformed"),
+        ({"WEBHOOK_URL": "https://bot.example.vn/hook"}, "WEBHOOK_SECRET is not set"),
+        (
+            {"WEBHOOK_URL": "https://bot.example.vn/hook", "WEBHOOK_SECRET": "có dấu"},
+            "WEBHOOK_SECRET is malformed",
+        ),
+    ],
+)
+def test_bad_values_name_the_key(values: dict[str, str], message: str) -> None:
+    if "BOT_TOKEN" not in values and values:
+        values = {"BOT_TOKEN": TOKEN, **values}
+    with pytest.raises(ConfigError) as error:
+        load_settings(env_file=None, **values)
+    text = str(error.value)
+    assert message in text
+    assert "\n" not in text
+    assert TOKEN not in text

@@ -1,0 +1,154 @@
+"""The database: pragmas, migrations that upgrade in place, online backups."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage import (
+    Database,
+    Migration,
+    MigrationError,
+    UserStore,
+    backup_file,
+    bundled_migrations,
+)
+
+
+async def test_connection_pragmas(tmp_path: Path) -> None:
+    async with await Database.open(tmp_path / "db" / "bot.sqlite3") as db:
+
+        async def pragma(name: str) -> object:
+            async with db.conn.execute(f"PRAGMA {name}") as cursor:
+                row = await cursor.fetchone()
+            assert row is not None
+            return row[0]
+
+        assert await pragma("journal_mode") == "wal"
+        assert await pragma("foreign_keys") == 1
+        assert await pragma("busy_timeout") == 5000
+
+
+async def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path) as db:
+        assert await db.schema_version() == len(bundled_migrations())
+    # Second start: nothing to do, nothing breaks.
+    async with (
+        await Database.open(path) as db,
+        db.conn.execute("SELECT version, name FROM schema_migrations") as cursor,
+    ):
+        rows = await cursor.fetchall()
+    assert [tuple(row) for row in rows] == [(m.version, m.name) for m in bundled_migrations()]
+
+
+async def test_old_database_upgrades_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    first = bundled_migrations()[:1]
+    async with await Database.open(path, first) as db:
+        await UserStore(db).set_language(42, "en")
+
+    # A later release adds a migration; the existing file upgrades and keeps its data.
+    throwaway = Migration(
+        len(bundled_migrations()) + 1,
+        "add_nickname",
+        "ALTER TABLE users ADD COLUMN nickname TEXT;UPDATE users SET nickname = 'bác ' || user_id;",
+    )
+    async with await Database.open(path, [*bundled_migrations(), throwaway]) as db:
+        assert await db.schema_version() == throwaway.version
+        async with db.conn.execute("SELECT language, nickname FROM users") as cursor:
+            assert tuple(await cursor.fetchone() or ()) == ("en", "bác 42")
+
+
+async def test_failed_migration_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path) as db:
+        before = await db.schema_version()
+    broken = Migration(
+        before + 1,
+        "broken",
+        "CREATE TABLE half_done (id INTEGER); INSERT INTO no_such_table VALUES (1);",
+    )
+    with pytest.raises(MigrationError, match="broken failed: no such table"):
+        await Database.open(path, [*bundled_migrations(), broken])
+    async with await Database.open(path) as db:
+        assert await db.schema_version() == before
+        async with db.conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'half_done'"
+        ) as cursor:
+            assert tuple(await cursor.fetchone() or ()) == (0,)
+
+
+async def test_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    future = Migration(len(bundled_migrations()) + 1, "future", "CREATE TABLE future (x INTEGER);")
+    async with await Database.open(path, [*bundled_migrations(), future]):
+        pass
+    with pytest.raises(MigrationError, match="newer than this program knows"):
+        await Database.open(path)
+
+
+async def test_backup_while_writing_is_consistent(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path) as db:
+        users = UserStore(db)
+        stop = asyncio.Event()
+
+        async def write() -> int:
+            # Each transaction writes two rows; a consistent copy never holds an odd count.
+            n = 0
+            while not stop.is_set():
+                async with db.transaction():
+                    for _ in range(2):
+                        n += 1
+                        await db.conn.execute(
+                            "INSERT INTO users (user_id, first_seen, last_seen)"
+                            " VALUES (?, 'x', 'x')",
+                            (n,),
+                        )
+                await asyncio.sleep(0)
+            return n
+
+        writer = asyncio.create_task(write())
+        await asyncio.sleep(0.05)
+        copies = [tmp_path / f"copy-{i}.sqlite3" for i in range(3)]
+        for copy in copies:
+            # A separate connection, as `commune-bot backup` uses while the bot runs.
+            await backup_file(path, copy)
+        stop.set()
+        written = await writer
+        await users.touch(10**9)
+
+    for copy in copies:
+        with sqlite3.connect(copy) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            count = conn.execute("SELECT count(*) FROM users").fetchone()[0]
+            assert count % 2 == 0
+            assert 0 < count <= written
+            assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == len(
+                bundled_migrations()
+            )
+        assert not copy.with_name(copy.name + ".partial").exists()
+
+
+async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    async with await Database.open(tmp_path / "bot.sqlite3") as db:
+
+        async def fail_halfway() -> None:
+            async with db.transaction():
+                await UserStore(db).touch(7)
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            await fail_halfway()
+        assert await UserStore(db).language(7) is None
+        async with db.conn.execute("SELECT count(*) FROM users") as cursor:
+            assert tuple(await cursor.fetchone() or ()) == (0,)
+
+
+def test_migration_files_are_numbered_without_gaps() -> None:
+    numbers = [m.version for m in bundled_migrations()]
+    assert numbers == list(range(1, len(numbers) + 1))
