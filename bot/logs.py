@@ -42,12 +42,13 @@ class RedactingFormatter(logging.Formatter):
 def configure_logging(
     level: str, secrets: Iterable[str], stream: TextIO | None = None
 ) -> logging.Handler:
-    """Send every log record to `stream` (stderr by default) through the redacting formatter."""
+    """Send every log record to `stream` (stderr by default) through the redacting formatter.
+
+    Returns the handler, so a caller that configured logging temporarily can remove it.
+    """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(RedactingFormatter(secrets))
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
     # httpx logs each request at INFO: useful at DEBUG, noise otherwise (and redacted either way).
