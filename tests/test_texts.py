@@ -1,0 +1,95 @@
+"""The text catalogues and the callback-data codec."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar, Literal
+
+import pytest
+
+from bot.callbacks import MAX_BYTES, CallbackData, CallbackError, SetLanguage, decode
+from bot.i18n import Catalog, CatalogError, SafeHtml, pick_language
+from tests.standins.tghtml import parse_html
+
+
+def test_shipped_catalogues_agree_and_are_valid_telegram_html() -> None:
+    catalog = Catalog.load()
+    assert catalog.languages == ("vi", "en")
+    for lang in catalog.languages:
+        for key in ("start.welcome", "help.text", "errors.generic", "errors.stale_button"):
+            text = catalog.text(key, lang, name="<Tí>", commune="Xã & Thôn")
+            parse_html(text)  # raises if Telegram would refuse it
+
+
+def test_catalogue_mismatch_is_refused() -> None:
+    with pytest.raises(CatalogError, match="keys differ"):
+        Catalog({"vi": {"a": "x", "b": "y"}, "en": {"a": "x"}})
+    with pytest.raises(CatalogError, match="placeholders of a differ"):
+        Catalog({"vi": {"a": "Chào {name}"}, "en": {"a": "Hello {nam}"}})
+
+
+def test_values_are_escaped_unless_marked_safe() -> None:
+    catalog = Catalog({"vi": {"k": "<b>{x}</b> {y}"}})
+    assert catalog.text("k", "vi", x="a<b>&", y=SafeHtml("<i>ok</i>")) == (
+        "<b>a&lt;b&gt;&amp;</b> <i>ok</i>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("chosen", "telegram", "expected"),
+    [("en", "vi", "en"), (None, "en-US", "en"), (None, "vi", "vi"), (None, "de", "vi"),
+     (None, None, "vi"), ("xx", "en", "en")],
+)  # fmt: skip
+def test_pick_language(chosen: str | None, telegram: str | None, expected: str) -> None:
+    assert pick_language(chosen, telegram, "vi") == expected
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Page(CallbackData):
+    prefix: ClassVar[str] = "tpg"
+    article: int
+    page: int
+    full: bool
+    view: Literal["all", "cat"]
+
+
+def test_callback_round_trip_and_size() -> None:
+    page = _Page(article=9_223_372_036_854_775_807, page=3, full=True, view="cat")
+    packed = page.pack()
+    assert packed == "tpg:9223372036854775807:3:1:cat"
+    assert len(packed.encode()) <= MAX_BYTES
+    assert _Page.unpack(packed) == page
+    assert decode(packed) == page
+    assert decode("lang:en") == SetLanguage("en")
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["tpg:1:2:1", "tpg:1:2:1:cat:x", "tpg:a:2:1:cat", "tpg:1:2:2:cat", "tpg:1:2:1:none",
+     "nope:1", "", "tpg:1:2:1:cat;DROP", "tpg:" + "9" * 60 + ":1:1:cat"],
+)  # fmt: skip
+def test_forged_callback_data_is_refused(data: str) -> None:
+    assert not _Page.matches(data)
+    with pytest.raises(CallbackError):
+        decode(data)
+
+
+def test_callback_data_that_would_not_fit_is_refused_when_packing() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Wide(CallbackData):
+        prefix: ClassVar[str] = "wide"
+        a: str
+        b: str
+
+    with pytest.raises(CallbackError, match="more than 64 bytes"):
+        Wide("x" * 40, "y" * 40).pack()
+    with pytest.raises(CallbackError, match="cannot pack"):
+        Wide("có dấu", "y").pack()
+
+
+def test_duplicate_prefix_is_refused() -> None:
+    with pytest.raises(TypeError, match="prefix 'lang' is used"):
+
+        @dataclasses.dataclass(frozen=True)
+        class Clash(CallbackData):
+            prefix: ClassVar[str] = "lang"
