@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -26,6 +27,13 @@ _EXPECTED: dict[str, str] = {
     "DEFAULT_LANGUAGE": "vi or en",
     "COMMUNE_NAME": "the commune's name as residents say it, such as Xã Bình Chánh",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+    "NEWS_SITE_URL": "the commune portal's address, such as http://binhchanh.thangbinh.quangnam.gov.vn",
+    "NEWS_SOURCES": "list pages or feeds separated by commas, such as /,/thong-bao,feed:/rss.xml",
+    "NEWS_POLL_MINUTES": "minutes between polls of the site, such as 15",
+    "NEWS_BACKFILL_PAGES": "a number of list pages between 1 and 100",
+    "NEWS_ALERT_AFTER_FAILURES": "a number of failed polls, such as 3",
+    "NEWS_TIMEOUT_SECONDS": "seconds to wait for the site, such as 20",
+    "NEWS_MAX_CONCURRENCY": "a number of requests at once between 1 and 32",
     "WEBHOOK_URL": "the public https address Telegram should post updates to",
     "WEBHOOK_SECRET": "1-256 characters of A-Z, a-z, 0-9, _ and -",
     "WEBHOOK_LISTEN": "an IP address to listen on, such as 0.0.0.0",
@@ -61,6 +69,13 @@ class Settings(BaseSettings):
     WEBHOOK_SECRET: SecretStr | None = None
     WEBHOOK_LISTEN: str = "0.0.0.0"
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+    NEWS_SITE_URL: str | None = None
+    NEWS_SOURCES: Annotated[tuple[str, ...], NoDecode] = ("/", "/tin-tuc-su-kien", "/thong-bao")
+    NEWS_POLL_MINUTES: float = Field(default=15, gt=0, le=24 * 60)
+    NEWS_BACKFILL_PAGES: int = Field(default=5, ge=1, le=100)
+    NEWS_ALERT_AFTER_FAILURES: int = Field(default=3, ge=1, le=1000)
+    NEWS_TIMEOUT_SECONDS: float = Field(default=20, gt=0, le=300)
+    NEWS_MAX_CONCURRENCY: int = Field(default=4, ge=1, le=32)
 
     @field_validator("BOT_TOKEN")
     @classmethod
@@ -71,7 +86,20 @@ class Settings(BaseSettings):
             raise ValueError("malformed")
         return SecretStr(value.get_secret_value().strip())
 
-    @field_validator("TELEGRAM_API_URL", "WEBHOOK_URL")
+    @field_validator("NEWS_SOURCES", mode="before")
+    @classmethod
+    def _sources(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        from bot.news.adapters import adapters  # the adapters present decide what is valid
+
+        for entry in value:
+            name, _, rest = entry.partition(":")
+            if rest and not rest.startswith("//") and name not in adapters():
+                raise ValueError("unknown adapter")
+        return value
+
+    @field_validator("TELEGRAM_API_URL", "WEBHOOK_URL", "NEWS_SITE_URL")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -112,6 +140,17 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The configured time zone."""
         return ZoneInfo(self.TIMEZONE)
+
+    def news_sources(self) -> list[tuple[str, str | None]]:
+        """(absolute address, adapter name or None to detect) of each source."""
+        if not self.NEWS_SITE_URL:
+            return []
+        sources: list[tuple[str, str | None]] = []
+        for entry in self.NEWS_SOURCES:
+            name, _, rest = entry.partition(":")
+            adapter, address = (name, rest) if rest and not rest.startswith("//") else (None, entry)
+            sources.append((urljoin(self.NEWS_SITE_URL + "/", address), adapter))
+        return sources
 
     @property
     def token(self) -> str:

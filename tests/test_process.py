@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from storage import bundled_migrations
 from tests.standins.telegram import FakeTelegram
 
 _SETTING_KEYS = (
@@ -176,7 +177,7 @@ def test_migrate_and_backup_commands(tmp_path: Path) -> None:
     database = tmp_path / "db.sqlite3"
     result = run_cli(["migrate"], tmp_path, BOT_TOKEN=token, DATABASE_PATH=str(database))
     assert result.returncode == 0
-    assert "schema version 1" in result.stdout
+    assert f"schema version {len(bundled_migrations())}" in result.stdout
     result = run_cli(
         ["backup", "nested/copy.sqlite3"], tmp_path, BOT_TOKEN=token, DATABASE_PATH=str(database)
     )

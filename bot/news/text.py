@@ -1,0 +1,30 @@
+"""Vietnamese text: normalising what the site sends, and folding it for search and dedupe."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["clean", "fold", "title_key"]
+
+_SPACES = re.compile(r"\s+")
+# Letters with no Unicode decomposition that readers type as a plain d.
+_D = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "Ð": "d"})
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def clean(text: str) -> str:
+    """NFC, non-breaking and other odd spaces made plain, runs of whitespace collapsed, trimmed."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics (đ→d), so "Đường", "duong" and NFD input all match."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_D))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _SPACES.sub(" ", bare.translate(_D).casefold()).strip()
+
+
+def title_key(title: str) -> str:
+    """A title reduced to its folded words: the same article re-posted gets the same key."""
+    return _NOT_WORD.sub(" ", fold(title)).strip()

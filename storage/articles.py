@@ -1,0 +1,289 @@
+"""The stored copy of the portal's news: articles, their keys and categories, the search index."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import aiosqlite
+
+from storage.db import Database
+
+__all__ = ["ArticleData", "ArticleStore", "StoredArticle", "Upsert", "iso", "parse_iso"]
+
+Upsert = Literal["new", "updated", "unchanged"]
+
+# A title shared by two articles counts as a duplicate only if it says enough (not just
+# "Thông báo") and the two were published within a few days of each other.
+_MIN_TITLE_WORDS = 3
+_SAME_TITLE_WINDOW = timedelta(days=3)
+
+
+def iso(moment: datetime) -> str:
+    """A moment as stored: UTC, ISO 8601, to the second."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(text: str) -> datetime:
+    """A stored moment back as an aware datetime."""
+    return datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class ArticleData:
+    """One article as read from the site, ready to store."""
+
+    external_ids: tuple[str, ...]  # "dnn:270892", "feed:<guid>": the first is the main one
+    url: str
+    title: str
+    title_key: str  # folded title
+    summary: str = ""
+    body_html: str = ""
+    body_text: str = ""
+    author: str | None = None
+    image_url: str | None = None
+    published_at: datetime | None = None  # aware; None when the site shows no date
+    categories: tuple[tuple[str, str | None], ...] = ()  # (name, site key), main one first
+    search_text: tuple[str, str, str] = ("", "", "")  # folded title, summary, body
+
+    def content_hash(self) -> str:
+        """Changes whenever anything a reader sees changes."""
+        published = iso(self.published_at) if self.published_at else ""
+        parts = (self.title, self.summary, self.body_html, self.author or "",
+                 self.image_url or "", published)  # fmt: skip
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as the bot holds it."""
+
+    article_id: int
+    url: str
+    title: str
+    summary: str
+    body_html: str
+    body_text: str
+    author: str | None
+    image_url: str | None
+    published_at: datetime
+    published_estimated: bool
+    category: str | None
+    first_seen_at: datetime
+    updated_at: datetime
+    keys: tuple[str, ...] = field(default=())
+
+
+_SELECT = """
+SELECT a.article_id, a.url, a.title, a.summary, a.body_html, a.body_text, a.author,
+       a.image_url, a.published_at, a.published_estimated, c.name, a.first_seen_at, a.updated_at
+FROM articles AS a LEFT JOIN categories AS c ON c.category_id = a.category_id
+"""
+
+
+def _stored(row: aiosqlite.Row) -> StoredArticle:
+    return StoredArticle(
+        article_id=row[0],
+        url=row[1],
+        title=row[2],
+        summary=row[3],
+        body_html=row[4],
+        body_text=row[5],
+        author=row[6],
+        image_url=row[7],
+        published_at=parse_iso(row[8]),
+        published_estimated=bool(row[9]),
+        category=row[10],
+        first_seen_at=parse_iso(row[11]),
+        updated_at=parse_iso(row[12]),
+    )
+
+
+class ArticleStore:
+    """Reads and writes articles; every write keeps the search index in step."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def upsert(self, data: ArticleData, now: datetime) -> tuple[int, Upsert]:
+        """Store an article read from the site: insert it, update it in place, or leave it."""
+        async with self._db.transaction() as conn:
+            article_id = await self._find(conn, data)
+            digest = data.content_hash()
+            if article_id is None:
+                article_id = await self._insert(conn, data, digest, now)
+                outcome: Upsert = "new"
+            else:
+                outcome = await self._update(conn, article_id, data, digest, now)
+            for key in data.external_ids:
+                await conn.execute(
+                    "INSERT OR IGNORE INTO article_keys (external_id, article_id) VALUES (?, ?)",
+                    (key, article_id),
+                )
+            for name, site_key in data.categories:
+                category_id = await self._category(conn, name, site_key)
+                await conn.execute(
+                    "INSERT OR IGNORE INTO article_categories (article_id, category_id)"
+                    " VALUES (?, ?)",
+                    (article_id, category_id),
+                )
+        return article_id, outcome
+
+    async def _find(self, conn: aiosqlite.Connection, data: ArticleData) -> int | None:
+        marks = ",".join("?" * len(data.external_ids))
+        async with conn.execute(
+            f"SELECT article_id FROM article_keys WHERE external_id IN ({marks}) LIMIT 1",
+            data.external_ids,
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is not None:
+            return int(row[0])
+        if len(data.title_key.split()) < _MIN_TITLE_WORDS:
+            return None
+        async with conn.execute(
+            "SELECT article_id, published_at, published_estimated FROM articles"
+            " WHERE title_key = ? ORDER BY article_id",
+            (data.title_key,),
+        ) as cursor:
+            candidates = await cursor.fetchall()
+        for candidate_id, published, estimated in candidates:
+            if data.published_at is None or estimated:
+                return int(candidate_id)
+            if abs(parse_iso(published) - data.published_at) <= _SAME_TITLE_WINDOW:
+                return int(candidate_id)
+        return None
+
+    async def _category(self, conn: aiosqlite.Connection, name: str, site_key: str | None) -> int:
+        await conn.execute(
+            "INSERT INTO categories (name, site_key) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET site_key = COALESCE(excluded.site_key, site_key)",
+            (name, site_key),
+        )
+        async with conn.execute(
+            "SELECT category_id FROM categories WHERE name = ?", (name,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def _insert(
+        self, conn: aiosqlite.Connection, data: ArticleData, digest: str, now: datetime
+    ) -> int:
+        main_category = await self._category(conn, *data.categories[0]) if data.categories else None
+        published = data.published_at or now
+        cursor = await conn.execute(
+            "INSERT INTO articles (url, title, title_key, summary, body_html, body_text, author,"
+            " image_url, published_at, published_estimated, category_id, content_hash,"
+            " first_seen_at, updated_at, checked_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                data.url, data.title, data.title_key, data.summary, data.body_html,
+                data.body_text, data.author, data.image_url, iso(published),
+                int(data.published_at is None), main_category, digest, iso(now), iso(now),
+                iso(now),
+            ),
+        )  # fmt: skip
+        article_id = cursor.lastrowid
+        assert article_id is not None
+        await conn.execute(
+            "INSERT INTO articles_search (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
+            (article_id, *data.search_text),
+        )
+        return article_id
+
+    async def _update(
+        self,
+        conn: aiosqlite.Connection,
+        article_id: int,
+        data: ArticleData,
+        digest: str,
+        now: datetime,
+    ) -> Upsert:
+        async with conn.execute(
+            "SELECT content_hash FROM articles WHERE article_id = ?", (article_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        if row[0] == digest:
+            await conn.execute(
+                "UPDATE articles SET checked_at = ? WHERE article_id = ?", (iso(now), article_id)
+            )
+            return "unchanged"
+        # A date the site now shows replaces an estimated one; a date it stopped showing is kept.
+        await conn.execute(
+            "UPDATE articles SET url = ?, title = ?, title_key = ?, summary = ?, body_html = ?,"
+            " body_text = ?, author = ?, image_url = ?,"
+            " published_at = COALESCE(?, published_at),"
+            " published_estimated = CASE WHEN ? IS NULL THEN published_estimated ELSE 0 END,"
+            " content_hash = ?, updated_at = ?, checked_at = ? WHERE article_id = ?",
+            (
+                data.url, data.title, data.title_key, data.summary, data.body_html,
+                data.body_text, data.author, data.image_url,
+                iso(data.published_at) if data.published_at else None,
+                iso(data.published_at) if data.published_at else None,
+                digest, iso(now), iso(now), article_id,
+            ),
+        )  # fmt: skip
+        await conn.execute("DELETE FROM articles_search WHERE rowid = ?", (article_id,))
+        await conn.execute(
+            "INSERT INTO articles_search (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
+            (article_id, *data.search_text),
+        )
+        return "updated"
+
+    async def known(self, external_ids: list[str]) -> dict[str, int]:
+        """Which of these keys are stored, with their article ids."""
+        if not external_ids:
+            return {}
+        marks = ",".join("?" * len(external_ids))
+        async with self._db.conn.execute(
+            f"SELECT external_id, article_id FROM article_keys WHERE external_id IN ({marks})",
+            external_ids,
+        ) as cursor:
+            return {str(key): int(article_id) async for key, article_id in cursor}
+
+    async def get(self, article_id: int) -> StoredArticle | None:
+        """One article by id."""
+        async with self._db.conn.execute(
+            _SELECT + " WHERE a.article_id = ?", (article_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _stored(row)
+
+    async def titles(self, article_ids: list[int]) -> dict[int, str]:
+        """Stored titles of these articles."""
+        if not article_ids:
+            return {}
+        marks = ",".join("?" * len(article_ids))
+        async with self._db.conn.execute(
+            f"SELECT article_id, title FROM articles WHERE article_id IN ({marks})", article_ids
+        ) as cursor:
+            return {int(article_id): str(title) async for article_id, title in cursor}
+
+    async def count(self) -> int:
+        """How many articles are stored."""
+        async with self._db.conn.execute("SELECT count(*) FROM articles") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def due_for_recheck(
+        self, now: datetime, every: timedelta, within: timedelta, key_prefix: str = ""
+    ) -> list[tuple[int, str]]:
+        """Recent articles (with a key starting `key_prefix`) not asked for in `every`."""
+        async with self._db.conn.execute(
+            "SELECT article_id, url FROM articles WHERE checked_at <= ?"
+            " AND (published_at >= ? OR first_seen_at >= ?)"
+            " AND EXISTS (SELECT 1 FROM article_keys AS k WHERE k.article_id = articles.article_id"
+            " AND substr(k.external_id, 1, length(?)) = ?)"
+            " ORDER BY checked_at",
+            (iso(now - every), iso(now - within), iso(now - within), key_prefix, key_prefix),
+        ) as cursor:
+            return [(int(article_id), str(url)) async for article_id, url in cursor]
+
+    async def mark_checked(self, article_id: int, now: datetime) -> None:
+        """The site was asked for the article and had nothing new."""
+        await self._db.conn.execute(
+            "UPDATE articles SET checked_at = ? WHERE article_id = ?", (iso(now), article_id)
+        )
