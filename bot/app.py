@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
 from bot.ratelimit import RetryAfterLimiter
+from handlers import news
 
 __all__ = ["MENU_COMMANDS", "build_application", "running"]
 
@@ -62,6 +63,15 @@ async def _post_init(application: BotApplication) -> None:
     services = application.bot_data.services
     await services.open()
     await register_commands(application.bot, services)
+    if services.news is not None and application.job_queue is not None:
+        application.job_queue.run_repeating(
+            news.poll_news,
+            interval=services.settings.NEWS_POLL_MINUTES * 60,
+            first=1,
+            name=news.JOB_NAME,
+        )
+    else:
+        log.info("NEWS_SITE_URL is not set: the bot will not read the commune's website")
     log.info("bot @%s is ready (database %s)", application.bot.username, services.db.path)
 
 

@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run the bot (long polling, or a webhook if WEBHOOK_URL is set)"
     )
     commands.add_parser("migrate", help="create or upgrade the database, then exit")
+    commands.add_parser(
+        "ingest", help="read the commune's website once now, with progress and a summary"
+    )
     backup = commands.add_parser(
         "backup", help="write a consistent copy of the database, even while the bot runs"
     )
@@ -63,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(settings)
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
+        if args.command == "ingest":
+            return asyncio.run(_ingest(settings))
         return asyncio.run(_backup(settings, args.path))
     except MigrationError as exc:
         log.error("database %s: %s", settings.DATABASE_PATH, exc)
@@ -110,4 +115,37 @@ async def _backup(settings: Settings, target: Path) -> int:
         return 1
     await backup_file(settings.DATABASE_PATH, target)
     print(f"backup of {settings.DATABASE_PATH} written to {target}")
+    return 0
+
+
+async def _ingest(settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from bot.news import news_client, reader_for
+
+    if not settings.NEWS_SITE_URL:
+        log.error("NEWS_SITE_URL is not set: put the commune portal's address in .env")
+        return 2
+    async with await Database.open(settings.DATABASE_PATH) as db, news_client(settings) as client:
+        reader = reader_for(settings, db, client)
+        with tqdm(desc="articles", unit=" page", file=sys.stderr, disable=False) as bar:
+
+            def progress(what: str, done: int, total: int) -> None:
+                if done == 1:  # a new batch of article pages: grow the bar's total
+                    bar.total = (bar.total or 0) + total
+                    bar.refresh()
+                bar.update(1)
+
+            report = await reader.run(progress)
+    kind = "first run, backfill" if report.backfill else "update"
+    print(
+        f"ingest finished ({kind}): {len(report.new)} new, {len(report.updated)} updated, "
+        f"{report.unchanged} unchanged, {len(report.failures)} failed; "
+        f"{report.requests} requests to the site"
+    )
+    for url, reason in report.failures:
+        print(f"  failed: {url}: {reason}")
+    if not report.ok:
+        log.error("could not read the website %s: %s", settings.NEWS_SITE_URL, report.site_error)
+        return 1
     return 0

@@ -34,6 +34,7 @@ _EXPECTED: dict[str, str] = {
     "NEWS_ALERT_AFTER_FAILURES": "a number of failed polls, such as 3",
     "NEWS_TIMEOUT_SECONDS": "seconds to wait for the site, such as 20",
     "NEWS_MAX_CONCURRENCY": "a number of requests at once between 1 and 32",
+    "NEWS_RETRIES": "how often to retry a failed request, between 0 and 10",
     "WEBHOOK_URL": "the public https address Telegram should post updates to",
     "WEBHOOK_SECRET": "1-256 characters of A-Z, a-z, 0-9, _ and -",
     "WEBHOOK_LISTEN": "an IP address to listen on, such as 0.0.0.0",
@@ -76,6 +77,7 @@ class Settings(BaseSettings):
     NEWS_ALERT_AFTER_FAILURES: int = Field(default=3, ge=1, le=1000)
     NEWS_TIMEOUT_SECONDS: float = Field(default=20, gt=0, le=300)
     NEWS_MAX_CONCURRENCY: int = Field(default=4, ge=1, le=32)
+    NEWS_RETRIES: int = Field(default=3, ge=0, le=10)
 
     @field_validator("BOT_TOKEN")
     @classmethod

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from telegram import User
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Settings
 from bot.i18n import Catalog, pick_language
+from bot.news import NewsReader, news_client, reader_for
 from storage import Database, UserStore
+from storage.ingest import IngestLog, State
 
 __all__ = ["BotApplication", "BotContext", "BotData", "Services"]
 
@@ -22,14 +25,23 @@ class Services:
         self.catalog = catalog
         self._db: Database | None = None
         self._users: UserStore | None = None
+        self._http: httpx.AsyncClient | None = None
+        self.news: NewsReader | None = None  # None when no NEWS_SITE_URL is set
 
     async def open(self) -> None:
-        """Open the database (applying migrations); called from post_init."""
+        """Open the database (applying migrations) and the news reader; called from post_init."""
         self._db = await Database.open(self.settings.DATABASE_PATH)
         self._users = UserStore(self._db)
+        if self.settings.NEWS_SITE_URL:
+            self._http = news_client(self.settings)
+            self.news = reader_for(self.settings, self._db, self._http)
 
     async def close(self) -> None:
         """Close what open() opened; safe to call when open() failed or never ran."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+            self.news = None
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -41,6 +53,16 @@ class Services:
         if self._db is None:
             raise RuntimeError("services are not open: the database is used before post_init")
         return self._db
+
+    @property
+    def state(self) -> State:
+        """Small named values kept between runs."""
+        return State(self.db)
+
+    @property
+    def news_log(self) -> IngestLog:
+        """The record of the news reader's runs."""
+        return IngestLog(self.db)
 
     @property
     def users(self) -> UserStore:

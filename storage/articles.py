@@ -233,6 +233,15 @@ class ArticleStore:
         )
         return "updated"
 
+    async def link_category(self, article_id: int, name: str, site_key: str | None) -> None:
+        """Put the article in one more category (no-op if it is there already)."""
+        async with self._db.transaction() as conn:
+            category_id = await self._category(conn, name, site_key)
+            await conn.execute(
+                "INSERT OR IGNORE INTO article_categories (article_id, category_id) VALUES (?, ?)",
+                (article_id, category_id),
+            )
+
     async def known(self, external_ids: list[str]) -> dict[str, int]:
         """Which of these keys are stored, with their article ids."""
         if not external_ids:

@@ -14,6 +14,7 @@ from bot.cli import opt_in_to_ptb_timedelta
 from bot.config import Settings, load_settings
 from bot.context import BotApplication
 from tests.standins.telegram import FakeTelegram
+from tests.standins.website import FakePortal
 
 # As the command line does: PTB 22 warns on every 429 otherwise, and warnings fail tests.
 opt_in_to_ptb_timedelta(os.environ)
@@ -36,6 +37,13 @@ def make_settings(tmp_path: Path, telegram: FakeTelegram, **overrides: Any) -> S
     }
     values.update(overrides)
     return load_settings(env_file=None, **values)
+
+
+@pytest.fixture
+async def portal() -> AsyncIterator[FakePortal]:
+    """A stand-in commune website on a loopback port."""
+    async with FakePortal() as site:
+        yield site
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 
 from storage import bundled_migrations
 from tests.standins.telegram import FakeTelegram
+from tests.standins.website import FakePortal
 
 _SETTING_KEYS = (
     "BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_PATH", "ADMIN_IDS", "TIMEZONE", "COMMUNE_NAME",
@@ -50,36 +51,42 @@ class BotProcess:
 
     process: asyncio.subprocess.Process
     database: Path
+    log: Path  # its stderr: a file, so a chatty DEBUG log can never fill a pipe and block it
 
     async def stop(self) -> tuple[int, str]:
         """SIGTERM, then the exit status and everything it wrote to stderr."""
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):
-            _, stderr = await self.process.communicate()
-        return self.process.returncode or 0, stderr.decode()
+            await self.process.wait()
+        return self.process.returncode or 0, self.log.read_text(encoding="utf-8")
 
 
 @pytest.fixture
-async def bot_process(telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    """`python -m bot run` at DEBUG level, pointed at the stand-in; stopped after the test."""
+async def bot_process(
+    telegram: FakeTelegram, portal: FakePortal, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
+    """`python -m bot run` at DEBUG level, pointed at both stand-ins; stopped after the test."""
     database = tmp_path / "data" / "bot.sqlite3"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=bot_env(
-            BOT_TOKEN=telegram.token,
-            TELEGRAM_API_URL=telegram.url,
-            DATABASE_PATH=str(database),
-            LOG_LEVEL="DEBUG",
-        ),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    running = BotProcess(process, database)
+    log = tmp_path / "bot.log"
+    with log.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=bot_env(
+                BOT_TOKEN=telegram.token,
+                TELEGRAM_API_URL=telegram.url,
+                DATABASE_PATH=str(database),
+                LOG_LEVEL="DEBUG",
+                NEWS_SITE_URL=portal.url,
+            ),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    running = BotProcess(process, database, log)
     try:
         # Ready once it has told Telegram its command menu (the last step of start-up).
         await telegram.wait_for("setMyCommands", timeout=30, language_code="en")
@@ -91,11 +98,18 @@ async def bot_process(telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[B
 
 
 async def test_run_answers_start_in_vietnamese(
-    telegram: FakeTelegram, bot_process: BotProcess, tmp_path: Path
+    telegram: FakeTelegram, portal: FakePortal, bot_process: BotProcess, tmp_path: Path
 ) -> None:
     lan = telegram.user(701, "Lan")
     reply = await telegram.reply_to(lan, "/start", timeout=15)
     assert reply.params["text"].startswith("Xin chào Lan!")
+
+    # Meanwhile the bot reads the stand-in website (its first poll starts after a second).
+    for _ in range(150):
+        if len(portal.requests_to("/thong-bao")) >= 2:  # page 1 and page 2: backfill done
+            break
+        await asyncio.sleep(0.1)
+    assert portal.requests[0].headers["user-agent"].startswith("commune-bot/")
 
     # A backup taken while the bot runs holds what the bot wrote.
     result = await asyncio.to_thread(
@@ -108,6 +122,7 @@ async def test_run_answers_start_in_vietnamese(
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(tmp_path / "copy.sqlite3") as copy:
         assert copy.execute("SELECT user_id FROM users").fetchall() == [(701,)]
+        assert copy.execute("SELECT count(*) FROM articles").fetchone()[0] >= 10
 
     status, stderr = await bot_process.stop()
     assert status == 0

@@ -46,6 +46,7 @@ class RunReport:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (address, reason)
     site_error: str | None = None  # set when no source could be read at all
     requests: int = 0
+    new_keys: set[str] = field(default_factory=set)  # keys of the articles stored as new
 
     @property
     def ok(self) -> bool:
@@ -153,8 +154,12 @@ class NewsReader:
             except NotAnArticle as exc:
                 await self._fail(report, url, f"not a list of news: {exc}")
                 return False
+            failures_before = len(report.failures)
             all_new = await self._listing(adapter, listing, report, seen, progress)
-            await self.cache.put(url, page.validators, self.clock())
+            # Remember the page's version only if all it links to was stored: otherwise the next
+            # poll must read it again to retry what failed.
+            if len(report.failures) == failures_before:
+                await self.cache.put(url, page.validators, self.clock())
             # Later runs stop at the first page that holds an article already known.
             if not report.backfill and not all_new:
                 break
@@ -175,6 +180,10 @@ class NewsReader:
                 continue
             seen.add(data.external_ids[0])
             await self._store(data, report)
+        # Articles this run already stored as new do not count as known: the site may list
+        # them on several pages, and older news may still follow.
+        known_before = set(await self.articles.known([ref.external_id for ref in listing.refs]))
+        known_before -= report.new_keys
         refs = [ref for ref in listing.refs if ref.external_id not in seen]
         seen.update(ref.external_id for ref in refs)
         known = await self.articles.known([ref.external_id for ref in refs])
@@ -213,12 +222,23 @@ class NewsReader:
             await self._store(data, report)
             for address in {result.url, data.url}:
                 await self.cache.put(address, result.validators, self.clock())
-        return not known
+        await self._link_categories(listing)
+        return not known_before
+
+    async def _link_categories(self, listing: Listing) -> None:
+        """An article listed under another category (DNN group) belongs to that one too."""
+        stored = await self.articles.known([ref.external_id for ref in listing.refs])
+        for ref in listing.refs:
+            name = listing.categories.get(ref.category_key or "")
+            article_id = stored.get(ref.external_id)
+            if name and article_id is not None:
+                await self.articles.link_category(article_id, name, ref.category_key)
 
     async def _store(self, data: ArticleData, report: RunReport) -> None:
         article_id, outcome = await self.articles.upsert(data, self.clock())
         if outcome == "new":
             report.new.append(article_id)
+            report.new_keys.update(data.external_ids)
         elif outcome == "updated":
             report.updated.append(article_id)
         else:
