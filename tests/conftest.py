@@ -1,18 +1,25 @@
-"""Shared fixtures: a stand-in Telegram, settings pointing at it, and the running bot."""
+"""Shared fixtures: the stand-ins, settings pointing at them, the running bot, a news reader."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from bot.app import build_application, running
 from bot.cli import opt_in_to_ptb_timedelta
 from bot.config import Settings, load_settings
 from bot.context import BotApplication
+from bot.news.fetch import Fetcher
+from bot.news.reader import NewsReader, Source
+from storage import Database
 from tests.standins.telegram import FakeTelegram
 from tests.standins.website import FakePortal
 
@@ -44,6 +51,52 @@ async def portal() -> AsyncIterator[FakePortal]:
     """A stand-in commune website on a loopback port."""
     async with FakePortal() as site:
         yield site
+
+
+SOURCES = ("/", "/tin-tuc-su-kien", "/thong-bao")
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2021, 4, 16, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Harness:
+    portal: FakePortal
+    db: Database
+    client: httpx.AsyncClient
+    clock: Clock
+
+    def reader(self, sources: tuple[str, ...] = SOURCES, **options: Any) -> NewsReader:
+        async def no_wait(seconds: float) -> None:
+            """Retries back off without making the test wait."""
+
+        fetcher = Fetcher(self.client, concurrency=4, retries=2, sleep=no_wait)
+        found = []
+        for entry in sources:
+            name, _, rest = entry.partition(":")
+            adapter, path = (name, rest) if rest else (None, entry)
+            found.append(Source(self.portal.url_for(path), adapter))
+        return NewsReader(self.db, fetcher, found, TZ, clock=self.clock, **options)
+
+    def article_requests(self) -> list[str]:
+        return [r.path for r in self.portal.requests if r.path.startswith("/chi-tiet-tin/")]
+
+
+@pytest.fixture
+async def site(portal: FakePortal, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with (
+        await Database.open(tmp_path / "news.sqlite3") as db,
+        httpx.AsyncClient(timeout=0.5) as client,
+    ):
+        yield Harness(portal, db, client, Clock())
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 
 TOKEN = "123456789:AAHstandinTOKENabcdefghijklmnopqrstu"
 
@@ -87,3 +87,18 @@ def test_bad_values_name_the_key(values: dict[str, str], message: str) -> None:
     assert message in text
     assert "\n" not in text
     assert TOKEN not in text
+
+
+def test_env_example_lists_every_setting_and_loads(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    keys = [
+        line.split("=", 1)[0]
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert sorted(keys) == sorted(Settings.model_fields)
+    # Filled in with a token, the example is a valid configuration as it stands.
+    text = example.read_text(encoding="utf-8").replace("BOT_TOKEN=", f"BOT_TOKEN={TOKEN}", 1)
+    configured = tmp_path / ".env"
+    configured.write_text(text, encoding="utf-8")
+    assert load_settings(configured).token == TOKEN

@@ -3,69 +3,18 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import httpx
-import pytest
-
-from bot.news.fetch import Fetcher
-from bot.news.reader import NewsReader, RunReport, Source
+from bot.news.reader import RunReport
 from storage import Database
 from storage.articles import ArticleData, ArticleStore
 from storage.ingest import IngestLog
-from tests.standins.website import FakePortal
+from tests.conftest import SOURCES, Harness
 
 FIXTURES = Path(__file__).parent / "fixtures" / "portal"
 EXPECTED: dict[str, Any] = tomllib.loads((FIXTURES / "expected.toml").read_text("utf-8"))
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-SOURCES = ("/", "/tin-tuc-su-kien", "/thong-bao")
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2021, 4, 16, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
-class Harness:
-    portal: FakePortal
-    db: Database
-    client: httpx.AsyncClient
-    clock: Clock
-
-    def reader(self, sources: tuple[str, ...] = SOURCES, **options: Any) -> NewsReader:
-        async def no_wait(seconds: float) -> None:
-            """Retries back off without making the test wait."""
-
-        fetcher = Fetcher(self.client, concurrency=4, retries=2, sleep=no_wait)
-        found = []
-        for entry in sources:
-            name, _, rest = entry.partition(":")
-            adapter, path = (name, rest) if rest else (None, entry)
-            found.append(Source(self.portal.url_for(path), adapter))
-        return NewsReader(self.db, fetcher, found, TZ, clock=self.clock, **options)
-
-    def article_requests(self) -> list[str]:
-        return [r.path for r in self.portal.requests if r.path.startswith("/chi-tiet-tin/")]
-
-
-@pytest.fixture
-async def site(portal: FakePortal, tmp_path: Path) -> AsyncIterator[Harness]:
-    async with (
-        await Database.open(tmp_path / "news.sqlite3") as db,
-        httpx.AsyncClient(timeout=0.5) as client,
-    ):
-        yield Harness(portal, db, client, Clock())
 
 
 async def stored_nids(db: Database) -> set[int]:
@@ -270,3 +219,13 @@ async def test_rss_and_atom_feeds_use_the_same_pipeline(site: Harness) -> None:
     all_nids = await stored_nids(site.db)
     assert all_nids > nids
     assert await ArticleStore(site.db).count() == len(all_nids)
+
+
+async def test_concurrent_requests_are_capped_and_identified(site: Harness) -> None:
+    site.portal.delay(0.2)  # every answer is slow, so requests pile up if nothing caps them
+    reader = site.reader()  # the harness's fetcher allows 4 at once
+    report = await reader.run()
+    assert len(report.new) >= 10
+    assert site.portal.peak_in_flight == 4
+    agents = {r.headers.get("user-agent") for r in site.portal.requests}
+    assert len(agents) == 1

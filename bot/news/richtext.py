@@ -10,6 +10,7 @@ between any two paragraphs, or any two lines, without cutting a tag.
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,6 +130,9 @@ class _Builder:
             self.walk(node, inner_formats, inner_href)
 
 
+_TOKENS = re.compile(r"\n|[^\S\n]+|[^\s]+")
+
+
 def _normalise(pieces: list[_Piece]) -> list[_Piece]:
     """Collapse whitespace across pieces: one space between words, no space around line breaks."""
     out: list[_Piece] = []
@@ -136,13 +140,14 @@ def _normalise(pieces: list[_Piece]) -> list[_Piece]:
     line_start = True
     for piece in pieces:
         buf: list[str] = []
-        for char in unicodedata.normalize("NFC", piece.text):
-            if char == "\n":
+        # Word by word, not character by character: this runs over every body stored.
+        for token in _TOKENS.findall(unicodedata.normalize("NFC", piece.text)):
+            if token == "\n":
                 pending_space = False
                 if not line_start:
                     buf.append("\n")
                     line_start = True
-            elif char.isspace():
+            elif token[0].isspace():
                 pending_space = not line_start
             else:
                 if pending_space:
@@ -152,7 +157,7 @@ def _normalise(pieces: list[_Piece]) -> list[_Piece]:
                     else:
                         out[-1] = _Piece(out[-1].text + " ", out[-1].formats, out[-1].href)
                     pending_space = False
-                buf.append(char)
+                buf.append(token)
                 line_start = False
         if buf:
             out.append(_Piece("".join(buf), piece.formats, piece.href))

@@ -11,6 +11,8 @@ _SPACES = re.compile(r"\s+")
 # Letters with no Unicode decomposition that readers type as a plain d.
 _D = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "Ð": "d"})
 _NOT_WORD = re.compile(r"[^\w]+")
+# The combining-mark blocks of Latin scripts: every Vietnamese tone and vowel mark is in them.
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def clean(text: str) -> str:
@@ -20,8 +22,7 @@ def clean(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case without diacritics (đ→d), so "Đường", "duong" and NFD input all match."""
-    decomposed = unicodedata.normalize("NFD", text.translate(_D))
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    bare = _MARKS.sub("", unicodedata.normalize("NFD", text.translate(_D)))
     return _SPACES.sub(" ", bare.translate(_D).casefold()).strip()
 
 

@@ -163,6 +163,7 @@ class FakePortal:
         self._server: tornado.httpserver.HTTPServer | None = None
         self._port = 0
         self._active = 0
+        self.peak_in_flight = 0  # the most requests answered at the same time
         # Made in start(): asyncio events belong to the loop that first waits on them.
         self._stopping = asyncio.Event()
         self._idle = asyncio.Event()
@@ -332,6 +333,7 @@ class FakePortal:
     def _enter(self) -> None:
         """Count a request in progress, so that stop() can wait for it."""
         self._active += 1
+        self.peak_in_flight = max(self.peak_in_flight, self._active)
         self._idle.clear()
 
     def _leave(self) -> None:
