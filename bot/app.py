@@ -26,7 +26,7 @@ __all__ = ["MENU_COMMANDS", "build_application", "running"]
 log = logging.getLogger(__name__)
 
 # The commands shown in Telegram's menu, in this order; descriptions come from the catalogue.
-MENU_COMMANDS = ("start", "help", "language")
+MENU_COMMANDS = ("start", "latest", "categories", "search", "links", "language", "help")
 
 # Seconds a getUpdates call may wait for news (long polling).
 POLL_TIMEOUT = 10

@@ -13,7 +13,17 @@ import re
 import typing
 from typing import Any, ClassVar, Self
 
-__all__ = ["MAX_BYTES", "CallbackData", "CallbackError", "SetLanguage", "decode"]
+__all__ = [
+    "MAX_BYTES",
+    "CallbackData",
+    "CallbackError",
+    "ListPage",
+    "OpenArticle",
+    "SearchPage",
+    "SetLanguage",
+    "ShowCategories",
+    "decode",
+]
 
 MAX_BYTES = 64  # Telegram's limit on callback_data, in UTF-8 bytes
 _SAFE_STR = re.compile(r"^[A-Za-z0-9_.-]{0,40}$")
@@ -124,3 +134,38 @@ class SetLanguage(CallbackData):
 
     prefix: ClassVar[str] = "lang"
     language: typing.Literal["vi", "en"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OpenArticle(CallbackData):
+    """Show an article: page 0 is the short form, 1.. the pages of the full text."""
+
+    prefix: ClassVar[str] = "a"
+    article_id: int
+    page: int
+    category_id: int  # where the reader came from, for newer/older; 0 = all news
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ListPage(CallbackData):
+    """A page of the newest articles, of one category or (0) of all news."""
+
+    prefix: ClassVar[str] = "l"
+    category_id: int
+    page: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ShowCategories(CallbackData):
+    """The list of categories."""
+
+    prefix: ClassVar[str] = "c"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SearchPage(CallbackData):
+    """A page of a kept search's results."""
+
+    prefix: ClassVar[str] = "s"
+    search_id: int
+    page: int

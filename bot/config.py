@@ -34,6 +34,8 @@ _EXPECTED: dict[str, str] = {
     "NEWS_ALERT_AFTER_FAILURES": "a number of failed polls, such as 3",
     "NEWS_TIMEOUT_SECONDS": "seconds to wait for the site, such as 20",
     "NEWS_MAX_CONCURRENCY": "a number of requests at once between 1 and 32",
+    "WEB_LINKS": "Name|https://address items separated by ; such as "
+    "Cổng Dịch vụ công|https://dichvucong.gov.vn",
     "NEWS_RETRIES": "how often to retry a failed request, between 0 and 10",
     "WEBHOOK_URL": "the public https address Telegram should post updates to",
     "WEBHOOK_SECRET": "1-256 characters of A-Z, a-z, 0-9, _ and -",
@@ -78,6 +80,10 @@ class Settings(BaseSettings):
     NEWS_TIMEOUT_SECONDS: float = Field(default=20, gt=0, le=300)
     NEWS_MAX_CONCURRENCY: int = Field(default=4, ge=1, le=32)
     NEWS_RETRIES: int = Field(default=3, ge=0, le=10)
+    WEB_LINKS: Annotated[tuple[tuple[str, str], ...], NoDecode] = (
+        ("Cổng Dịch vụ công quốc gia", "https://dichvucong.gov.vn"),
+        ("Cổng Thông tin điện tử Chính phủ", "https://chinhphu.vn"),
+    )
 
     @field_validator("BOT_TOKEN")
     @classmethod
@@ -99,6 +105,21 @@ class Settings(BaseSettings):
             name, _, rest = entry.partition(":")
             if rest and not rest.startswith("//") and name not in adapters():
                 raise ValueError("unknown adapter")
+        return value
+
+    @field_validator("WEB_LINKS", mode="before")
+    @classmethod
+    def _links(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            links = []
+            for item in value.split(";"):
+                if not item.strip():
+                    continue
+                name, bar, url = item.partition("|")
+                if not bar or not name.strip() or not re.match(r"^https?://\S+$", url.strip()):
+                    raise ValueError("malformed")
+                links.append((name.strip(), url.strip()))
+            return tuple(links)
         return value
 
     @field_validator("TELEGRAM_API_URL", "WEBHOOK_URL", "NEWS_SITE_URL")

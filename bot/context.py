@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.i18n import Catalog, pick_language
 from bot.news import NewsReader, news_client, reader_for
 from storage import Database, UserStore
+from storage.articles import ArticleReader, ArticleStore
 from storage.ingest import IngestLog, State
 
 __all__ = ["BotApplication", "BotContext", "BotData", "Services"]
@@ -53,6 +54,16 @@ class Services:
         if self._db is None:
             raise RuntimeError("services are not open: the database is used before post_init")
         return self._db
+
+    @property
+    def articles(self) -> ArticleStore:
+        """The stored articles."""
+        return ArticleStore(self.db)
+
+    @property
+    def reading(self) -> ArticleReader:
+        """The queries residents' reading needs."""
+        return ArticleReader(self.db)
 
     @property
     def state(self) -> State:

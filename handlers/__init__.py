@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from telegram.ext import CallbackQueryHandler, CommandHandler, TypeHandler
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
-from bot.callbacks import SetLanguage
+from bot.callbacks import ListPage, OpenArticle, SearchPage, SetLanguage, ShowCategories
 from bot.context import BotApplication
-from handlers import errors, start, tracking
+from handlers import errors, reading, start, tracking
 
 __all__ = ["register"]
 
@@ -16,12 +23,27 @@ def register(application: BotApplication) -> None:
     # Group -1 runs before everything else for every update: remember who talked to the bot.
     application.add_handler(TypeHandler(object, tracking.remember_user), group=-1)
 
+    menu = filters.Text(start.menu_labels(application.bot_data.services.catalog))
     application.add_handlers(
         [
             CommandHandler("start", start.start),
             CommandHandler("help", start.help_command),
             CommandHandler("language", start.language_command),
+            CommandHandler("latest", reading.latest_command),
+            CommandHandler("categories", reading.categories_command),
+            CommandHandler("search", reading.search_command),
+            CommandHandler("links", reading.links_command),
             CallbackQueryHandler(start.choose_language, pattern=SetLanguage.matches),
+            CallbackQueryHandler(reading.on_open_article, pattern=OpenArticle.matches),
+            CallbackQueryHandler(reading.on_list_page, pattern=ListPage.matches),
+            CallbackQueryHandler(reading.on_categories, pattern=ShowCategories.matches),
+            CallbackQueryHandler(reading.on_search_page, pattern=SearchPage.matches),
+            InlineQueryHandler(reading.inline_search),
+            # Main-menu taps arrive as text: before the search, which takes any other text.
+            MessageHandler(menu & filters.ChatType.PRIVATE, start.menu_button),
+            MessageHandler(
+                filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, reading.search_text
+            ),
             # Last: any button no handler above recognised is stale or forged.
             CallbackQueryHandler(errors.stale_button),
         ]

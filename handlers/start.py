@@ -2,27 +2,94 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
 
 from bot.callbacks import SetLanguage
 from bot.context import BotContext
+from bot.i18n import Catalog
+from handlers import reading
+from handlers.reading import send_article
 
-__all__ = ["choose_language", "help_command", "language_command", "start"]
+__all__ = [
+    "choose_language",
+    "help_command",
+    "language_command",
+    "main_menu",
+    "menu_button",
+    "menu_labels",
+    "start",
+]
+
+
+MENU_KEYS = ("menu.latest", "menu.categories", "menu.search", "menu.links", "menu.help")
+
+
+def main_menu(catalog: Catalog, lang: str) -> ReplyKeyboardMarkup:
+    """Big buttons under the typing field: the main things, one tap each."""
+    labels = [catalog.text(key, lang) for key in MENU_KEYS]
+    return ReplyKeyboardMarkup(
+        [labels[0:2], labels[2:4], labels[4:]],
+        resize_keyboard=True,
+        is_persistent=True,
+        input_field_placeholder=catalog.text("menu.placeholder", lang),
+    )
 
 
 async def start(update: Update, context: BotContext) -> None:
-    """Greet the resident in their language."""
+    """Greet the resident in their language; `/start a123` (a shared link) opens an article."""
     if update.effective_message is None:
+        return
+    payload = context.args[0] if context.args else ""
+    if payload.startswith("a") and payload[1:].isdigit():
+        await send_article(update, context, int(payload[1:]))
         return
     services = context.services
     user = update.effective_user
-    text = await services.text_for(
-        user,
+    lang = await services.language_of(user)
+    text = services.catalog.text(
         "start.welcome",
+        lang,
         name=user.first_name if user else "",
         commune=services.settings.COMMUNE_NAME,
     )
-    await update.effective_message.reply_text(text)
+    private = update.effective_chat is not None and update.effective_chat.type == "private"
+    await update.effective_message.reply_text(
+        text, reply_markup=main_menu(services.catalog, lang) if private else None
+    )
+
+
+async def menu_button(update: Update, context: BotContext) -> None:
+    """A tap on a main-menu button arrives as its label: do what it says."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    catalog = context.services.catalog
+    key = next(
+        (
+            key
+            for key in MENU_KEYS
+            for lang in catalog.languages
+            if catalog.text(key, lang) == message.text
+        ),
+        None,
+    )
+    if key == "menu.latest":
+        await reading.latest_command(update, context)
+    elif key == "menu.categories":
+        await reading.categories_command(update, context)
+    elif key == "menu.links":
+        await reading.links_command(update, context)
+    elif key == "menu.search":
+        await message.reply_text(
+            await context.services.text_for(update.effective_user, "read.search_help")
+        )
+    else:
+        await help_command(update, context)
+
+
+def menu_labels(catalog: Catalog) -> list[str]:
+    """Every label of the main menu, in every language (to route taps on them)."""
+    return [catalog.text(key, lang) for key in MENU_KEYS for lang in catalog.languages]
 
 
 async def help_command(update: Update, context: BotContext) -> None:

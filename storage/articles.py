@@ -11,7 +11,17 @@ import aiosqlite
 
 from storage.db import Database
 
-__all__ = ["ArticleData", "ArticleStore", "StoredArticle", "Upsert", "iso", "parse_iso"]
+__all__ = [
+    "ArticleData",
+    "ArticleReader",
+    "ArticleStore",
+    "Category",
+    "Headline",
+    "StoredArticle",
+    "Upsert",
+    "iso",
+    "parse_iso",
+]
 
 Upsert = Literal["new", "updated", "unchanged"]
 
@@ -296,3 +306,145 @@ class ArticleStore:
         await self._db.conn.execute(
             "UPDATE articles SET checked_at = ? WHERE article_id = ?", (iso(now), article_id)
         )
+
+
+@dataclass(frozen=True)
+class Headline:
+    """An article as a line in a list."""
+
+    article_id: int
+    title: str
+    published_at: datetime
+    published_estimated: bool
+
+
+@dataclass(frozen=True)
+class Category:
+    """A category with how many articles it holds."""
+
+    category_id: int
+    name: str
+    count: int
+
+
+class ArticleReader:
+    """The queries residents' reading needs: lists, neighbours, categories, search."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def latest(
+        self, category_id: int | None, offset: int, limit: int
+    ) -> tuple[list[Headline], int]:
+        """A page of the newest articles (of one category, or all) and how many there are."""
+        args: tuple[int, ...] = ()
+        if category_id is None:
+            where = ""
+        else:
+            where = (
+                " WHERE a.article_id IN"
+                " (SELECT article_id FROM article_categories WHERE category_id = ?)"
+            )
+            args = (category_id,)
+        async with self._db.conn.execute(
+            "SELECT a.article_id, a.title, a.published_at, a.published_estimated"
+            f" FROM articles AS a{where}"
+            " ORDER BY a.published_at DESC, a.article_id DESC LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        ) as cursor:
+            rows = [
+                Headline(int(r[0]), str(r[1]), parse_iso(r[2]), bool(r[3])) async for r in cursor
+            ]
+        async with self._db.conn.execute(
+            f"SELECT count(*) FROM articles AS a{where}", args
+        ) as cursor:
+            total = await cursor.fetchone()
+        return rows, int(total[0]) if total else 0
+
+    async def neighbours(
+        self, article_id: int, category_id: int | None
+    ) -> tuple[int | None, int | None]:
+        """(older, newer) article ids next to this one, within the category or all news."""
+        scope = (
+            ""
+            if category_id is None
+            else " AND article_id IN"
+            " (SELECT article_id FROM article_categories WHERE category_id = :category)"
+        )
+        found: list[int | None] = []
+        for compare, order in (("<", "DESC"), (">", "ASC")):
+            async with self._db.conn.execute(
+                "SELECT article_id FROM articles WHERE (published_at, article_id) "
+                f"{compare} (SELECT published_at, article_id FROM articles WHERE article_id = :id)"
+                f"{scope} ORDER BY published_at {order}, article_id {order} LIMIT 1",
+                {"id": article_id, "category": category_id},
+            ) as cursor:
+                row = await cursor.fetchone()
+            found.append(int(row[0]) if row else None)
+        return found[0], found[1]
+
+    async def categories(self) -> list[Category]:
+        """Every category that holds articles, the fullest first."""
+        async with self._db.conn.execute(
+            "SELECT c.category_id, c.name, count(*) AS n FROM categories AS c"
+            " JOIN article_categories AS ac USING (category_id)"
+            " GROUP BY c.category_id ORDER BY n DESC, c.name"
+        ) as cursor:
+            return [Category(int(r[0]), str(r[1]), int(r[2])) async for r in cursor]
+
+    async def category(self, category_id: int) -> Category | None:
+        """One category with its count."""
+        async with self._db.conn.execute(
+            "SELECT c.category_id, c.name, count(ac.article_id) FROM categories AS c"
+            " LEFT JOIN article_categories AS ac USING (category_id)"
+            " WHERE c.category_id = ? GROUP BY c.category_id",
+            (category_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Category(int(row[0]), str(row[1]), int(row[2])) if row else None
+
+    async def search(self, fts: str, offset: int, limit: int) -> tuple[list[Headline], int]:
+        """Articles matching an FTS5 expression, by relevance weighed with recency."""
+        # bm25 is negative, smaller is better; dividing by 1 + age in years moves old articles
+        # towards zero, so among equally good matches the newer comes first.
+        async with self._db.conn.execute(
+            "SELECT a.article_id, a.title, a.published_at, a.published_estimated"
+            " FROM articles_search AS s JOIN articles AS a ON a.article_id = s.rowid"
+            " WHERE articles_search MATCH ?"
+            " ORDER BY bm25(articles_search, 10.0, 4.0, 1.0)"
+            " / (1.0 + max(0.0, julianday('now') - julianday(a.published_at)) / 365.0),"
+            " a.published_at DESC LIMIT ? OFFSET ?",
+            (fts, limit, offset),
+        ) as cursor:
+            rows = [
+                Headline(int(r[0]), str(r[1]), parse_iso(r[2]), bool(r[3])) async for r in cursor
+            ]
+        async with self._db.conn.execute(
+            "SELECT count(*) FROM articles_search WHERE articles_search MATCH ?", (fts,)
+        ) as cursor:
+            total = await cursor.fetchone()
+        return rows, int(total[0]) if total else 0
+
+    async def save_search(self, query: str, fts: str, now: datetime) -> int:
+        """Keep a search so its result pages can be turned; returns its id."""
+        cursor = await self._db.conn.execute(
+            "INSERT INTO searches (query, fts, created_at) VALUES (?, ?, ?)",
+            (query, fts, iso(now)),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def saved_search(self, search_id: int) -> tuple[str, str] | None:
+        """(query, fts) of a kept search."""
+        async with self._db.conn.execute(
+            "SELECT query, fts FROM searches WHERE search_id = ?", (search_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    async def prune_searches(self, before: datetime) -> int:
+        """Forget searches older than `before`; returns how many."""
+        cursor = await self._db.conn.execute(
+            "DELETE FROM searches WHERE created_at < ?", (iso(before),)
+        )
+        return cursor.rowcount

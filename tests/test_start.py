@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import build_application, running
+from bot.app import MENU_COMMANDS, build_application, running
 from bot.callbacks import SetLanguage
 from bot.config import Settings
 from bot.context import BotApplication
@@ -46,8 +46,8 @@ async def test_names_are_escaped(telegram: FakeTelegram, bot: BotApplication) ->
 async def test_help_lists_every_menu_command(telegram: FakeTelegram, bot: BotApplication) -> None:
     lan = telegram.user(505)
     reply = await telegram.reply_to(lan, "/help")
-    for command in ("/start", "/help", "/language"):
-        assert command in reply.params["text"]
+    for command in MENU_COMMANDS:
+        assert f"/{command} — " in reply.params["text"]
 
 
 async def test_command_menu_registered_in_both_languages(
@@ -55,10 +55,10 @@ async def test_command_menu_registered_in_both_languages(
 ) -> None:
     menus = {key[1]: commands for key, commands in telegram.commands.items()}
     assert set(menus) == {"", "vi", "en"}
-    assert [c["command"] for c in menus[""]] == ["start", "help", "language"]
+    assert [c["command"] for c in menus[""]] == list(MENU_COMMANDS)
     assert menus[""] == menus["vi"]
-    assert menus["vi"][1]["description"] == "Hướng dẫn sử dụng"
-    assert menus["en"][1]["description"] == "How to use the bot"
+    assert menus["vi"][1]["description"] == "Tin mới nhất"
+    assert menus["en"][1]["description"] == "Latest news"
 
 
 async def test_language_switch_is_remembered(telegram: FakeTelegram, bot: BotApplication) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["clean", "fold", "title_key"]
+__all__ = ["clean", "fold", "search_expression", "title_key"]
 
 _SPACES = re.compile(r"\s+")
 # Letters with no Unicode decomposition that readers type as a plain d.
@@ -29,3 +29,24 @@ def fold(text: str) -> str:
 def title_key(title: str) -> str:
     """A title reduced to its folded words: the same article re-posted gets the same key."""
     return _NOT_WORD.sub(" ", fold(title)).strip()
+
+
+_TERM = re.compile(r"\w+\*?")
+
+
+def search_expression(query: str) -> str | None:
+    """An FTS5 expression for what a resident typed, or None if it holds no word.
+
+    Words are folded like the index, so diacritics, đ and NFD input do not matter. Every word
+    must match; the last one also matches as a prefix (people stop typing half-way), and a
+    word ending in * is a prefix anywhere.
+    """
+    words = _TERM.findall(fold(query))
+    if not words:
+        return None
+    terms = []
+    for index, word in enumerate(words):
+        bare = word.rstrip("*")
+        prefix = word.endswith("*") or (index == len(words) - 1 and len(bare) >= 2)
+        terms.append(f'"{bare}"*' if prefix else f'"{bare}"')
+    return " ".join(terms)

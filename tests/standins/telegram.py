@@ -226,6 +226,7 @@ class FakeTelegram:
         self.files: dict[str, bytes] = {}
         self.answered_queries: dict[str, dict[str, Any]] = {}
         self.issued_queries: set[str] = set()
+        self.keyboards: dict[int, dict[str, Any]] = {}  # reply keyboard each chat shows now
         self._faults: list[Fault] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -698,6 +699,12 @@ class FakeTelegram:
         return markup
 
     def _new_message(self, chat: Chat, **content: Any) -> dict[str, Any]:
+        markup = content.get("reply_markup")
+        if markup is not None and "inline_keyboard" not in markup:
+            # A reply keyboard (or its removal) changes the user's keyboard; like Telegram, the
+            # message itself carries only inline keyboards.
+            self.keyboards[chat.id] = markup
+            content["reply_markup"] = None
         return {
             "message_id": next(self._message_ids[chat.id]),
             "date": int(time.time()),

@@ -1,0 +1,343 @@
+"""What residents see when they read: article pages, lists, categories, links (text + buttons).
+
+Pure functions: they take what the storage returned and the catalogue, and give back the text and
+keyboard of a message. Handlers fetch, call these, and send.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from html.parser import HTMLParser
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+
+from bot.callbacks import ListPage, OpenArticle, SearchPage, ShowCategories
+from bot.i18n import Catalog
+from storage.articles import Category, Headline, StoredArticle
+
+__all__ = [
+    "LIST_SIZE",
+    "Rendered",
+    "article_pages",
+    "render_article",
+    "render_categories",
+    "render_links",
+    "render_list",
+    "split_html",
+]
+
+LIST_SIZE = 5  # articles per list page: fits a small phone screen without scrolling
+BODY_LIMIT = 3000  # characters of body per page; the header and Telegram's 4096 leave room
+SUMMARY_LIMIT = 600  # longest summary shown in a header
+BUTTON_TITLE = 48  # characters of a title on a button
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message to send or edit."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+    preview: LinkPreviewOptions | None = None
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _date(moment: datetime, tz: ZoneInfo, with_time: bool = False) -> str:
+    local = moment.astimezone(tz)
+    return local.strftime("%H:%M · %d/%m/%Y" if with_time else "%d/%m/%Y")
+
+
+def split_html(body: str, limit: int = BODY_LIMIT) -> list[str]:
+    """Cut a body into pieces of at most `limit` characters, only where no tag is open.
+
+    Bodies are stored so that every line is balanced HTML (see bot.news.richtext): pieces end at
+    a paragraph break if they can, else at a line break. A single line longer than `limit` is cut
+    between words after dropping its formatting, so no cut ever lands inside a tag.
+    """
+    pieces: list[str] = []
+    current = ""
+
+    def add(unit: str, joiner: str) -> None:
+        nonlocal current
+        if current and len(current) + len(joiner) + len(unit) <= limit:
+            current += joiner + unit
+            return
+        if current:
+            pieces.append(current)
+        current = unit
+
+    for paragraph in body.split("\n\n"):
+        if len(paragraph) <= limit:
+            add(paragraph, "\n\n")
+            continue
+        for index, line in enumerate(paragraph.split("\n")):
+            joiner = "\n\n" if index == 0 else "\n"
+            if len(line) <= limit:
+                add(line, joiner)
+                continue
+            for chunk in _split_line(line, limit):
+                add(chunk, joiner)
+                joiner = " "
+    if current:
+        pieces.append(current)
+    return pieces or [""]
+
+
+class _Text(HTMLParser):
+    """Collects the text of a piece of HTML, entities decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _split_line(line: str, limit: int) -> list[str]:
+    """A very long line as plain escaped text in word-boundary chunks."""
+    parser = _Text()
+    parser.feed(line)
+    parser.close()
+    words = "".join(parser.parts).split(" ")
+    chunks: list[str] = []
+    current = ""
+    for word in words:
+        escaped = html.escape(word, quote=False)
+        while len(escaped) > limit:  # a "word" longer than a page (a pasted URL, say)
+            chunks.append(escaped[:limit])
+            escaped = escaped[limit:]
+        if current and len(current) + 1 + len(escaped) > limit:
+            chunks.append(current)
+            current = escaped
+        else:
+            current = f"{current} {escaped}" if current else escaped
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def article_pages(article: StoredArticle) -> list[str]:
+    """The body's pages for the full view."""
+    return split_html(article.body_html) if article.body_html else [""]
+
+
+def _header(article: StoredArticle, catalog: Catalog, lang: str, tz: ZoneInfo) -> list[str]:
+    when = _date(article.published_at, tz, with_time=not article.published_estimated)
+    if article.published_estimated:
+        when = catalog.text("read.date_estimated", lang, date=when)
+    facts = f"📅 {html.escape(when)}"
+    if article.category:
+        facts += f" · 📂 {html.escape(article.category)}"
+    lines = [f"<b>{html.escape(article.title)}</b>", facts]
+    if article.author:
+        lines.append(catalog.text("read.author", lang, author=article.author))
+    return lines
+
+
+def _share_url(article: StoredArticle, bot_username: str) -> str:
+    link = f"https://t.me/{bot_username}?start=a{article.article_id}"
+    return f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(article.title)}"
+
+
+def render_article(
+    article: StoredArticle,
+    page: int,
+    category_id: int,
+    neighbours: tuple[int | None, int | None],
+    catalog: Catalog,
+    lang: str,
+    tz: ZoneInfo,
+    bot_username: str,
+) -> Rendered:
+    """An article view: page 0 is the short form (title, date, summary), 1.. the full text."""
+    pages = article_pages(article)
+    page = max(0, min(page, len(pages)))
+    lines = _header(article, catalog, lang, tz)
+    if page == 0:
+        summary = article.summary or article.body_text.split("\n\n")[0]
+        if summary:
+            lines += ["", html.escape(_shorten(summary, SUMMARY_LIMIT))]
+    else:
+        if page == 1 and article.summary:
+            lines += ["", f"<i>{html.escape(_shorten(article.summary, SUMMARY_LIMIT))}</i>"]
+        if len(pages) > 1:
+            lines += [
+                "",
+                f"<i>{catalog.text('read.page_of', lang, page=page, pages=len(pages))}</i>",
+            ]
+        lines += ["", pages[page - 1]]
+    text = "\n".join(lines).strip()
+
+    def open_page(target: int) -> str:
+        return OpenArticle(article.article_id, target, category_id).pack()
+
+    rows: list[list[InlineKeyboardButton]] = []
+    if page == 0 and article.body_html:
+        rows.append(
+            [InlineKeyboardButton(catalog.text("read.read_full", lang), callback_data=open_page(1))]
+        )
+    elif page >= 1:
+        paging = []
+        if page > 1:
+            paging.append(
+                InlineKeyboardButton(
+                    "◀ " + catalog.text("read.page_button", lang, page=page - 1, pages=len(pages)),
+                    callback_data=open_page(page - 1),
+                )
+            )
+        if page < len(pages):
+            paging.append(
+                InlineKeyboardButton(
+                    catalog.text("read.page_button", lang, page=page + 1, pages=len(pages)) + " ▶",
+                    callback_data=open_page(page + 1),
+                )
+            )
+        if paging:
+            rows.append(paging)
+        if len(pages) > 1 or article.summary:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        catalog.text("read.read_short", lang), callback_data=open_page(0)
+                    )
+                ]
+            )
+    older, newer = neighbours
+    steps = []
+    if older is not None:
+        steps.append(
+            InlineKeyboardButton(
+                catalog.text("read.older", lang),
+                callback_data=OpenArticle(older, 0, category_id).pack(),
+            )
+        )
+    if newer is not None:
+        steps.append(
+            InlineKeyboardButton(
+                catalog.text("read.newer", lang),
+                callback_data=OpenArticle(newer, 0, category_id).pack(),
+            )
+        )
+    if steps:
+        rows.append(steps)
+    rows.append(
+        [
+            InlineKeyboardButton(catalog.text("read.website", lang), url=article.url),
+            InlineKeyboardButton(
+                catalog.text("read.share", lang), url=_share_url(article, bot_username)
+            ),
+        ]
+    )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                catalog.text("read.back_to_list", lang),
+                callback_data=ListPage(category_id, 1).pack(),
+            )
+        ]
+    )
+    # The article's picture, as a large preview above the text, on its first screen only.
+    preview = (
+        LinkPreviewOptions(url=article.image_url, prefer_large_media=True, show_above_text=True)
+        if article.image_url and page <= 1
+        else LinkPreviewOptions(is_disabled=True)
+    )
+    return Rendered(text, InlineKeyboardMarkup(rows), preview)
+
+
+def _pages(total: int) -> int:
+    return max(1, math.ceil(total / LIST_SIZE))
+
+
+def render_list(
+    title: str,
+    headlines: list[Headline],
+    total: int,
+    page: int,
+    category_id: int,
+    catalog: Catalog,
+    lang: str,
+    tz: ZoneInfo,
+    *,
+    search_id: int | None = None,
+    empty: str = "",
+) -> Rendered:
+    """A numbered list of headlines, a button to open each, and buttons to turn the page."""
+    pages = _pages(total)
+    if not headlines:
+        return Rendered(f"{title}\n\n{empty}" if empty else title)
+    first = (page - 1) * LIST_SIZE
+    lines = [f"{title} · {catalog.text('read.page_of', lang, page=page, pages=pages)}", ""]
+    rows: list[list[InlineKeyboardButton]] = []
+    for number, item in enumerate(headlines, start=first + 1):
+        lines.append(f"{number}. {html.escape(item.title)} — <i>{_date(item.published_at, tz)}</i>")
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    f"{number}. {_shorten(item.title, BUTTON_TITLE)}",
+                    callback_data=OpenArticle(item.article_id, 0, category_id).pack(),
+                )
+            ]
+        )
+
+    def turn(target: int) -> str:
+        if search_id is not None:
+            return SearchPage(search_id, target).pack()
+        return ListPage(category_id, target).pack()
+
+    paging = []
+    if page > 1:
+        paging.append(
+            InlineKeyboardButton(
+                catalog.text("read.previous_page", lang), callback_data=turn(page - 1)
+            )
+        )
+    if page < pages:
+        paging.append(
+            InlineKeyboardButton(catalog.text("read.next_page", lang), callback_data=turn(page + 1))
+        )
+    if paging:
+        rows.append(paging)
+    if category_id and search_id is None:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    catalog.text("read.back_to_categories", lang),
+                    callback_data=ShowCategories().pack(),
+                )
+            ]
+        )
+    return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+def render_categories(categories: list[Category], catalog: Catalog, lang: str) -> Rendered:
+    """The categories as buttons, each with its number of articles."""
+    if not categories:
+        return Rendered(catalog.text("read.no_categories", lang))
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"{category.name} ({category.count})",
+                callback_data=ListPage(category.category_id, 1).pack(),
+            )
+        ]
+        for category in categories[:99]
+    ]
+    return Rendered(catalog.text("read.categories_title", lang), InlineKeyboardMarkup(rows))
+
+
+def render_links(links: list[tuple[str, str]], catalog: Catalog, lang: str) -> Rendered:
+    """The "Liên Kết Web" list as URL buttons."""
+    if not links:
+        return Rendered(catalog.text("read.no_links", lang))
+    rows = [[InlineKeyboardButton(name, url=url)] for name, url in links[:99]]
+    return Rendered(catalog.text("read.links_title", lang), InlineKeyboardMarkup(rows))

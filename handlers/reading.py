@@ -1,0 +1,308 @@
+"""Reading the news: /latest, articles, newer/older, /categories, search, /links, inline mode."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.error import BadRequest
+
+from bot.callbacks import ListPage, OpenArticle, SearchPage
+from bot.context import BotContext, Services
+from bot.news.text import search_expression
+from bot.reading import (
+    LIST_SIZE,
+    Rendered,
+    render_article,
+    render_categories,
+    render_links,
+    render_list,
+)
+
+__all__ = [
+    "categories_command",
+    "inline_search",
+    "latest_command",
+    "links_command",
+    "on_categories",
+    "on_list_page",
+    "on_open_article",
+    "on_search_page",
+    "search_command",
+    "search_text",
+    "send_article",
+]
+
+log = logging.getLogger(__name__)
+
+INLINE_RESULTS = 10
+
+
+async def _send(update: Update, rendered: Rendered) -> None:
+    if update.effective_message is None:
+        return
+    await update.effective_message.reply_text(
+        rendered.text,
+        reply_markup=rendered.keyboard,
+        link_preview_options=rendered.preview or LinkPreviewOptions(is_disabled=True),
+    )
+
+
+async def _edit(update: Update, rendered: Rendered) -> None:
+    """Replace the message the button was under (an article or list turns in place)."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.edit_message_text(
+            rendered.text,
+            reply_markup=rendered.keyboard,
+            link_preview_options=rendered.preview or LinkPreviewOptions(is_disabled=True),
+        )
+    except BadRequest as exc:
+        # Pressing the button of the page already shown changes nothing: not an error.
+        if "not modified" not in exc.message.lower():
+            raise
+
+
+async def _article_view(
+    services: Services, context: BotContext, lang: str, article_id: int, page: int, category: int
+) -> Rendered | None:
+    article = await services.articles.get(article_id)
+    if article is None:
+        return None
+    neighbours = await services.reading.neighbours(article_id, category or None)
+    return render_article(
+        article,
+        page,
+        category,
+        neighbours,
+        services.catalog,
+        lang,
+        services.settings.tz,
+        context.bot.username,
+    )
+
+
+async def send_article(update: Update, context: BotContext, article_id: int) -> None:
+    """Open an article in a new message (deep links), short form first."""
+    services = context.services
+    lang = await services.language_of(update.effective_user)
+    rendered = await _article_view(services, context, lang, article_id, 0, 0)
+    if rendered is None:
+        rendered = Rendered(services.catalog.text("read.article_gone", lang))
+    await _send(update, rendered)
+
+
+async def _list(services: Services, lang: str, category_id: int, page: int) -> Rendered:
+    catalog = services.catalog
+    offset = (max(page, 1) - 1) * LIST_SIZE
+    headlines, total = await services.reading.latest(category_id or None, offset, LIST_SIZE)
+    if category_id:
+        category = await services.reading.category(category_id)
+        name = category.name if category else "?"
+        title = catalog.text("read.category_title", lang, name=name)
+        empty = catalog.text("read.empty_category", lang)
+    else:
+        title = catalog.text("read.latest_title", lang)
+        empty = catalog.text("read.empty", lang)
+    return render_list(
+        title, headlines, total, max(page, 1), category_id, catalog, lang, services.settings.tz,
+        empty=empty,
+    )  # fmt: skip
+
+
+async def latest_command(update: Update, context: BotContext) -> None:
+    """The newest articles, a line and a button each."""
+    services = context.services
+    lang = await services.language_of(update.effective_user)
+    await _send(update, await _list(services, lang, 0, 1))
+
+
+async def categories_command(update: Update, context: BotContext) -> None:
+    """The portal's categories with their article counts."""
+    services = context.services
+    lang = await services.language_of(update.effective_user)
+    await _send(
+        update, render_categories(await services.reading.categories(), services.catalog, lang)
+    )
+
+
+async def links_command(update: Update, context: BotContext) -> None:
+    """The "Liên Kết Web" list."""
+    services = context.services
+    lang = await services.language_of(update.effective_user)
+    await _send(update, render_links(list(services.settings.WEB_LINKS), services.catalog, lang))
+
+
+async def _search(update: Update, context: BotContext, query: str) -> None:
+    services = context.services
+    catalog = services.catalog
+    lang = await services.language_of(update.effective_user)
+    query = " ".join(query.split())[:200]
+    expression = search_expression(query)
+    if expression is None:
+        await _send(update, Rendered(catalog.text("read.search_help", lang)))
+        return
+    headlines, total = await services.reading.search(expression, 0, LIST_SIZE)
+    if not headlines:
+        await _send(update, Rendered(catalog.text("read.search_none", lang, query=query)))
+        return
+    search_id = await services.reading.save_search(query, expression, datetime.now(UTC))
+    title = catalog.text("read.search_title", lang, query=query, total=total)
+    await _send(
+        update,
+        render_list(
+            title,
+            headlines,
+            total,
+            1,
+            0,
+            catalog,
+            lang,
+            services.settings.tz,
+            search_id=search_id,
+        ),
+    )
+
+
+async def search_command(update: Update, context: BotContext) -> None:
+    """/search words: articles matching the words, with or without diacritics."""
+    await _search(update, context, " ".join(context.args or []))
+
+
+async def search_text(update: Update, context: BotContext) -> None:
+    """Plain text in a private chat is a search (menu buttons are handled before this)."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    await _search(update, context, message.text)
+
+
+async def on_open_article(update: Update, context: BotContext) -> None:
+    """A button that opens an article, turns its page or steps to a neighbour."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    target = OpenArticle.unpack(query.data)
+    services = context.services
+    lang = await services.language_of(query.from_user)
+    rendered = await _article_view(
+        services, context, lang, target.article_id, target.page, target.category_id
+    )
+    if rendered is None:
+        await query.answer(services.catalog.text("read.article_gone", lang), show_alert=True)
+        return
+    # Answer first: the button stops spinning even if the edit takes a moment.
+    await query.answer()
+    await _edit(update, rendered)
+
+
+async def on_list_page(update: Update, context: BotContext) -> None:
+    """A button that turns a list's page or opens a category."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    target = ListPage.unpack(query.data)
+    services = context.services
+    lang = await services.language_of(query.from_user)
+    await query.answer()
+    await _edit(update, await _list(services, lang, target.category_id, target.page))
+
+
+async def on_categories(update: Update, context: BotContext) -> None:
+    """The button back to the list of categories."""
+    query = update.callback_query
+    if query is None:
+        return
+    services = context.services
+    lang = await services.language_of(query.from_user)
+    await query.answer()
+    await _edit(
+        update, render_categories(await services.reading.categories(), services.catalog, lang)
+    )
+
+
+async def on_search_page(update: Update, context: BotContext) -> None:
+    """A button that turns the page of search results."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    target = SearchPage.unpack(query.data)
+    services = context.services
+    catalog = services.catalog
+    lang = await services.language_of(query.from_user)
+    saved = await services.reading.saved_search(target.search_id)
+    if saved is None:
+        await query.answer(catalog.text("read.search_expired", lang), show_alert=True)
+        return
+    words, expression = saved
+    offset = (max(target.page, 1) - 1) * LIST_SIZE
+    headlines, total = await services.reading.search(expression, offset, LIST_SIZE)
+    await query.answer()
+    title = catalog.text("read.search_title", lang, query=words, total=total)
+    await _edit(
+        update,
+        render_list(
+            title, headlines, total, max(target.page, 1), 0, catalog, lang,
+            services.settings.tz, search_id=target.search_id,
+            empty=catalog.text("read.search_none", lang, query=words),
+        ),
+    )  # fmt: skip
+
+
+async def inline_search(update: Update, context: BotContext) -> None:
+    """`@bot words` in any chat: matching articles (the newest if no words) to send there."""
+    inline = update.inline_query
+    if inline is None:
+        return
+    services = context.services
+    lang = await services.language_of(inline.from_user)
+    expression = search_expression(inline.query)
+    if expression is None:
+        headlines, _ = await services.reading.latest(None, 0, INLINE_RESULTS)
+    else:
+        headlines, _ = await services.reading.search(expression, 0, INLINE_RESULTS)
+    results = []
+    for headline in headlines:
+        article = await services.articles.get(headline.article_id)
+        if article is None:
+            continue
+        short = render_article(
+            article, 0, 0, (None, None), services.catalog, lang, services.settings.tz,
+            context.bot.username,
+        )  # fmt: skip
+        deep_link = f"https://t.me/{context.bot.username}?start=a{article.article_id}"
+        results.append(
+            InlineQueryResultArticle(
+                id=str(article.article_id),
+                title=article.title,
+                description=article.published_at.astimezone(services.settings.tz).strftime(
+                    "%d/%m/%Y"
+                )
+                + (f" · {article.summary[:80]}" if article.summary else ""),
+                input_message_content=InputTextMessageContent(
+                    short.text, link_preview_options=short.preview
+                ),
+                # Messages sent through inline mode cannot carry the bot's own buttons'
+                # callbacks reliably, so they link back to the bot instead.
+                reply_markup=InlineKeyboardMarkup(
+                    [
+                        [
+                            InlineKeyboardButton(
+                                services.catalog.text("read.inline_open", lang), url=deep_link
+                            )
+                        ]
+                    ]
+                ),
+            )
+        )
+    await inline.answer(results, cache_time=60)
