@@ -19,14 +19,15 @@ from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
 from bot.ratelimit import RetryAfterLimiter
-from handlers import news
+from handlers import news, reading
 
 __all__ = ["MENU_COMMANDS", "build_application", "running"]
 
 log = logging.getLogger(__name__)
 
 # The commands shown in Telegram's menu, in this order; descriptions come from the catalogue.
-MENU_COMMANDS = ("start", "latest", "categories", "search", "links", "language", "help")
+# Staff commands (/newpoll, /closepoll, /pollchart, /pollcsv) are not listed: residents see theirs.
+MENU_COMMANDS = ("start", "latest", "categories", "search", "links", "poll", "language", "help")
 
 # Seconds a getUpdates call may wait for news (long polling).
 POLL_TIMEOUT = 10
@@ -63,6 +64,10 @@ async def _post_init(application: BotApplication) -> None:
     services = application.bot_data.services
     await services.open()
     await register_commands(application.bot, services)
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            reading.prune_searches, interval=24 * 3600, first=60, name="prune-searches"
+        )
     if services.news is not None and application.job_queue is not None:
         application.job_queue.run_repeating(
             news.poll_news,

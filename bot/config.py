@@ -12,6 +12,14 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from storage.polls import (
+    MAX_OPTION_CHARS,
+    MAX_OPTIONS,
+    MAX_QUESTION_CHARS,
+    MIN_OPTIONS,
+    clean_text,
+)
+
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
 # A BotFather token: the bot's numeric id, a colon, then 30+ URL-safe characters.
@@ -41,6 +49,9 @@ _EXPECTED: dict[str, str] = {
     "WEBHOOK_SECRET": "1-256 characters of A-Z, a-z, 0-9, _ and -",
     "WEBHOOK_LISTEN": "an IP address to listen on, such as 0.0.0.0",
     "WEBHOOK_PORT": "a port number between 1 and 65535",
+    "POLL_QUESTION": "the poll's question, 1 to 300 characters",
+    "POLL_OPTIONS": "2 to 10 different answers separated by |, each up to 100 characters, "
+    "such as Thật tuyệt vời|Tốt|Khá|Trung bình",
 }
 
 
@@ -80,6 +91,13 @@ class Settings(BaseSettings):
     NEWS_TIMEOUT_SECONDS: float = Field(default=20, gt=0, le=300)
     NEWS_MAX_CONCURRENCY: int = Field(default=4, ge=1, le=32)
     NEWS_RETRIES: int = Field(default=3, ge=0, le=10)
+    POLL_QUESTION: str = "Bạn cảm thấy website của chúng tôi như thế nào?"
+    POLL_OPTIONS: Annotated[tuple[str, ...], NoDecode] = (
+        "Thật tuyệt vời",
+        "Tốt",
+        "Khá",
+        "Trung bình",
+    )
     WEB_LINKS: Annotated[tuple[tuple[str, str], ...], NoDecode] = (
         ("Cổng Dịch vụ công quốc gia", "https://dichvucong.gov.vn"),
         ("Cổng Thông tin điện tử Chính phủ", "https://chinhphu.vn"),
@@ -121,6 +139,28 @@ class Settings(BaseSettings):
                 links.append((name.strip(), url.strip()))
             return tuple(links)
         return value
+
+    @field_validator("POLL_QUESTION")
+    @classmethod
+    def _poll_question(cls, value: str) -> str:
+        question = clean_text(value)
+        if not 1 <= len(question) <= MAX_QUESTION_CHARS:
+            raise ValueError("malformed")
+        return question
+
+    @field_validator("POLL_OPTIONS", mode="before")
+    @classmethod
+    def _poll_options(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split("|")
+        labels = tuple(clean_text(str(label)) for label in value)
+        if not (
+            MIN_OPTIONS <= len(labels) <= MAX_OPTIONS
+            and all(1 <= len(label) <= MAX_OPTION_CHARS for label in labels)
+            and len({label.casefold() for label in labels}) == len(labels)
+        ):
+            raise ValueError("malformed")
+        return labels
 
     @field_validator("TELEGRAM_API_URL", "WEBHOOK_URL", "NEWS_SITE_URL")
     @classmethod

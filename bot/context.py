@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -11,11 +12,13 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 from bot.config import Settings
 from bot.i18n import Catalog, pick_language
 from bot.news import NewsReader, news_client, reader_for
-from storage import Database, UserStore
+from storage import Database, PollStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
 from storage.ingest import IngestLog, State
 
 __all__ = ["BotApplication", "BotContext", "BotData", "Services"]
+
+SEEN_EVERY = 60.0  # seconds between two records of the same user's activity
 
 
 class Services:
@@ -28,11 +31,17 @@ class Services:
         self._users: UserStore | None = None
         self._http: httpx.AsyncClient | None = None
         self.news: NewsReader | None = None  # None when no NEWS_SITE_URL is set
+        # Every update needs the sender's language and marks them seen: both are kept in memory
+        # so that reading a page costs no extra database round trip.
+        self._languages: dict[int, str | None] = {}
+        self._seen_at: dict[int, float] = {}
 
     async def open(self) -> None:
         """Open the database (applying migrations) and the news reader; called from post_init."""
         self._db = await Database.open(self.settings.DATABASE_PATH)
         self._users = UserStore(self._db)
+        # Residents can answer /poll from the very first start.
+        await self.polls.ensure_default(self.settings.POLL_QUESTION, self.settings.POLL_OPTIONS)
         if self.settings.NEWS_SITE_URL:
             self._http = news_client(self.settings)
             self.news = reader_for(self.settings, self._db, self._http)
@@ -76,6 +85,11 @@ class Services:
         return IngestLog(self.db)
 
     @property
+    def polls(self) -> PollStore:
+        """The satisfaction polls and their votes."""
+        return PollStore(self.db)
+
+    @property
     def users(self) -> UserStore:
         """The users table."""
         if self._users is None:
@@ -87,8 +101,22 @@ class Services:
         default = self.settings.DEFAULT_LANGUAGE
         if user is None:
             return default
-        chosen = await self.users.language(user.id)
-        return pick_language(chosen, user.language_code, default)
+        if user.id not in self._languages:
+            self._languages[user.id] = await self.users.language(user.id)
+        return pick_language(self._languages[user.id], user.language_code, default)
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        """Remember a user's choice of language."""
+        await self.users.set_language(user_id, language)
+        self._languages[user_id] = language
+
+    async def seen(self, user_id: int) -> None:
+        """Record that a user was active; at most once a minute per user hits the database."""
+        now = time.monotonic()
+        if now - self._seen_at.get(user_id, -SEEN_EVERY) < SEEN_EVERY:
+            return
+        self._seen_at[user_id] = now
+        await self.users.touch(user_id)
 
     async def text_for(self, user: User | None, key: str, /, **values: object) -> str:
         """The catalogue text `key` in `user`'s language."""

@@ -13,7 +13,7 @@ from telegram.ext import (
 
 from bot.callbacks import ListPage, OpenArticle, SearchPage, SetLanguage, ShowCategories
 from bot.context import BotApplication
-from handlers import errors, reading, start, tracking
+from handlers import errors, poll, reading, start, tracking
 
 __all__ = ["register"]
 
@@ -41,6 +41,9 @@ def register(application: BotApplication) -> None:
             InlineQueryHandler(reading.inline_search),
             # Main-menu taps arrive as text: before the search, which takes any other text.
             MessageHandler(menu & filters.ChatType.PRIVATE, start.menu_button),
+            # The poll: /poll, its buttons, staff commands, and the /newpoll dialog, whose text
+            # handler takes a message only from staff writing a poll: before the search.
+            *poll.handlers(),
             MessageHandler(
                 filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, reading.search_text
             ),

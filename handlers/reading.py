@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from telegram import (
     InlineKeyboardButton,
@@ -36,6 +36,7 @@ __all__ = [
     "on_list_page",
     "on_open_article",
     "on_search_page",
+    "prune_searches",
     "search_command",
     "search_text",
     "send_article",
@@ -44,6 +45,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 INLINE_RESULTS = 10
+SEARCH_KEPT = timedelta(days=7)  # result pages of older searches answer "search again"
 
 
 async def _send(update: Update, rendered: Rendered) -> None:
@@ -306,3 +308,9 @@ async def inline_search(update: Update, context: BotContext) -> None:
             )
         )
     await inline.answer(results, cache_time=60)
+
+
+async def prune_searches(context: BotContext) -> None:
+    """Daily: forget searches whose result pages nobody will turn any more."""
+    removed = await context.services.reading.prune_searches(datetime.now(UTC) - SEARCH_KEPT)
+    log.info("forgot %d searches older than %s", removed, SEARCH_KEPT)

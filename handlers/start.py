@@ -134,7 +134,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
         return
     choice = SetLanguage.unpack(query.data)
     services = context.services
-    await services.users.set_language(query.from_user.id, choice.language)
+    await services.set_language(query.from_user.id, choice.language)
     confirmation = services.catalog.text("language.changed", choice.language)
     # Answer first so the button stops spinning, then replace the question with the outcome.
     await query.answer(confirmation)

@@ -18,6 +18,6 @@ async def remember_user(update: object, context: BotContext) -> None:
     if not isinstance(update, Update) or update.effective_user is None:
         return
     try:
-        await context.services.users.touch(update.effective_user.id)
+        await context.services.seen(update.effective_user.id)
     except Exception:
         log.exception("could not record user activity")

@@ -2,12 +2,14 @@
 
 from storage.db import Database, backup_file
 from storage.migrate import Migration, MigrationError, apply_migrations, bundled_migrations
+from storage.polls import PollStore
 from storage.users import UserStore
 
 __all__ = [
     "Database",
     "Migration",
     "MigrationError",
+    "PollStore",
     "UserStore",
     "apply_migrations",
     "backup_file",

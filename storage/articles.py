@@ -257,18 +257,15 @@ class ArticleStore:
         if not external_ids:
             return {}
         marks = ",".join("?" * len(external_ids))
-        async with self._db.conn.execute(
+        rows = await self._db.fetchall(
             f"SELECT external_id, article_id FROM article_keys WHERE external_id IN ({marks})",
             external_ids,
-        ) as cursor:
-            return {str(key): int(article_id) async for key, article_id in cursor}
+        )
+        return {str(key): int(article_id) for key, article_id in rows}
 
     async def get(self, article_id: int) -> StoredArticle | None:
         """One article by id."""
-        async with self._db.conn.execute(
-            _SELECT + " WHERE a.article_id = ?", (article_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetchone(_SELECT + " WHERE a.article_id = ?", (article_id,))
         return None if row is None else _stored(row)
 
     async def titles(self, article_ids: list[int]) -> dict[int, str]:
@@ -276,10 +273,10 @@ class ArticleStore:
         if not article_ids:
             return {}
         marks = ",".join("?" * len(article_ids))
-        async with self._db.conn.execute(
+        rows = await self._db.fetchall(
             f"SELECT article_id, title FROM articles WHERE article_id IN ({marks})", article_ids
-        ) as cursor:
-            return {int(article_id): str(title) async for article_id, title in cursor}
+        )
+        return {int(article_id): str(title) for article_id, title in rows}
 
     async def count(self) -> int:
         """How many articles are stored."""
@@ -337,77 +334,76 @@ class ArticleReader:
         self, category_id: int | None, offset: int, limit: int
     ) -> tuple[list[Headline], int]:
         """A page of the newest articles (of one category, or all) and how many there are."""
-        args: tuple[int, ...] = ()
+        columns = "a.article_id, a.title, a.published_at, a.published_estimated"
         if category_id is None:
-            where = ""
-        else:
-            where = (
-                " WHERE a.article_id IN"
-                " (SELECT article_id FROM article_categories WHERE category_id = ?)"
+            rows = await self._db.fetchall(
+                f"SELECT {columns} FROM articles AS a"
+                " ORDER BY a.published_at DESC, a.article_id DESC LIMIT ? OFFSET ?",
+                (limit, offset),
             )
-            args = (category_id,)
-        async with self._db.conn.execute(
-            "SELECT a.article_id, a.title, a.published_at, a.published_estimated"
-            f" FROM articles AS a{where}"
-            " ORDER BY a.published_at DESC, a.article_id DESC LIMIT ? OFFSET ?",
-            (*args, limit, offset),
-        ) as cursor:
-            rows = [
-                Headline(int(r[0]), str(r[1]), parse_iso(r[2]), bool(r[3])) async for r in cursor
-            ]
-        async with self._db.conn.execute(
-            f"SELECT count(*) FROM articles AS a{where}", args
-        ) as cursor:
-            total = await cursor.fetchone()
-        return rows, int(total[0]) if total else 0
+            count = await self._db.fetchone("SELECT count(*) FROM articles")
+        else:
+            # Walk the category's own index in reading order (see migration 0005).
+            rows = await self._db.fetchall(
+                f"SELECT {columns} FROM article_categories AS ac"
+                " JOIN articles AS a ON a.article_id = ac.article_id WHERE ac.category_id = ?"
+                " ORDER BY ac.published_at DESC, ac.article_id DESC LIMIT ? OFFSET ?",
+                (category_id, limit, offset),
+            )
+            count = await self._db.fetchone(
+                "SELECT count(*) FROM article_categories WHERE category_id = ?", (category_id,)
+            )
+        headlines = [Headline(int(r[0]), str(r[1]), parse_iso(r[2]), bool(r[3])) for r in rows]
+        return headlines, int(count[0]) if count else 0
 
     async def neighbours(
         self, article_id: int, category_id: int | None
     ) -> tuple[int | None, int | None]:
         """(older, newer) article ids next to this one, within the category or all news."""
-        scope = (
-            ""
+        table, scope = (
+            ("articles", "")
             if category_id is None
-            else " AND article_id IN"
-            " (SELECT article_id FROM article_categories WHERE category_id = :category)"
+            else ("article_categories", " AND category_id = :category")
         )
-        found: list[int | None] = []
-        for compare, order in (("<", "DESC"), (">", "ASC")):
-            async with self._db.conn.execute(
-                "SELECT article_id FROM articles WHERE (published_at, article_id) "
-                f"{compare} (SELECT published_at, article_id FROM articles WHERE article_id = :id)"
-                f"{scope} ORDER BY published_at {order}, article_id {order} LIMIT 1",
-                {"id": article_id, "category": category_id},
-            ) as cursor:
-                row = await cursor.fetchone()
-            found.append(int(row[0]) if row else None)
-        return found[0], found[1]
+        row = await self._db.fetchone(
+            "WITH here AS (SELECT published_at, article_id FROM articles WHERE article_id = :id)"
+            f" SELECT (SELECT article_id FROM {table} WHERE (published_at, article_id)"
+            f" < (SELECT * FROM here){scope} ORDER BY published_at DESC, article_id DESC LIMIT 1),"
+            f" (SELECT article_id FROM {table} WHERE (published_at, article_id)"
+            f" > (SELECT * FROM here){scope} ORDER BY published_at ASC, article_id ASC LIMIT 1)",
+            {"id": article_id, "category": category_id},
+        )
+        if row is None:
+            return None, None
+        return (
+            int(row[0]) if row[0] is not None else None,
+            int(row[1]) if row[1] is not None else None,
+        )
 
     async def categories(self) -> list[Category]:
         """Every category that holds articles, the fullest first."""
-        async with self._db.conn.execute(
+        rows = await self._db.fetchall(
             "SELECT c.category_id, c.name, count(*) AS n FROM categories AS c"
             " JOIN article_categories AS ac USING (category_id)"
             " GROUP BY c.category_id ORDER BY n DESC, c.name"
-        ) as cursor:
-            return [Category(int(r[0]), str(r[1]), int(r[2])) async for r in cursor]
+        )
+        return [Category(int(r[0]), str(r[1]), int(r[2])) for r in rows]
 
     async def category(self, category_id: int) -> Category | None:
         """One category with its count."""
-        async with self._db.conn.execute(
+        row = await self._db.fetchone(
             "SELECT c.category_id, c.name, count(ac.article_id) FROM categories AS c"
             " LEFT JOIN article_categories AS ac USING (category_id)"
             " WHERE c.category_id = ? GROUP BY c.category_id",
             (category_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return Category(int(row[0]), str(row[1]), int(row[2])) if row else None
 
     async def search(self, fts: str, offset: int, limit: int) -> tuple[list[Headline], int]:
         """Articles matching an FTS5 expression, by relevance weighed with recency."""
         # bm25 is negative, smaller is better; dividing by 1 + age in years moves old articles
         # towards zero, so among equally good matches the newer comes first.
-        async with self._db.conn.execute(
+        rows = await self._db.fetchall(
             "SELECT a.article_id, a.title, a.published_at, a.published_estimated"
             " FROM articles_search AS s JOIN articles AS a ON a.article_id = s.rowid"
             " WHERE articles_search MATCH ?"
@@ -415,15 +411,13 @@ class ArticleReader:
             " / (1.0 + max(0.0, julianday('now') - julianday(a.published_at)) / 365.0),"
             " a.published_at DESC LIMIT ? OFFSET ?",
             (fts, limit, offset),
-        ) as cursor:
-            rows = [
-                Headline(int(r[0]), str(r[1]), parse_iso(r[2]), bool(r[3])) async for r in cursor
-            ]
-        async with self._db.conn.execute(
+        )
+        # bm25() cannot share a query with a window function: the count is a second query.
+        row = await self._db.fetchone(
             "SELECT count(*) FROM articles_search WHERE articles_search MATCH ?", (fts,)
-        ) as cursor:
-            total = await cursor.fetchone()
-        return rows, int(total[0]) if total else 0
+        )
+        total = int(row[0]) if row else 0
+        return [Headline(int(r[0]), str(r[1]), parse_iso(r[2]), bool(r[3])) for r in rows], total
 
     async def save_search(self, query: str, fts: str, now: datetime) -> int:
         """Keep a search so its result pages can be turned; returns its id."""
@@ -436,10 +430,9 @@ class ArticleReader:
 
     async def saved_search(self, search_id: int) -> tuple[str, str] | None:
         """(query, fts) of a kept search."""
-        async with self._db.conn.execute(
+        row = await self._db.fetchone(
             "SELECT query, fts FROM searches WHERE search_id = ?", (search_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return (str(row[0]), str(row[1])) if row else None
 
     async def prune_searches(self, before: datetime) -> int:

@@ -26,10 +26,7 @@ class UserStore:
 
     async def language(self, user_id: int) -> str | None:
         """The language the user chose with /language, or None if they never chose."""
-        async with self._db.conn.execute(
-            "SELECT language FROM users WHERE user_id = ?", (user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetchone("SELECT language FROM users WHERE user_id = ?", (user_id,))
         return None if row is None or row[0] is None else str(row[0])
 
     async def set_language(self, user_id: int, language: str, now: datetime | None = None) -> None:

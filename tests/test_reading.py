@@ -6,6 +6,7 @@ import random
 import tomllib
 import unicodedata
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -348,3 +349,19 @@ async def test_200_forged_or_random_buttons(
     # modified", which the bot expects. Nothing else failed.
     failed = [c.response["description"] for c in telegram.calls[mark:] if not c.ok]
     assert all("message is not modified" in reason for reason in failed)
+
+
+async def test_old_search_results_ask_to_search_again(
+    telegram: FakeTelegram, reading_bot: BotApplication
+) -> None:
+    lan = telegram.user(913, "Lan")
+    many = await telegram.reply_to(lan, "/search xã")
+    # What the daily job does a week later.
+    pruned = await reading_bot.bot_data.services.reading.prune_searches(
+        datetime.now(UTC) + timedelta(days=1)
+    )
+    assert pruned == 1
+    answer = await telegram.tap(
+        lan, many.result["message_id"], button(many, "Trang sau")["callback_data"]
+    )
+    assert answer.params["text"] == "Kết quả tìm kiếm này đã cũ. Bạn vui lòng tìm lại."
