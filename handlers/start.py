@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMa
 from bot.callbacks import SetLanguage
 from bot.context import BotContext
 from bot.i18n import Catalog
-from handlers import reading
+from handlers import poll, reading
 from handlers.reading import send_article
 
 __all__ = [
@@ -21,14 +21,21 @@ __all__ = [
 ]
 
 
-MENU_KEYS = ("menu.latest", "menu.categories", "menu.search", "menu.links", "menu.help")
+MENU_KEYS = (
+    "menu.latest",
+    "menu.categories",
+    "menu.search",
+    "menu.links",
+    "menu.poll",
+    "menu.help",
+)
 
 
 def main_menu(catalog: Catalog, lang: str) -> ReplyKeyboardMarkup:
     """Big buttons under the typing field: the main things, one tap each."""
     labels = [catalog.text(key, lang) for key in MENU_KEYS]
     return ReplyKeyboardMarkup(
-        [labels[0:2], labels[2:4], labels[4:]],
+        [labels[0:2], labels[2:4], labels[4:6]],
         resize_keyboard=True,
         is_persistent=True,
         input_field_placeholder=catalog.text("menu.placeholder", lang),
@@ -79,6 +86,8 @@ async def menu_button(update: Update, context: BotContext) -> None:
         await reading.categories_command(update, context)
     elif key == "menu.links":
         await reading.links_command(update, context)
+    elif key == "menu.poll":
+        await poll.poll_command(update, context)
     elif key == "menu.search":
         await message.reply_text(
             await context.services.text_for(update.effective_user, "read.search_help")

@@ -300,7 +300,7 @@ class ArticleStore:
 
     async def mark_checked(self, article_id: int, now: datetime) -> None:
         """The site was asked for the article and had nothing new."""
-        await self._db.conn.execute(
+        await self._db.write(
             "UPDATE articles SET checked_at = ? WHERE article_id = ?", (iso(now), article_id)
         )
 
@@ -421,12 +421,12 @@ class ArticleReader:
 
     async def save_search(self, query: str, fts: str, now: datetime) -> int:
         """Keep a search so its result pages can be turned; returns its id."""
-        cursor = await self._db.conn.execute(
+        written = await self._db.write(
             "INSERT INTO searches (query, fts, created_at) VALUES (?, ?, ?)",
             (query, fts, iso(now)),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        assert written.lastrowid is not None
+        return written.lastrowid
 
     async def saved_search(self, search_id: int) -> tuple[str, str] | None:
         """(query, fts) of a kept search."""
@@ -437,7 +437,5 @@ class ArticleReader:
 
     async def prune_searches(self, before: datetime) -> int:
         """Forget searches older than `before`; returns how many."""
-        cursor = await self._db.conn.execute(
-            "DELETE FROM searches WHERE created_at < ?", (iso(before),)
-        )
-        return cursor.rowcount
+        written = await self._db.write("DELETE FROM searches WHERE created_at < ?", (iso(before),))
+        return written.rowcount

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -13,11 +15,20 @@ import aiosqlite
 
 from storage.migrate import Migration, apply_migrations, bundled_migrations
 
-__all__ = ["BUSY_TIMEOUT_MS", "Database", "backup_file"]
+__all__ = ["BUSY_TIMEOUT_MS", "Database", "Written", "backup_file"]
 
 # How long a writer waits for another connection's lock before giving up (the CLI's backup or a
 # second process may hold it briefly).
 BUSY_TIMEOUT_MS = 5000
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write statement did: rows changed, the new row's id, rows it RETURNed."""
+
+    rowcount: int
+    lastrowid: int | None
+    rows: list[aiosqlite.Row]
 
 
 class Database:
@@ -26,6 +37,11 @@ class Database:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        # The connection is shared by every handler running at the same time. A write made while
+        # another handler's transaction is open would join it (and vanish if it rolls back), and
+        # a second BEGIN would fail: writes and transactions take turns through this lock.
+        self._writing = asyncio.Lock()
+        self._transaction_task: asyncio.Task[Any] | None = None  # whose transaction is open
 
     @classmethod
     async def open(
@@ -61,14 +77,38 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run the body in one write transaction, rolled back if it raises."""
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            await self.conn.rollback()
-            raise
-        await self.conn.commit()
+        """Run the body in one write transaction, rolled back if it raises.
+
+        Only statements the body runs on the connection it is given belong to it; other
+        handlers' writes wait (see `write`).
+        """
+        async with self._writing:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            self._transaction_task = asyncio.current_task()
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.rollback()
+                raise
+            else:
+                await self.conn.commit()
+            finally:
+                self._transaction_task = None
+
+    async def write(self, sql: str, parameters: Any = ()) -> Written:
+        """One write statement, committed on its own, never inside another's transaction.
+
+        Called from inside the caller's own transaction, it joins that transaction.
+        """
+        if self._transaction_task is not None and self._transaction_task is asyncio.current_task():
+            return await self._run(sql, parameters)
+        async with self._writing:
+            return await self._run(sql, parameters)
+
+    async def _run(self, sql: str, parameters: Any) -> Written:
+        async with self.conn.execute(sql, parameters) as cursor:
+            rows = list(await cursor.fetchall())
+            return Written(cursor.rowcount, cursor.lastrowid, rows)
 
     async def fetchall(self, sql: str, parameters: Any = ()) -> list[aiosqlite.Row]:
         """All rows of a query, in one trip to the database thread (a cursor takes three)."""

@@ -35,7 +35,7 @@ class HttpCache:
 
     async def put(self, url: str, validators: Validators, now: datetime) -> None:
         """Save validators once the page's content is safely stored."""
-        await self._db.conn.execute(
+        await self._db.write(
             "INSERT INTO http_cache (url, etag, last_modified, checked_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,"
             " last_modified = excluded.last_modified, checked_at = excluded.checked_at",
@@ -64,22 +64,22 @@ class IngestLog:
 
     async def start(self, now: datetime, backfill: bool) -> int:
         """Open a run; returns its id."""
-        cursor = await self._db.conn.execute(
+        written = await self._db.write(
             "INSERT INTO ingest_runs (started_at, backfill) VALUES (?, ?)", (iso(now), backfill)
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        assert written.lastrowid is not None
+        return written.lastrowid
 
     async def failure(self, run_id: int, url: str, reason: str) -> None:
         """Record a page that failed."""
-        await self._db.conn.execute(
+        await self._db.write(
             "INSERT INTO ingest_failures (run_id, url, reason) VALUES (?, ?, ?)",
             (run_id, url, reason),
         )
 
     async def finish(self, summary: RunSummary, now: datetime) -> None:
         """Close a run with its counts."""
-        await self._db.conn.execute(
+        await self._db.write(
             "UPDATE ingest_runs SET finished_at = ?, ok = ?, new = ?, updated = ?, unchanged = ?,"
             " failed = ?, error = ? WHERE run_id = ?",
             (iso(now), summary.ok, summary.new, summary.updated, summary.unchanged,
@@ -129,7 +129,7 @@ class State:
 
     async def set(self, key: str, value: str) -> None:
         """Set `key`."""
-        await self._db.conn.execute(
+        await self._db.write(
             "INSERT INTO bot_state (key, value) VALUES (?, ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import sqlite3
 import unicodedata
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
-from storage.db import BUSY_TIMEOUT_MS, Database
+from storage.db import Database
 
 __all__ = [
     "MAX_OPTIONS",
@@ -230,7 +229,7 @@ class PollStore:
         """Start a new poll; the poll open until now is closed, so one poll is current."""
         question, labels = _validated(question, options)
         stamp = _stamp(now)
-        async with self._transaction() as conn:
+        async with self._db.transaction() as conn:
             await conn.execute("UPDATE polls SET closed_at = ? WHERE closed_at IS NULL", (stamp,))
             cursor = await conn.execute(
                 "INSERT INTO polls (question, created_by, created_at) VALUES (?, ?, ?)",
@@ -245,7 +244,7 @@ class PollStore:
         """Change a poll's question and options; PollLockedError once anyone has voted."""
         question, labels = _validated(question, options)
         try:
-            async with self._transaction() as conn:
+            async with self._db.transaction() as conn:
                 async with conn.execute(
                     "SELECT EXISTS (SELECT 1 FROM poll_votes WHERE poll_id = ?)", (poll_id,)
                 ) as cursor:
@@ -294,11 +293,11 @@ class PollStore:
 
     async def close(self, poll_id: int, now: datetime | None = None) -> bool:
         """Stop taking votes; False if the poll was already closed or does not exist."""
-        cursor = await self._db.conn.execute(
+        written = await self._db.write(
             "UPDATE polls SET closed_at = ? WHERE poll_id = ? AND closed_at IS NULL",
             (_stamp(now), poll_id),
         )
-        return cursor.rowcount == 1
+        return written.rowcount == 1
 
     async def vote(
         self, poll_id: int, user_id: int, option_id: int, seq: int, now: datetime | None = None
@@ -315,8 +314,7 @@ class PollStore:
             "now": _stamp(moment),
             "order_from": _stamp(moment - ORDER_WINDOW),
         }
-        async with self._db.conn.execute(_UPSERT_VOTE, values) as cursor:
-            applied = await cursor.fetchall()
+        applied = (await self._db.write(_UPSERT_VOTE, values)).rows
         if not applied:
             # Closed meanwhile, or a later tap of this person is already counted.
             refused, choice = await self._vote_state(names)
@@ -354,29 +352,6 @@ class PollStore:
         if not row[1]:
             return VoteResult(VoteOutcome.NO_OPTION, choice), choice
         return None, choice
-
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction on a connection of its own, for changes of several statements.
-
-        The shared connection runs every handler's statements as they arrive: a transaction on
-        it would take in statements of other handlers, and a second one at the same time fails
-        ("cannot start a transaction within a transaction"). Polls are created rarely, so this
-        pays for a connection, and SQLite's file lock orders it against every other writer.
-        """
-        conn = await aiosqlite.connect(self._db.path, isolation_level=None)
-        try:
-            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                await conn.rollback()
-                raise
-            await conn.commit()
-        finally:
-            await conn.close()
 
     async def _require(self, poll_id: int) -> Poll:
         poll = await self.get(poll_id)

@@ -18,7 +18,7 @@ class UserStore:
     async def touch(self, user_id: int, now: datetime | None = None) -> None:
         """Record that the user was seen now (creating their row on first contact)."""
         stamp = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
-        await self._db.conn.execute(
+        await self._db.write(
             "INSERT INTO users (user_id, first_seen, last_seen) VALUES (?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET last_seen = excluded.last_seen",
             (user_id, stamp, stamp),
@@ -32,7 +32,7 @@ class UserStore:
     async def set_language(self, user_id: int, language: str, now: datetime | None = None) -> None:
         """Remember the user's language choice."""
         stamp = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
-        await self._db.conn.execute(
+        await self._db.write(
             "INSERT INTO users (user_id, language, first_seen, last_seen) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language,"
             " last_seen = excluded.last_seen",

@@ -299,12 +299,15 @@ async def test_main_menu_buttons(telegram: FakeTelegram, reading_bot: BotApplica
         "📂 Chuyên mục",
         "🔎 Tìm tin",
         "🔗 Liên kết web",
+        "📊 Thăm dò ý kiến",
         "❓ Hướng dẫn",
     ]
     latest = await telegram.reply_to(lan, "📰 Tin mới nhất")
     assert latest.params["text"].startswith("📰 <b>Tin mới nhất</b>")
     search = await telegram.reply_to(lan, "🔎 Tìm tin")
     assert "Gõ vài từ cần tìm" in search.params["text"]
+    poll = await telegram.reply_to(lan, "📊 Thăm dò ý kiến")
+    assert any(b["text"] == "Thật tuyệt vời" for b in buttons(poll))
 
 
 async def test_deleted_article_button_is_answered_politely(

@@ -152,3 +152,35 @@ async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
 def test_migration_files_are_numbered_without_gaps() -> None:
     numbers = [m.version for m in bundled_migrations()]
     assert numbers == list(range(1, len(numbers) + 1))
+
+
+async def test_concurrent_writers_on_the_shared_connection(tmp_path: Path) -> None:
+    """A handler's write during another's transaction neither joins it nor breaks it."""
+    async with await Database.open(tmp_path / "bot.sqlite3") as db:
+        users = UserStore(db)
+        inside = asyncio.Event()
+
+        async def failing_transaction() -> None:
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO users (user_id, first_seen, last_seen) VALUES (1, 'x', 'x')"
+                )
+                inside.set()
+                await asyncio.sleep(0.05)  # other handlers run meanwhile
+                raise RuntimeError("rolled back")
+
+        async def other_handler() -> None:
+            await inside.wait()
+            await users.set_language(2, "en")  # must not be part of the failing transaction
+            async with db.transaction() as conn:  # nor fail with "transaction within a transaction"
+                await conn.execute(
+                    "INSERT INTO users (user_id, first_seen, last_seen) VALUES (3, 'x', 'x')"
+                )
+
+        results = await asyncio.gather(
+            failing_transaction(), other_handler(), return_exceptions=True
+        )
+        assert isinstance(results[0], RuntimeError)
+        assert results[1] is None
+        rows = await db.fetchall("SELECT user_id FROM users ORDER BY user_id")
+        assert [row[0] for row in rows] == [2, 3]
