@@ -76,7 +76,7 @@ class CallbackData:
         fields = dataclasses.fields(cls)
         if parts[0] != cls.prefix or len(parts) != len(fields) + 1:
             raise CallbackError(f"not a {cls.__name__}: {data[:MAX_BYTES]!r}")
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         values: dict[str, Any] = {}
         for field, raw in zip(fields, parts[1:], strict=True):
             values[field.name] = _parse(hints[field.name], raw, field.name)
@@ -95,6 +95,16 @@ class CallbackData:
         except CallbackError:
             return False
         return True
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """A class's field types, resolved once: every button press checks several classes."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
 def _parse(kind: Any, raw: str, name: str) -> Any:

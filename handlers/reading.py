@@ -78,15 +78,14 @@ async def _edit(update: Update, rendered: Rendered) -> None:
 async def _article_view(
     services: Services, context: BotContext, lang: str, article_id: int, page: int, category: int
 ) -> Rendered | None:
-    article = await services.articles.get(article_id)
+    article, older, newer = await services.reading.open(article_id, category or None)
     if article is None:
         return None
-    neighbours = await services.reading.neighbours(article_id, category or None)
     return render_article(
         article,
         page,
         category,
-        neighbours,
+        (older, newer),
         services.catalog,
         lang,
         services.settings.tz,

@@ -336,49 +336,66 @@ class ArticleReader:
         """A page of the newest articles (of one category, or all) and how many there are."""
         columns = "a.article_id, a.title, a.published_at, a.published_estimated"
         if category_id is None:
-            rows = await self._db.fetchall(
-                f"SELECT {columns} FROM articles AS a"
-                " ORDER BY a.published_at DESC, a.article_id DESC LIMIT ? OFFSET ?",
-                (limit, offset),
+            count = "SELECT count(*) FROM articles"
+            query = (
+                f"SELECT {columns}, ({count}) FROM articles AS a"
+                " ORDER BY a.published_at DESC, a.article_id DESC LIMIT :limit OFFSET :offset"
             )
-            count = await self._db.fetchone("SELECT count(*) FROM articles")
         else:
+            count = "SELECT count(*) FROM article_categories WHERE category_id = :category"
             # Walk the category's own index in reading order (see migration 0005).
-            rows = await self._db.fetchall(
-                f"SELECT {columns} FROM article_categories AS ac"
-                " JOIN articles AS a ON a.article_id = ac.article_id WHERE ac.category_id = ?"
-                " ORDER BY ac.published_at DESC, ac.article_id DESC LIMIT ? OFFSET ?",
-                (category_id, limit, offset),
+            query = (
+                f"SELECT {columns}, ({count}) FROM article_categories AS ac"
+                " JOIN articles AS a ON a.article_id = ac.article_id"
+                " WHERE ac.category_id = :category"
+                " ORDER BY ac.published_at DESC, ac.article_id DESC LIMIT :limit OFFSET :offset"
             )
-            count = await self._db.fetchone(
-                "SELECT count(*) FROM article_categories WHERE category_id = ?", (category_id,)
-            )
-        headlines = [Headline(int(r[0]), str(r[1]), parse_iso(r[2]), bool(r[3])) for r in rows]
-        return headlines, int(count[0]) if count else 0
+        names = {"category": category_id, "limit": limit, "offset": offset}
+        rows = await self._db.fetchall(query, names)  # the count rides along: one round trip
+        if rows:
+            total = int(rows[0][4])
+        else:  # a page past the end still says how many there are
+            row = await self._db.fetchone(count, names)
+            total = int(row[0]) if row else 0
+        return [Headline(int(r[0]), str(r[1]), parse_iso(r[2]), bool(r[3])) for r in rows], total
 
-    async def neighbours(
+    async def open(
         self, article_id: int, category_id: int | None
-    ) -> tuple[int | None, int | None]:
-        """(older, newer) article ids next to this one, within the category or all news."""
+    ) -> tuple[StoredArticle | None, int | None, int | None]:
+        """An article with the ids of its older and newer neighbours, in one round trip."""
         table, scope = (
             ("articles", "")
             if category_id is None
             else ("article_categories", " AND category_id = :category")
         )
+        here = "(SELECT published_at, article_id FROM articles WHERE article_id = :id)"
         row = await self._db.fetchone(
-            "WITH here AS (SELECT published_at, article_id FROM articles WHERE article_id = :id)"
-            f" SELECT (SELECT article_id FROM {table} WHERE (published_at, article_id)"
-            f" < (SELECT * FROM here){scope} ORDER BY published_at DESC, article_id DESC LIMIT 1),"
-            f" (SELECT article_id FROM {table} WHERE (published_at, article_id)"
-            f" > (SELECT * FROM here){scope} ORDER BY published_at ASC, article_id ASC LIMIT 1)",
+            _SELECT.replace(
+                "FROM articles AS a",
+                f", (SELECT article_id FROM {table} WHERE (published_at, article_id) < {here}"
+                f"{scope} ORDER BY published_at DESC, article_id DESC LIMIT 1),"
+                f" (SELECT article_id FROM {table} WHERE (published_at, article_id) > {here}"
+                f"{scope} ORDER BY published_at ASC, article_id ASC LIMIT 1)"
+                " FROM articles AS a",
+            )
+            + " WHERE a.article_id = :id",
             {"id": article_id, "category": category_id},
         )
         if row is None:
-            return None, None
+            return None, None, None
+        older, newer = row[13], row[14]
         return (
-            int(row[0]) if row[0] is not None else None,
-            int(row[1]) if row[1] is not None else None,
+            _stored(row),
+            int(older) if older is not None else None,
+            int(newer) if newer is not None else None,
         )
+
+    async def neighbours(
+        self, article_id: int, category_id: int | None
+    ) -> tuple[int | None, int | None]:
+        """(older, newer) article ids next to this one, within the category or all news."""
+        _, older, newer = await self.open(article_id, category_id)
+        return older, newer
 
     async def categories(self) -> list[Category]:
         """Every category that holds articles, the fullest first."""
