@@ -19,15 +19,18 @@ from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
 from bot.ratelimit import RetryAfterLimiter
-from handlers import news, reading
+from handlers import news, reading, stats
 
 __all__ = ["MENU_COMMANDS", "build_application", "running"]
 
 log = logging.getLogger(__name__)
 
 # The commands shown in Telegram's menu, in this order; descriptions come from the catalogue.
-# Staff commands (/newpoll, /closepoll, /pollchart, /pollcsv) are not listed: residents see theirs.
-MENU_COMMANDS = ("start", "latest", "categories", "search", "links", "poll", "language", "help")
+# Staff commands (/newpoll, /closepoll, /pollchart, /pollcsv, /staffstats) are not listed:
+# residents see theirs. /forget is in the help text, not the menu: it is rarely needed.
+MENU_COMMANDS = (
+    "start", "latest", "categories", "search", "links", "poll", "stats", "language", "help",
+)  # fmt: skip
 
 # Seconds a getUpdates call may wait for news (long polling).
 POLL_TIMEOUT = 10
@@ -67,6 +70,9 @@ async def _post_init(application: BotApplication) -> None:
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             reading.prune_searches, interval=24 * 3600, first=60, name="prune-searches"
+        )
+        application.job_queue.run_repeating(
+            stats.prune_log, interval=24 * 3600, first=120, name="prune-interaction-log"
         )
     if services.news is not None and application.job_queue is not None:
         application.job_queue.run_repeating(

@@ -1,4 +1,4 @@
-"""Poll results as a bar chart (PNG), drawn with matplotlib's Agg renderer: no display needed.
+"""Charts as PNG (poll results, the bot's activity), drawn with matplotlib's Agg renderer.
 
 matplotlib is imported inside the functions: it takes a noticeable moment to load, and only staff
 asking for a chart need it, so the bot's start-up does not pay for it.
@@ -13,7 +13,7 @@ import threading
 import unicodedata
 from collections.abc import Sequence
 
-__all__ = ["FONT_FAMILY", "WIDTH_PX", "drawable", "results_chart"]
+__all__ = ["FONT_FAMILY", "WIDTH_PX", "activity_chart", "drawable", "results_chart"]
 
 # DejaVu Sans ships with matplotlib and has every Vietnamese letter (Latin Extended Additional).
 FONT_FAMILY = "DejaVu Sans"
@@ -89,6 +89,42 @@ def results_chart(
             )
         figure.suptitle(title, fontfamily=FONT_FAMILY, fontsize=13, fontweight="bold")
         figure.supxlabel(drawable(footer), fontfamily=FONT_FAMILY, fontsize=9, color="#555555")
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=_DPI)
+    return buffer.getvalue()
+
+
+def activity_chart(
+    days: Sequence[str],
+    interactions: Sequence[int],
+    residents: Sequence[int],
+    *,
+    title: str,
+    interactions_label: str,
+    residents_label: str,
+) -> bytes:
+    """Interactions per day as bars and active residents as a line; returns PNG bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    with _DRAWING:
+        figure = Figure(figsize=(WIDTH_PX / _DPI, 4.5), dpi=_DPI, layout="constrained")
+        FigureCanvasAgg(figure)
+        axes = figure.add_subplot()
+        positions = list(range(len(days)))
+        axes.bar(
+            positions, list(interactions), color=_BAR_COLOUR, label=drawable(interactions_label)
+        )
+        axes.plot(
+            positions, list(residents), color="#d9822b", marker="o", label=drawable(residents_label)
+        )
+        # Every third day is labelled: thirty dates side by side would overlap.
+        axes.set_xticks(positions[::3], list(days)[::3], fontfamily=FONT_FAMILY, fontsize=9)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.legend(prop={"family": FONT_FAMILY, "size": 10}, frameon=False)
+        figure.suptitle(drawable(title), fontfamily=FONT_FAMILY, fontsize=13, fontweight="bold")
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=_DPI)
     return buffer.getvalue()

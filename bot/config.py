@@ -50,6 +50,8 @@ _EXPECTED: dict[str, str] = {
     "WEBHOOK_LISTEN": "an IP address to listen on, such as 0.0.0.0",
     "WEBHOOK_PORT": "a port number between 1 and 65535",
     "POLL_QUESTION": "the poll's question, 1 to 300 characters",
+    "STATS_KEY": "a long random secret, such as the output of: openssl rand -hex 32",
+    "LOG_RETENTION_DAYS": "a number of days between 1 and 3650, such as 400",
     "POLL_OPTIONS": "2 to 10 different answers separated by |, each up to 100 characters, "
     "such as Thật tuyệt vời|Tốt|Khá|Trung bình",
 }
@@ -98,6 +100,8 @@ class Settings(BaseSettings):
         "Khá",
         "Trung bình",
     )
+    STATS_KEY: SecretStr | None = None
+    LOG_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
     WEB_LINKS: Annotated[tuple[tuple[str, str], ...], NoDecode] = (
         ("Cổng Dịch vụ công quốc gia", "https://dichvucong.gov.vn"),
         ("Cổng Thông tin điện tử Chính phủ", "https://chinhphu.vn"),

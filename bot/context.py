@@ -15,6 +15,7 @@ from bot.news import NewsReader, news_client, reader_for
 from storage import Database, PollStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
 from storage.ingest import IngestLog, State
+from storage.stats import InteractionLog
 
 __all__ = ["BotApplication", "BotContext", "BotData", "Services"]
 
@@ -35,6 +36,7 @@ class Services:
         # so that reading a page costs no extra database round trip.
         self._languages: dict[int, str | None] = {}
         self._seen_at: dict[int, float] = {}
+        self._stats: InteractionLog | None = None
 
     async def open(self) -> None:
         """Open the database (applying migrations) and the news reader; called from post_init."""
@@ -42,6 +44,10 @@ class Services:
         self._users = UserStore(self._db)
         # Residents can answer /poll from the very first start.
         await self.polls.ensure_default(self.settings.POLL_QUESTION, self.settings.POLL_OPTIONS)
+        key = self.settings.STATS_KEY
+        self._stats = await InteractionLog.open(
+            self._db, self.settings.tz, key.get_secret_value() if key else None
+        )
         if self.settings.NEWS_SITE_URL:
             self._http = news_client(self.settings)
             self.news = reader_for(self.settings, self._db, self._http)
@@ -56,6 +62,7 @@ class Services:
             await self._db.close()
             self._db = None
             self._users = None
+            self._stats = None
 
     @property
     def db(self) -> Database:
@@ -88,6 +95,18 @@ class Services:
     def polls(self) -> PollStore:
         """The satisfaction polls and their votes."""
         return PollStore(self.db)
+
+    @property
+    def stats(self) -> InteractionLog:
+        """The interaction log and the counts kept with it."""
+        if self._stats is None:
+            raise RuntimeError("services are not open: the database is used before post_init")
+        return self._stats
+
+    def forget_cached(self, user_id: int) -> None:
+        """Drop what is kept in memory about a user (after /forget)."""
+        self._languages.pop(user_id, None)
+        self._seen_at.pop(user_id, None)
 
     @property
     def users(self) -> UserStore:

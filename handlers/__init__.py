@@ -13,14 +13,15 @@ from telegram.ext import (
 
 from bot.callbacks import ListPage, OpenArticle, SearchPage, SetLanguage, ShowCategories
 from bot.context import BotApplication
-from handlers import errors, poll, reading, start, tracking
+from handlers import errors, poll, reading, start, stats, tracking
 
 __all__ = ["register"]
 
 
 def register(application: BotApplication) -> None:
     """Register every handler. Order matters: see the comments on each group."""
-    # Group -1 runs before everything else for every update: remember who talked to the bot.
+    # Group -1 runs before everything else for every update: remember who talked to the bot and
+    # log the interaction (without the Telegram id).
     application.add_handler(TypeHandler(object, tracking.remember_user), group=-1)
 
     menu = filters.Text(start.menu_labels(application.bot_data.services.catalog))
@@ -44,6 +45,7 @@ def register(application: BotApplication) -> None:
             # The poll: /poll, its buttons, staff commands, and the /newpoll dialog, whose text
             # handler takes a message only from staff writing a poll: before the search.
             *poll.handlers(),
+            *stats.handlers(),
             MessageHandler(
                 filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, reading.search_text
             ),

@@ -154,6 +154,10 @@ async def _search(update: Update, context: BotContext, query: str) -> None:
         await _send(update, Rendered(catalog.text("read.search_help", lang)))
         return
     headlines, total = await services.reading.search(expression, 0, LIST_SIZE)
+    try:  # the log gets the words and result count; a failure there must not stop the reply
+        await services.stats.searched(update.update_id, query, total)
+    except Exception:
+        log.exception("could not log the search")
     if not headlines:
         await _send(update, Rendered(catalog.text("read.search_none", lang, query=query)))
         return

@@ -3,10 +3,12 @@
 from storage.db import Database, backup_file
 from storage.migrate import Migration, MigrationError, apply_migrations, bundled_migrations
 from storage.polls import PollStore
+from storage.stats import InteractionLog
 from storage.users import UserStore
 
 __all__ = [
     "Database",
+    "InteractionLog",
     "Migration",
     "MigrationError",
     "PollStore",

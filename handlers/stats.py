@@ -1,0 +1,231 @@
+"""/stats for everyone, /forget with its confirmation, and /staffstats for the owners."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot import charts
+from bot.callbacks import CallbackData
+from bot.context import BotContext
+from bot.i18n import Catalog, SafeHtml
+from handlers.poll import is_staff
+from storage.stats import Counter, StaffFigures
+
+__all__ = [
+    "ForgetAnswer",
+    "counter_text",
+    "forget_command",
+    "handlers",
+    "on_forget",
+    "prune_log",
+    "staffstats_command",
+    "stats_command",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetAnswer(CallbackData):
+    """The /forget confirmation buttons: `fg:1` deletes, `fg:0` keeps everything."""
+
+    prefix: ClassVar[str] = "fg"
+    confirmed: bool
+
+
+def number(value: int, lang: str) -> str:
+    """A count with thousands grouped the way the reader writes them (191.284 / 191,284)."""
+    grouped = f"{value:,}"
+    return grouped.replace(",", ".") if lang == "vi" else grouped
+
+
+def counter_text(catalog: Catalog, lang: str, counter: Counter, zone: str, when: str) -> str:
+    """The public counter as a message."""
+    figures = {
+        name: number(getattr(counter, name), lang)
+        for name in ("today", "week", "month", "year", "total", "residents")
+    }
+    return catalog.text("stats.counter", lang, zone=zone, when=when, **figures)
+
+
+async def stats_command(update: Update, context: BotContext) -> None:
+    """/stats: the website's visit counter, with each figure defined."""
+    message = update.effective_message
+    if message is None:
+        return
+    services = context.services
+    lang = await services.language_of(update.effective_user)
+    now = datetime.now(UTC)
+    counter = await services.stats.counter(now)
+    when = now.astimezone(services.settings.tz).strftime("%H:%M %d/%m/%Y")
+    await message.reply_text(
+        counter_text(services.catalog, lang, counter, services.settings.TIMEZONE, when)
+    )
+
+
+async def forget_command(update: Update, context: BotContext) -> None:
+    """/forget: ask before deleting anything."""
+    message = update.effective_message
+    if message is None:
+        return
+    services = context.services
+    lang = await services.language_of(update.effective_user)
+    catalog = services.catalog
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    catalog.text("stats.forget_yes", lang),
+                    callback_data=ForgetAnswer(True).pack(),
+                ),
+                InlineKeyboardButton(
+                    catalog.text("stats.forget_no", lang),
+                    callback_data=ForgetAnswer(False).pack(),
+                ),
+            ]
+        ]
+    )
+    await message.reply_text(catalog.text("stats.forget_ask", lang), reply_markup=markup)
+
+
+async def on_forget(update: Update, context: BotContext) -> None:
+    """The answer to /forget: delete and say what was deleted, or delete nothing."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    answer = ForgetAnswer.unpack(query.data)
+    services = context.services
+    catalog = services.catalog
+    # Read the language before it is deleted: the answer is in the language asked in.
+    lang = await services.language_of(query.from_user)
+    # Answer the tap at once so the button stops spinning.
+    await query.answer()
+    if not answer.confirmed:
+        await query.edit_message_text(catalog.text("stats.forget_cancelled", lang))
+        return
+    user_id = query.from_user.id
+    forgotten = await services.stats.forget(user_id)
+    services.forget_cached(user_id)
+    log.info("a resident asked to be forgotten")  # no id: the log must not undo the deletion
+    profile = "stats.forget_profile_yes" if forgotten.profile else "stats.forget_profile_none"
+    await query.edit_message_text(
+        catalog.text(
+            "stats.forget_done",
+            lang,
+            profile=catalog.text(profile, lang),
+            votes=forgotten.votes,
+            events=forgotten.events,
+        )
+    )
+
+
+async def staffstats_command(update: Update, context: BotContext) -> None:
+    """/staffstats: active residents, what was read and not found, polls, a chart and a CSV."""
+    message = update.effective_message
+    if message is None:
+        return
+    services = context.services
+    catalog = services.catalog
+    lang = await services.language_of(update.effective_user)
+    if not await is_staff(services, update.effective_user):
+        await message.reply_text(catalog.text("poll.not_staff", lang))
+        return
+    now = datetime.now(UTC)
+    figures = await services.stats.staff_figures(now)
+    ids = [article for article, _ in (*figures.top_week, *figures.top_month)]
+    titles = await services.articles.titles(ids)
+    when = now.astimezone(services.settings.tz).strftime("%H:%M %d/%m/%Y")
+    await message.reply_text(staff_text(catalog, lang, figures, titles, when))
+    days = [day.strftime("%d/%m") for day, _, _ in figures.daily]
+    # Drawing takes a moment of CPU: off the event loop, so residents are not held up.
+    png = await asyncio.to_thread(
+        charts.activity_chart,
+        days,
+        [count for _, count, _ in figures.daily],
+        [people for _, _, people in figures.daily],
+        title=catalog.text("stats.chart_title", lang),
+        interactions_label=catalog.text("stats.chart_interactions", lang),
+        residents_label=catalog.text("stats.chart_residents", lang),
+    )
+    await message.reply_photo(png, caption=catalog.text("stats.chart_caption", lang, when=when))
+    await message.reply_document(
+        daily_csv(catalog, lang, figures),
+        filename=f"thong-ke-{now.astimezone(services.settings.tz):%Y-%m-%d}.csv",
+        caption=catalog.text("stats.csv_caption", lang),
+    )
+
+
+def staff_text(
+    catalog: Catalog, lang: str, figures: StaffFigures, titles: dict[int, str], when: str
+) -> str:
+    """The staff statistics as a message."""
+    none = SafeHtml(catalog.text("stats.staff_none", lang))
+
+    def top(rows: list[tuple[int, int]]) -> SafeHtml:
+        lines = [
+            catalog.text(
+                "stats.staff_top_line",
+                lang,
+                rank=rank,
+                title=titles.get(article, f"#{article}"),
+                count=count,
+            )
+            for rank, (article, count) in enumerate(rows, 1)
+        ]
+        return SafeHtml("\n".join(lines)) if lines else none
+
+    missing = [
+        catalog.text("stats.staff_not_found_line", lang, words=words, count=count)
+        for words, count in figures.not_found
+    ]
+    return catalog.text(
+        "stats.staff",
+        lang,
+        when=when,
+        dau=figures.dau,
+        wau=figures.wau,
+        mau=figures.mau,
+        top_week=top(figures.top_week),
+        top_month=top(figures.top_month),
+        not_found=SafeHtml("\n".join(missing)) if missing else none,
+        votes=figures.votes_month,
+        voters=figures.voters_month,
+    )
+
+
+def daily_csv(catalog: Catalog, lang: str, figures: StaffFigures) -> bytes:
+    """The last 30 days as CSV, UTF-8 with a byte-order mark so Excel shows Vietnamese letters."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(catalog.text("stats.csv_header", lang).split("|"))
+    for day, count, people in figures.daily:
+        writer.writerow([day.isoformat(), count, people])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+async def prune_log(context: BotContext) -> None:
+    """Daily job: delete raw events older than LOG_RETENTION_DAYS (the daily counts stay)."""
+    services = context.services
+    removed = await services.stats.prune(services.settings.LOG_RETENTION_DAYS)
+    if removed:
+        log.info("deleted %d logged interactions past the retention period", removed)
+
+
+def handlers() -> Sequence[BaseHandler[Update, BotContext, None]]:
+    """The statistics and privacy handlers."""
+    return [
+        CommandHandler("stats", stats_command),
+        CommandHandler("forget", forget_command),
+        CommandHandler("staffstats", staffstats_command),
+        CallbackQueryHandler(on_forget, pattern=ForgetAnswer.matches),
+    ]

@@ -1,0 +1,261 @@
+"""The interaction log, the daily counts /stats reads, and forgetting a resident."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from storage.db import Database
+
+__all__ = [
+    "KEY_STATE",
+    "Counter",
+    "Forgotten",
+    "Interaction",
+    "InteractionLog",
+    "StaffFigures",
+    "user_key",
+]
+
+KEY_STATE = "stats_key"  # the bot_state row holding the generated key
+KEY_HEX_CHARS = 32  # 128 bits of the HMAC: no collisions among a commune's residents
+
+
+def user_key(secret: bytes, user_id: int) -> str:
+    """The pseudonymous key of a Telegram id: HMAC-SHA256 with the bot's secret, truncated."""
+    digest = hmac.new(secret, str(user_id).encode(), hashlib.sha256).hexdigest()
+    return digest[:KEY_HEX_CHARS]
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """One update the bot handled, as it is logged (the Telegram id is never part of it)."""
+
+    kind: str
+    target: int | None = None
+    chat_type: str | None = None
+    update_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """The public counter: interactions in each period of the local calendar, and residents."""
+
+    total: int
+    today: int
+    week: int  # since Monday
+    month: int
+    year: int
+    residents: int  # distinct residents ever reached
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What /forget removed."""
+
+    profile: bool  # the users row (with the chosen language)
+    votes: int  # votes kept in the results but no longer linked to the person
+    events: int  # logged interactions whose key was removed (they stay in the totals)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffFigures:
+    """What staff see: active residents, what was read and searched, poll participation."""
+
+    dau: int
+    wau: int  # the last 7 local days, today included
+    mau: int  # the last 30 local days, today included
+    top_week: list[tuple[int, int]]  # (article id, opens)
+    top_month: list[tuple[int, int]]
+    not_found: list[tuple[str, int]]  # (words, times) of searches with no result, last 30 days
+    votes_month: int  # votes cast in the last 30 days
+    voters_month: int  # distinct residents who voted in the last 30 days
+    daily: list[tuple[date, int, int]]  # (day, interactions, residents), the last 30 days
+
+
+class InteractionLog:
+    """Records interactions and reads the counts kept alongside them."""
+
+    def __init__(self, db: Database, tz: ZoneInfo, secret: bytes) -> None:
+        self._db = db
+        self.tz = tz
+        self._secret = secret
+
+    @classmethod
+    async def open(cls, db: Database, tz: ZoneInfo, configured: str | None) -> InteractionLog:
+        """The log with the configured key, or the key generated once and kept in bot_state."""
+        if configured:
+            return cls(db, tz, configured.encode())
+        # Two first updates at once may both generate a key: only the first one stored counts.
+        await db.write(
+            "INSERT INTO bot_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            (KEY_STATE, secrets.token_hex(32)),
+        )
+        row = await db.fetchone("SELECT value FROM bot_state WHERE key = ?", (KEY_STATE,))
+        assert row is not None
+        return cls(db, tz, str(row[0]).encode())
+
+    def key_of(self, user_id: int) -> str:
+        """The pseudonymous key of a Telegram id."""
+        return user_key(self._secret, user_id)
+
+    def local_day(self, now: datetime) -> date:
+        """The date `now` falls on in the configured time zone."""
+        return now.astimezone(self.tz).date()
+
+    async def record(
+        self, event: Interaction, user_id: int | None, now: datetime | None = None
+    ) -> None:
+        """Log one interaction; the triggers update the daily counts in the same statement."""
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        key = None if user_id is None else self.key_of(user_id)
+        await self._db.write(
+            "INSERT INTO interactions (at, day, kind, target, chat_type, user_key, update_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                now.isoformat(timespec="seconds"),
+                self.local_day(now).isoformat(),
+                event.kind,
+                event.target,
+                event.chat_type,
+                key,
+                event.update_id,
+            ),
+        )
+
+    async def searched(
+        self, update_id: int, words: str, results: int, now: datetime | None = None
+    ) -> None:
+        """Mark the update's logged event as a search with its words and number of results."""
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        # Telegram may reuse update ids after a quiet week: only this update's recent event.
+        since = (now - timedelta(hours=1)).isoformat(timespec="seconds")
+        await self._db.write(
+            "UPDATE interactions SET kind = 'search', words = ?, results = ?"
+            " WHERE event_id = (SELECT MAX(event_id) FROM interactions"
+            " WHERE update_id = ? AND at >= ?)",
+            (words, results, update_id, since),
+        )
+
+    async def counter(self, now: datetime | None = None) -> Counter:
+        """The public counter, read from the daily counts only (never the log)."""
+        today = self.local_day(now or datetime.now(UTC))
+        row = await self._db.fetchone(
+            "SELECT COALESCE(SUM(interactions), 0),"
+            " COALESCE(SUM(interactions) FILTER (WHERE day = :today), 0),"
+            " COALESCE(SUM(interactions) FILTER (WHERE day >= :week AND day <= :today), 0),"
+            " COALESCE(SUM(interactions) FILTER (WHERE day >= :month AND day <= :today), 0),"
+            " COALESCE(SUM(interactions) FILTER (WHERE day >= :year AND day <= :today), 0),"
+            " COALESCE(SUM(new_residents), 0)"
+            " FROM daily_counts",
+            {
+                "today": today.isoformat(),
+                "week": (today - timedelta(days=today.weekday())).isoformat(),
+                "month": today.replace(day=1).isoformat(),
+                "year": today.replace(month=1, day=1).isoformat(),
+            },
+        )
+        assert row is not None
+        return Counter(*(int(value) for value in row))
+
+    async def staff_figures(self, now: datetime | None = None) -> StaffFigures:
+        """Active residents, most read articles, searches with no result, poll participation."""
+        today = self.local_day(now or datetime.now(UTC))
+        days = {
+            "today": today.isoformat(),
+            "week": (today - timedelta(days=6)).isoformat(),
+            "monday": (today - timedelta(days=today.weekday())).isoformat(),
+            "month": (today - timedelta(days=29)).isoformat(),
+            "first": today.replace(day=1).isoformat(),
+        }
+        active = await self._db.fetchone(
+            "SELECT COUNT(DISTINCT user_key) FILTER (WHERE day = :today),"
+            " COUNT(DISTINCT user_key) FILTER (WHERE day >= :week),"
+            " COUNT(DISTINCT user_key)"
+            " FROM daily_users WHERE day >= :month AND day <= :today",
+            days,
+        )
+        assert active is not None
+        top = (
+            "SELECT target, COUNT(*) AS opens FROM interactions"
+            " WHERE kind = 'article_open' AND day >= ? AND day <= ? AND target IS NOT NULL"
+            " GROUP BY target ORDER BY opens DESC, target DESC LIMIT 5"
+        )
+        top_week = await self._db.fetchall(top, (days["monday"], days["today"]))
+        top_month = await self._db.fetchall(top, (days["first"], days["today"]))
+        not_found = await self._db.fetchall(
+            "SELECT lower(words) AS asked, COUNT(*) AS times FROM interactions"
+            " WHERE kind = 'search' AND day >= ? AND results = 0 AND words IS NOT NULL"
+            " GROUP BY asked ORDER BY times DESC, asked LIMIT 10",
+            (days["month"],),
+        )
+        votes = await self._db.fetchone(
+            "SELECT COUNT(*), COUNT(DISTINCT user_key) FROM interactions"
+            " WHERE kind = 'vote' AND day >= ?",
+            (days["month"],),
+        )
+        assert votes is not None
+        daily = await self._db.fetchall(
+            "SELECT day, interactions, residents FROM daily_counts"
+            " WHERE day >= ? AND day <= ? ORDER BY day",
+            (days["month"], days["today"]),
+        )
+        found = {date.fromisoformat(str(r[0])): (int(r[1]), int(r[2])) for r in daily}
+        start = today - timedelta(days=29)
+        series = []
+        for offset in range(30):
+            day = start + timedelta(days=offset)
+            count, people = found.get(day, (0, 0))
+            series.append((day, count, people))
+        return StaffFigures(
+            dau=int(active[0]),
+            wau=int(active[1]),
+            mau=int(active[2]),
+            top_week=[(int(r[0]), int(r[1])) for r in top_week],
+            top_month=[(int(r[0]), int(r[1])) for r in top_month],
+            not_found=[(str(r[0]), int(r[1])) for r in not_found],
+            votes_month=int(votes[0]),
+            voters_month=int(votes[1]),
+            daily=series,
+        )
+
+    async def forget(self, user_id: int) -> Forgotten:
+        """Remove what the bot holds about a person; the counts stay as they were."""
+        key = self.key_of(user_id)
+        async with self._db.transaction() as conn:
+            async with conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,)) as cursor:
+                profile = cursor.rowcount > 0
+            # A vote stays in the results (the numbers must not change behind staff's back) but
+            # is moved to a random negative id: Telegram ids are positive, so it is nobody's.
+            votes = 0
+            async with conn.execute(
+                "SELECT poll_id FROM poll_votes WHERE user_id = ?", (user_id,)
+            ) as cursor:
+                polls = [int(row[0]) for row in await cursor.fetchall()]
+            for poll_id in polls:
+                await conn.execute(
+                    "UPDATE poll_votes SET user_id = ? WHERE poll_id = ? AND user_id = ?",
+                    (-secrets.randbelow(2**62) - 1, poll_id, user_id),
+                )
+                votes += 1
+            async with conn.execute(
+                "UPDATE interactions SET user_key = NULL WHERE user_key = ?", (key,)
+            ) as cursor:
+                events = cursor.rowcount
+            await conn.execute("DELETE FROM daily_users WHERE user_key = ?", (key,))
+            await conn.execute("DELETE FROM stats_residents WHERE user_key = ?", (key,))
+        return Forgotten(profile=profile, votes=votes, events=events)
+
+    async def prune(self, keep_days: int, now: datetime | None = None) -> int:
+        """Delete raw events older than `keep_days` local days; the daily counts keep them."""
+        cutoff = (self.local_day(now or datetime.now(UTC)) - timedelta(days=keep_days)).isoformat()
+        async with self._db.transaction() as conn:
+            async with conn.execute("DELETE FROM interactions WHERE day < ?", (cutoff,)) as cursor:
+                removed = cursor.rowcount
+            # Who was active on a day that long ago is no longer needed either.
+            await conn.execute("DELETE FROM daily_users WHERE day < ?", (cutoff,))
+        return removed

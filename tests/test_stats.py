@@ -1,0 +1,166 @@
+"""The interaction log and its counts, with a controlled clock, in Asia/Ho_Chi_Minh (UTC+7)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from storage import Database
+from storage.stats import Counter, Interaction, InteractionLog, user_key
+from tests.conftest import TZ
+
+OPEN = Interaction("article_open", 7, "private")
+LOG_TABLES = ("interactions", "daily_counts", "daily_users", "stats_residents")
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with await Database.open(tmp_path / "stats.sqlite3") as database:
+        yield database
+
+
+@pytest.fixture
+async def stats(db: Database) -> InteractionLog:
+    return await InteractionLog.open(db, TZ, None)
+
+
+async def record_at(stats: InteractionLog, *moments: str, user: int = 501) -> None:
+    for moment in moments:
+        await stats.record(OPEN, user, now=utc(moment))
+
+
+async def test_year_boundary_is_local_midnight(stats: InteractionLog) -> None:
+    # 16:59Z on 31 December is 23:59 in Hanoi: still 2026. 17:00Z is 00:00 on 1 January 2027.
+    await record_at(stats, "2026-12-31T16:59:00", "2026-12-31T17:00:00")
+    just_before = await stats.counter(utc("2026-12-31T16:59:30"))
+    assert just_before == Counter(total=2, today=1, week=1, month=1, year=1, residents=1)
+    # 1 January 2027 is a Friday: the week began on Monday 28 December, in 2026.
+    new_year = await stats.counter(utc("2027-01-01T01:00:00"))
+    assert new_year == Counter(total=2, today=1, week=2, month=1, year=1, residents=1)
+
+
+async def test_week_starts_on_monday_at_local_midnight(stats: InteractionLog) -> None:
+    # Sunday 29 November 2026, 23:59 in Hanoi; then Monday 30 November, 00:00.
+    await record_at(stats, "2026-11-23T02:00:00", "2026-11-29T16:59:00", "2026-11-29T17:00:00")
+    sunday = await stats.counter(utc("2026-11-29T16:59:59"))
+    assert sunday == Counter(total=3, today=1, week=2, month=2, year=2, residents=1)
+    monday = await stats.counter(utc("2026-11-30T03:00:00"))
+    assert monday == Counter(total=3, today=1, week=1, month=3, year=3, residents=1)
+
+
+async def test_month_boundary_is_local_midnight(stats: InteractionLog) -> None:
+    # Monday 30 November 2026, 23:59 in Hanoi; then Tuesday 1 December, 00:00: same week.
+    await record_at(stats, "2026-11-30T16:59:00", "2026-11-30T17:00:00", "2026-11-30T17:05:00")
+    december = await stats.counter(utc("2026-12-01T02:00:00"))
+    assert december == Counter(total=3, today=2, week=3, month=2, year=3, residents=1)
+
+
+async def test_midnight_utc_is_not_midnight_in_hanoi(stats: InteractionLog) -> None:
+    # 23:30Z and 00:30Z fall on different UTC dates but the same Hanoi morning.
+    await record_at(stats, "2026-06-14T23:30:00", "2026-06-15T00:30:00")
+    morning = await stats.counter(utc("2026-06-15T01:00:00"))
+    assert morning.today == 2
+
+
+async def test_residents_are_counted_once_each(stats: InteractionLog) -> None:
+    await record_at(stats, "2026-06-15T01:00:00", "2026-06-16T01:00:00", user=1)
+    await record_at(stats, "2026-06-16T02:00:00", user=2)
+    await stats.record(Interaction("membership"), None, now=utc("2026-06-16T03:00:00"))
+    counter = await stats.counter(utc("2026-06-16T04:00:00"))
+    assert (counter.total, counter.today, counter.residents) == (4, 3, 2)
+
+
+async def test_no_raw_telegram_id_is_stored(db: Database, stats: InteractionLog) -> None:
+    telegram_id = 5555123456
+    await stats.record(Interaction("cmd:search", None, "private", 77), telegram_id)
+    await stats.searched(77, "lịch tiêm chủng", 0)
+    await stats.record(Interaction("vote", 1, "group"), telegram_id)
+    await stats.record(OPEN, telegram_id)
+    assert await _cells_holding(db, telegram_id) == []
+    assert await _cells_holding(db, stats.key_of(telegram_id))  # the scan does find what is there
+
+
+def test_the_key_is_a_truncated_hmac() -> None:
+    assert user_key(b"k", 42) == user_key(b"k", 42) != user_key(b"other", 42)
+    assert len(user_key(b"k", 42)) == 32
+
+
+async def test_the_generated_key_is_kept(db: Database) -> None:
+    first = await InteractionLog.open(db, TZ, None)
+    second = await InteractionLog.open(db, TZ, None)
+    assert first.key_of(42) == second.key_of(42)
+    configured = await InteractionLog.open(db, TZ, "a configured secret")
+    assert configured.key_of(42) != first.key_of(42)
+
+
+async def test_forget_keeps_totals_and_removes_the_key(db: Database, stats: InteractionLog) -> None:
+    await record_at(stats, "2026-06-15T01:00:00", "2026-06-16T01:00:00", user=1)
+    await record_at(stats, "2026-06-16T02:00:00", user=2)
+    now = utc("2026-06-16T04:00:00")
+    before = await stats.counter(now)
+    forgotten = await stats.forget(1)
+    assert forgotten.events == 2
+    assert await stats.counter(now) == before
+    assert await _cells_holding(db, stats.key_of(1)) == []
+    assert await _cells_holding(db, stats.key_of(2))
+    assert await _logged_total(db) == before.total
+
+
+async def test_retention_deletes_old_events_but_not_their_counts(
+    db: Database, stats: InteractionLog
+) -> None:
+    now = utc("2027-06-15T03:00:00")
+    await stats.record(OPEN, 1, now=now - timedelta(days=401))
+    await stats.record(OPEN, 1, now=now - timedelta(days=399))
+    before = await stats.counter(now)
+    assert await stats.prune(400, now=now) == 1
+    assert await stats.counter(now) == before
+    row = await db.fetchone("SELECT COUNT(*) FROM interactions")
+    assert row is not None
+    assert row[0] == 1
+
+
+async def test_staff_figures(stats: InteractionLog) -> None:
+    now = utc("2026-11-26T05:00:00")  # Thursday
+    await stats.record(OPEN, 1, now=now)
+    await stats.record(OPEN, 2, now=now)
+    await stats.record(Interaction("article_open", 9), 1, now=now - timedelta(days=5))
+    await stats.record(Interaction("cmd:search", update_id=5), 3, now=now - timedelta(days=20))
+    await stats.searched(5, "Cấp Nước", 0, now=now - timedelta(days=20))
+    await stats.record(Interaction("vote", 1), 2, now=now)
+    figures = await stats.staff_figures(now)
+    assert (figures.dau, figures.wau, figures.mau) == (2, 2, 3)
+    assert figures.top_week == [(7, 2)]  # the opening of 9 was the Saturday before
+    assert figures.top_month == [(7, 2), (9, 1)]
+    assert figures.not_found == [("cấp nước", 1)]
+    assert (figures.votes_month, figures.voters_month) == (1, 1)
+    assert len(figures.daily) == 30
+    assert figures.daily[-1][1:] == (3, 2)
+
+
+async def _cells_holding(db: Database, value: int | str) -> list[tuple[str, str]]:
+    """(table, column) of every log cell equal to `value` or holding it as text."""
+    found = []
+    for table in LOG_TABLES:
+        columns = [row[1] for row in await db.fetchall(f"PRAGMA table_info({table})")]
+        for column in columns:
+            rows = await db.fetchall(
+                f"SELECT 1 FROM {table} WHERE {column} = ? OR CAST({column} AS TEXT) LIKE ?",
+                (value, f"%{value}%"),
+            )
+            if rows:
+                found.append((table, column))
+    return found
+
+
+async def _logged_total(db: Database) -> int:
+    row = await db.fetchone("SELECT SUM(interactions) FROM daily_counts")
+    assert row is not None
+    return int(row[0])
