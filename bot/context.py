@@ -58,11 +58,13 @@ class Services:
             await self._http.aclose()
             self._http = None
             self.news = None
+        if self._stats is not None:
+            await self._stats.close()  # write the queued interactions while the database is open
+            self._stats = None
         if self._db is not None:
             await self._db.close()
             self._db = None
             self._users = None
-            self._stats = None
 
     @property
     def db(self) -> Database:

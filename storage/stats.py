@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from storage.db import Database
@@ -20,6 +23,14 @@ __all__ = [
     "StaffFigures",
     "user_key",
 ]
+
+log = logging.getLogger(__name__)
+
+# An event waits at most this long before it is written, or until this many are queued: the log
+# costs one transaction per burst of updates rather than a write per tap. A crash loses at
+# most these; the counts stay consistent because events and counts are written together.
+FLUSH_AFTER = 0.5
+FLUSH_AT = 200
 
 KEY_STATE = "stats_key"  # the bot_state row holding the generated key
 KEY_HEX_CHARS = 32  # 128 bits of the HMAC: no collisions among a commune's residents
@@ -84,6 +95,10 @@ class InteractionLog:
         self._db = db
         self.tz = tz
         self._secret = secret
+        # Events wait here for a moment and are written together: one transaction for many
+        # updates instead of a write on every resident's tap (see FLUSH_AFTER).
+        self._pending: list[list[Any]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, db: Database, tz: ZoneInfo, configured: str | None) -> InteractionLog:
@@ -110,13 +125,11 @@ class InteractionLog:
     async def record(
         self, event: Interaction, user_id: int | None, now: datetime | None = None
     ) -> None:
-        """Log one interaction; the triggers update the daily counts in the same statement."""
+        """Log one interaction: queued, and written with others within FLUSH_AFTER seconds."""
         now = (now or datetime.now(UTC)).astimezone(UTC)
         key = None if user_id is None else self.key_of(user_id)
-        await self._db.write(
-            "INSERT INTO interactions (at, day, kind, target, chat_type, user_key, update_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
+        self._pending.append(
+            [
                 now.isoformat(timespec="seconds"),
                 self.local_day(now).isoformat(),
                 event.kind,
@@ -124,13 +137,51 @@ class InteractionLog:
                 event.chat_type,
                 key,
                 event.update_id,
-            ),
+                None,
+                None,
+            ]
         )
+        if len(self._pending) >= FLUSH_AT:
+            await self.flush()
+        elif self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_AFTER)
+        self._flusher = None  # events arriving from now on schedule the next write
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write the queued events (the triggers update the daily counts); never raises."""
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        try:
+            async with self._db.transaction() as conn:
+                await conn.executemany(
+                    "INSERT INTO interactions (at, day, kind, target, chat_type, user_key,"
+                    " update_id, words, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+        except Exception:
+            # The bot's replies never wait for the log: losing these events is the lesser harm.
+            log.exception("could not write %d interactions to the log", len(rows))
+
+    async def close(self) -> None:
+        """Write what is queued; called before the database closes."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
+        await self.flush()
 
     async def searched(
         self, update_id: int, words: str, results: int, now: datetime | None = None
     ) -> None:
         """Mark the update's logged event as a search with its words and number of results."""
+        for row in reversed(self._pending):
+            if row[6] == update_id:  # still queued: change it before it is written
+                row[2], row[7], row[8] = "search", words, results
+                return
         now = (now or datetime.now(UTC)).astimezone(UTC)
         # Telegram may reuse update ids after a quiet week: only this update's recent event.
         since = (now - timedelta(hours=1)).isoformat(timespec="seconds")
@@ -143,6 +194,7 @@ class InteractionLog:
 
     async def counter(self, now: datetime | None = None) -> Counter:
         """The public counter, read from the daily counts only (never the log)."""
+        await self.flush()  # count what is still queued
         today = self.local_day(now or datetime.now(UTC))
         row = await self._db.fetchone(
             "SELECT COALESCE(SUM(interactions), 0),"
@@ -164,6 +216,7 @@ class InteractionLog:
 
     async def staff_figures(self, now: datetime | None = None) -> StaffFigures:
         """Active residents, most read articles, searches with no result, poll participation."""
+        await self.flush()  # count what is still queued
         today = self.local_day(now or datetime.now(UTC))
         days = {
             "today": today.isoformat(),
@@ -225,6 +278,7 @@ class InteractionLog:
 
     async def forget(self, user_id: int) -> Forgotten:
         """Remove what the bot holds about a person; the counts stay as they were."""
+        await self.flush()  # count what is still queued
         key = self.key_of(user_id)
         async with self._db.transaction() as conn:
             async with conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,)) as cursor:
@@ -252,6 +306,7 @@ class InteractionLog:
 
     async def prune(self, keep_days: int, now: datetime | None = None) -> int:
         """Delete raw events older than `keep_days` local days; the daily counts keep them."""
+        await self.flush()  # count what is still queued
         cutoff = (self.local_day(now or datetime.now(UTC)) - timedelta(days=keep_days)).isoformat()
         async with self._db.transaction() as conn:
             async with conn.execute("DELETE FROM interactions WHERE day < ?", (cutoff,)) as cursor:

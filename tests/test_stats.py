@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage import Database
-from storage.stats import Counter, Interaction, InteractionLog, user_key
+from storage.stats import FLUSH_AFTER, FLUSH_AT, Counter, Interaction, InteractionLog, user_key
 from tests.conftest import TZ
 
 OPEN = Interaction("article_open", 7, "private")
@@ -83,6 +84,7 @@ async def test_no_raw_telegram_id_is_stored(db: Database, stats: InteractionLog)
     await stats.searched(77, "lịch tiêm chủng", 0)
     await stats.record(Interaction("vote", 1, "group"), telegram_id)
     await stats.record(OPEN, telegram_id)
+    await stats.flush()  # events are queued for a moment before they are written
     assert await _cells_holding(db, telegram_id) == []
     assert await _cells_holding(db, stats.key_of(telegram_id))  # the scan does find what is there
 
@@ -164,3 +166,38 @@ async def _logged_total(db: Database) -> int:
     row = await db.fetchone("SELECT SUM(interactions) FROM daily_counts")
     assert row is not None
     return int(row[0])
+
+
+async def _logged(db: Database) -> int:
+    row = await db.fetchone("SELECT count(*) FROM interactions")
+    assert row is not None
+    return int(row[0])
+
+
+async def test_events_are_written_in_batches_soon_after(
+    db: Database, stats: InteractionLog
+) -> None:
+    await stats.record(OPEN, 1)
+    await stats.record(OPEN, 2)
+    assert await _logged(db) == 0  # queued: the reply did not wait for a write
+    for _ in range(40):  # written by itself within FLUSH_AFTER seconds
+        if await _logged(db) == 2:
+            break
+        await asyncio.sleep(FLUSH_AFTER / 10)
+    assert await _logged(db) == 2
+
+
+async def test_a_full_queue_is_written_at_once(db: Database, stats: InteractionLog) -> None:
+    for user in range(FLUSH_AT):
+        await stats.record(OPEN, user)
+    assert await _logged(db) == FLUSH_AT
+
+
+async def test_closing_writes_what_is_queued(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    async with await Database.open(path) as db:
+        log = await InteractionLog.open(db, TZ, "k")
+        await log.record(OPEN, 1)
+        await log.close()
+    async with await Database.open(path) as db:
+        assert await _logged(db) == 1
