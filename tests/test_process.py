@@ -126,6 +126,12 @@ async def test_run_answers_start_in_vietnamese(
 
     status, stderr = await bot_process.stop()
     assert status == 0
+    # The token is in no file the bot wrote: the database (with its WAL) and the backup.
+    written = [*bot_process.database.parent.iterdir(), tmp_path / "copy.sqlite3"]
+    for path in written:
+        content = path.read_bytes()
+        assert telegram.token.encode() not in content, path
+        assert telegram.token.split(":")[1].encode() not in content, path
     assert "is ready" in stderr
     assert "bot stopped" in stderr
     assert telegram.token not in stderr
