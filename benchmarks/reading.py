@@ -129,10 +129,23 @@ async def with_bot(
                 if api.get_updates_calls:
                     break
                 await asyncio.sleep(0.1)
-            return await drive(api, queues)
+            before = _cpu_seconds(process.pid)
+            elapsed, latencies = await drive(api, queues)
+            used = _cpu_seconds(process.pid) - before
+            CPU.setdefault(command[-1], []).append(used / sum(len(q) for q in queues))
+            return elapsed, latencies
         finally:
             process.terminate()
             await process.wait()
+
+
+CPU: dict[str, list[float]] = {}  # CPU seconds per update of each bot process, per run
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ms(values: list[float], q: int) -> float:
@@ -177,6 +190,8 @@ def main() -> None:
             f"{name:>4}: one resident: p50 {ms(alone, 50):.1f} ms, p99 {ms(alone, 99):.1f} ms;"
             f" {RESIDENTS} residents: {args.updates / seconds:,.0f} updates/s"
         )
+    for name, key in (("echo", "benchmarks.echo_bot"), ("ours", "run")):
+        print(f"{name:>4}: bot process CPU per update: {min(CPU[key]) * 1000:.2f} ms")
     added = ms(results["ours"][0][1], 99) - ms(results["echo"][0][1], 99)
     ratio = results["echo"][1][0] / results["ours"][1][0]
     print(f"handler time added by our code, p99: {added:.1f} ms (target under 20 ms)")
