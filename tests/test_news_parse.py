@@ -175,3 +175,8 @@ def test_malformed_pages() -> None:
 
 def test_adapters_are_discovered_from_their_modules() -> None:
     assert list(adapters()) == ["feed", "dnn"]  # feeds are tried first when detecting
+
+
+def test_feed_adapter_reads_no_article_pages() -> None:
+    with pytest.raises(NotAnArticle, match="hold whole articles"):
+        Feed(TZ).article(page("home.html", "/"), ArticleRef("feed:x", ROOT + "/"))

@@ -7,7 +7,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from bot.news.fetch import Page
-from bot.news.models import ArticleData, ArticleRef, Listing
+from bot.news.models import ArticleData, ArticleRef, Listing, NotAnArticle
 
 __all__ = ["Adapter"]
 
@@ -33,5 +33,9 @@ class Adapter(ABC):
         """The articles a list page links to (or holds, for feeds); raises NotAnArticle."""
 
     def article(self, page: Page, ref: ArticleRef) -> ArticleData:
-        """Read an article page found through `ref`; raises NotAnArticle."""
-        raise NotImplementedError(f"{self.name} sources hold whole articles in their lists")
+        """Read an article page found through `ref`; raises NotAnArticle.
+
+        Adapters whose lists hold whole articles (feeds) never link to article pages, so by
+        default there is nothing to read here.
+        """
+        raise NotAnArticle(f"{self.name} sources hold whole articles in their lists")
