@@ -390,13 +390,6 @@ class ArticleReader:
             int(newer) if newer is not None else None,
         )
 
-    async def neighbours(
-        self, article_id: int, category_id: int | None
-    ) -> tuple[int | None, int | None]:
-        """(older, newer) article ids next to this one, within the category or all news."""
-        _, older, newer = await self.open(article_id, category_id)
-        return older, newer
-
     async def categories(self) -> list[Category]:
         """Every category that holds articles, the fullest first."""
         rows = await self._db.fetchall(
