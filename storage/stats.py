@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -99,6 +100,7 @@ class InteractionLog:
         # updates instead of a write on every resident's tap (see FLUSH_AFTER).
         self._pending: list[list[Any]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
 
     @classmethod
     async def open(cls, db: Database, tz: ZoneInfo, configured: str | None) -> InteractionLog:
@@ -147,7 +149,9 @@ class InteractionLog:
             self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(FLUSH_AFTER)
+        # Wait FLUSH_AFTER, or less if close() wants the queue written now.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), FLUSH_AFTER)
         self._flusher = None  # events arriving from now on schedule the next write
         await self.flush()
 
@@ -170,8 +174,10 @@ class InteractionLog:
     async def close(self) -> None:
         """Write what is queued; called before the database closes."""
         if self._flusher is not None:
-            self._flusher.cancel()
-            self._flusher = None
+            # Wake a scheduled write and let it finish, rather than cancel it half-way through
+            # its transaction (its events would be lost).
+            self._closing.set()
+            await self._flusher
         await self.flush()
 
     async def searched(
