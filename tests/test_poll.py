@@ -289,7 +289,7 @@ async def test_english_speakers_get_the_poll_in_english(
     assert "Please tap one answer below." in poll.params["text"]
     answer = await vote(telegram, john, poll, "Khá")
     assert answer.params["text"] == "Thank you! Recorded: Khá"
-    assert "Total: <b>1</b> votes" in (telegram.html_of(john.id, poll.result["message_id"]) or "")
+    assert "Total votes: <b>1</b>" in (telegram.html_of(john.id, poll.result["message_id"]) or "")
 
 
 async def test_option_labels_are_escaped_and_answers_are_plain(
