@@ -276,9 +276,10 @@ async def inline_search(update: Update, context: BotContext) -> None:
         headlines, _ = await services.reading.latest(None, 0, INLINE_RESULTS)
     else:
         headlines, _ = await services.reading.search(expression, 0, INLINE_RESULTS)
+    articles = await services.articles.get_many([h.article_id for h in headlines])
     results = []
     for headline in headlines:
-        article = await services.articles.get(headline.article_id)
+        article = articles.get(headline.article_id)
         if article is None:
             continue
         short = render_article(

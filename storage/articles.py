@@ -268,6 +268,14 @@ class ArticleStore:
         row = await self._db.fetchone(_SELECT + " WHERE a.article_id = ?", (article_id,))
         return None if row is None else _stored(row)
 
+    async def get_many(self, article_ids: list[int]) -> dict[int, StoredArticle]:
+        """Several articles by id, in one query."""
+        if not article_ids:
+            return {}
+        marks = ",".join("?" * len(article_ids))
+        rows = await self._db.fetchall(_SELECT + f" WHERE a.article_id IN ({marks})", article_ids)
+        return {article.article_id: article for article in map(_stored, rows)}
+
     async def titles(self, article_ids: list[int]) -> dict[int, str]:
         """Stored titles of these articles."""
         if not article_ids:

@@ -182,11 +182,13 @@ class NewsReader:
             await self._store(data, report)
         # Articles this run already stored as new do not count as known: the site may list
         # them on several pages, and older news may still follow.
-        known_before = set(await self.articles.known([ref.external_id for ref in listing.refs]))
-        known_before -= report.new_keys
+        stored = await self.articles.known([ref.external_id for ref in listing.refs])
+        known_before = set(stored) - report.new_keys
         refs = [ref for ref in listing.refs if ref.external_id not in seen]
         seen.update(ref.external_id for ref in refs)
-        known = await self.articles.known([ref.external_id for ref in refs])
+        known = {
+            ref.external_id: stored[ref.external_id] for ref in refs if ref.external_id in stored
+        }
         titles = await self.articles.titles(list(known.values()))
         to_fetch: list[ArticleRef] = []
         for ref in refs:
@@ -222,12 +224,15 @@ class NewsReader:
             await self._store(data, report)
             for address in {result.url, data.url}:
                 await self.cache.put(address, result.validators, self.clock())
-        await self._link_categories(listing)
+        await self._link_categories(listing, stored)
         return not known_before
 
-    async def _link_categories(self, listing: Listing) -> None:
-        """An article listed under another category (DNN group) belongs to that one too."""
-        stored = await self.articles.known([ref.external_id for ref in listing.refs])
+    async def _link_categories(self, listing: Listing, stored: dict[str, int]) -> None:
+        """An article listed under another category (DNN group) belongs to that one too.
+
+        Only articles stored before this page are linked here: a new one got the category of
+        the link it was read through from the adapter.
+        """
         for ref in listing.refs:
             name = listing.categories.get(ref.category_key or "")
             article_id = stored.get(ref.external_id)
