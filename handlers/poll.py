@@ -10,8 +10,6 @@ the /newpoll dialog, close them with /closepoll, and get the results as a chart 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 import math
 import time
@@ -42,6 +40,7 @@ from telegram.ext import (
 from bot import charts
 from bot.callbacks import CallbackData
 from bot.context import BotContext, Services
+from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
 from storage.polls import (
     MAX_OPTION_CHARS,
@@ -208,25 +207,18 @@ def _plain(catalog: Catalog, lang: str, key: str, /, **values: object) -> str:
 
 
 def results_csv(catalog: Catalog, lang: str, results: PollResults) -> bytes:
-    """The results as CSV, UTF-8 with a byte-order mark so Excel shows Vietnamese letters."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
+    """The results as a CSV file for Excel."""
+    header = [
         catalog.text(f"poll.csv_{column}", lang)
         for column in ("number", "option", "votes", "percent")
-    )
+    ]
     rows = zip(results.poll.options, results.counts, results.percents, strict=True)
-    for number, (option, count, percent) in enumerate(rows, 1):
-        writer.writerow([number, _cell(option.label), count, percent])
-    writer.writerow(
-        ["", catalog.text("poll.csv_total", lang), results.total, 100 if results.total else 0]
-    )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _cell(text: str) -> str:
-    """A spreadsheet cell that is never read as a formula (a label may start with = + - @)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    body = [
+        [number, option.label, count, percent]
+        for number, (option, count, percent) in enumerate(rows, 1)
+    ]
+    total = ["", catalog.text("poll.csv_total", lang), results.total, 100 if results.total else 0]
+    return excel_csv([header, *body, total])
 
 
 # -- staff ------------------------------------------------------------------------------------

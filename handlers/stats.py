@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot import charts
 from bot.callbacks import CallbackData
 from bot.context import BotContext
+from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
 from handlers.poll import is_staff
 from storage.stats import Counter, StaffFigures
@@ -204,13 +203,11 @@ def staff_text(
 
 
 def daily_csv(catalog: Catalog, lang: str, figures: StaffFigures) -> bytes:
-    """The last 30 days as CSV, UTF-8 with a byte-order mark so Excel shows Vietnamese letters."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(catalog.text("stats.csv_header", lang).split("|"))
-    for day, count, people in figures.daily:
-        writer.writerow([day.isoformat(), count, people])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """The last 30 days as a CSV file for Excel."""
+    header = catalog.text("stats.csv_header", lang).split("|")
+    return excel_csv(
+        [header, *([day.isoformat(), count, people] for day, count, people in figures.daily)]
+    )
 
 
 async def prune_log(context: BotContext) -> None:
