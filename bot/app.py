@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
 from bot.ratelimit import RetryAfterLimiter
-from handlers import news, reading, stats
+from handlers import news, push, reading, stats
 
 __all__ = ["MENU_COMMANDS", "build_application", "running"]
 
@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 # Staff commands (/newpoll, /closepoll, /pollchart, /pollcsv, /staffstats) are not listed:
 # residents see theirs. /forget is in the help text, not the menu: it is rarely needed.
 MENU_COMMANDS = (
-    "start", "latest", "categories", "search", "links", "poll", "stats", "language", "help",
+    "start", "latest", "categories", "search", "subscribe", "links", "poll", "stats", "language",
+    "help",
 )  # fmt: skip
 
 # Seconds a getUpdates call may wait for news (long polling).
@@ -39,6 +40,7 @@ POLL_TIMEOUT = 10
 def build_application(settings: Settings, catalog: Catalog | None = None) -> BotApplication:
     """Build the python-telegram-bot Application with every handler registered."""
     root = settings.TELEGRAM_API_URL
+    services = Services(settings, catalog or Catalog.load(settings.DEFAULT_LANGUAGE))
     builder = (
         ApplicationBuilder()
         .token(settings.token)
@@ -49,15 +51,13 @@ def build_application(settings: Settings, catalog: Catalog | None = None) -> Bot
         # Residents should not wait for one another: updates are handled concurrently.
         .concurrent_updates(True)
         .get_updates_read_timeout(POLL_TIMEOUT + 5)
-        .rate_limiter(RetryAfterLimiter())
+        .rate_limiter(RetryAfterLimiter(flood=services.flood))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
     # PTB's builder types its JobQueue with the default context type; ours is BotContext.
     application = cast(BotApplication, builder.build())
-    application.bot_data.attach(
-        Services(settings, catalog or Catalog.load(settings.DEFAULT_LANGUAGE))
-    )
+    application.bot_data.attach(services)
     handlers.register(application)
     return application
 
@@ -67,6 +67,8 @@ async def _post_init(application: BotApplication) -> None:
     services = application.bot_data.services
     await services.open()
     await register_commands(application.bot, services)
+    await services.start_delivery()
+    push.schedule(application)
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             reading.prune_searches, interval=24 * 3600, first=60, name="prune-searches"

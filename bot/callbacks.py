@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Self
 
 __all__ = [
     "MAX_BYTES",
+    "MAX_MASK_ID",
     "CallbackData",
     "CallbackError",
     "ListPage",
@@ -22,6 +23,9 @@ __all__ = [
     "SearchPage",
     "SetLanguage",
     "ShowCategories",
+    "StopSubscription",
+    "SubscribeStep",
+    "SubscribeStepName",
     "decode",
 ]
 
@@ -179,3 +183,66 @@ class SearchPage(CallbackData):
     prefix: ClassVar[str] = "s"
     search_id: int
     page: int
+
+
+# -- subscriptions ----------------------------------------------------------------------------
+
+SubscribeStepName = typing.Literal[
+    "what", "pick", "toggle", "how", "instant", "daily", "weekly", "hour", "day", "cancel"
+]
+# Steps that subscribe, or lead only to subscribing: they need to know what was chosen.
+_CHOSEN_STEPS = frozenset({"instant", "daily", "weekly", "hour", "day"})
+# The chosen categories travel as a bit mask of their ids in at most 40 hexadecimal digits.
+MAX_MASK_ID = 159
+_MASK = re.compile(r"^[1-9a-f][0-9a-f]{0,39}$")
+_STEP_VALUES = {"toggle": range(1, MAX_MASK_ID + 1), "hour": range(24), "day": range(7)}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SubscribeStep(CallbackData):
+    """A button of the /subscribe dialog: `sb:<step>:<all news>:<categories>:<value>`.
+
+    The dialog keeps its state in its buttons: all news, or the chosen categories as a
+    hexadecimal bit mask of their ids (bit i = category i), so it needs no memory between taps
+    and survives a restart. The value is the category to toggle, the hour or the weekday.
+    """
+
+    prefix: ClassVar[str] = "sb"
+    step: SubscribeStepName
+    every: bool = False
+    cats: str = ""
+    value: int = 0
+
+    def __post_init__(self) -> None:
+        if self.cats and (not _MASK.match(self.cats) or int(self.cats, 16) & 1):
+            raise ValueError("cats: not a mask of category ids")
+        if self.every and self.cats:
+            raise ValueError("all news and chosen categories at once")
+        if self.step in _CHOSEN_STEPS and not (self.every or self.cats):
+            raise ValueError(f"{self.step}: nothing chosen")
+        if self.value not in _STEP_VALUES.get(self.step, range(1)):
+            raise ValueError(f"{self.step}: value {self.value} out of range")
+
+    @property
+    def chosen(self) -> frozenset[int]:
+        """The ids of the chosen categories."""
+        mask = int(self.cats, 16) if self.cats else 0
+        return frozenset(i for i in range(1, mask.bit_length()) if mask >> i & 1)
+
+    @staticmethod
+    def mask(category_ids: typing.Iterable[int]) -> str:
+        """The `cats` value for these category ids (each 1..MAX_MASK_ID)."""
+        mask = 0
+        for category_id in category_ids:
+            if not 1 <= category_id <= MAX_MASK_ID:
+                raise CallbackError(f"category {category_id} does not fit in a button")
+            mask |= 1 << category_id
+        return format(mask, "x") if mask else ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StopSubscription(CallbackData):
+    """The stop buttons: `sbx:ask` (from /settings) asks, `sbx:yes` stops, `sbx:no` keeps it."""
+
+    prefix: ClassVar[str] = "sbx"
+    action: typing.Literal["ask", "yes", "no"]

@@ -52,6 +52,10 @@ _EXPECTED: dict[str, str] = {
     "POLL_QUESTION": "the poll's question, 1 to 300 characters",
     "STATS_KEY": "a long random secret, such as the output of: openssl rand -hex 32",
     "LOG_RETENTION_DAYS": "a number of days between 1 and 3650, such as 400",
+    "CHANNEL_ID": "the channel's numeric id, such as -1001234567890 (see README)",
+    "DIGEST_GRACE_HOURS": "a number of hours between 0 and 48, such as 6",
+    "SEND_RATE_PER_SECOND": "messages a second between 1 and 1000; 30 unless Telegram gave "
+    "the bot a higher limit",
     "POLL_OPTIONS": "2 to 10 different answers separated by |, each up to 100 characters, "
     "such as Thật tuyệt vời|Tốt|Khá|Trung bình",
 }
@@ -102,6 +106,9 @@ class Settings(BaseSettings):
     )
     STATS_KEY: SecretStr | None = None
     LOG_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
+    SEND_RATE_PER_SECOND: int = Field(default=30, ge=1, le=1000)
+    CHANNEL_ID: int | None = Field(default=None, lt=0)
+    DIGEST_GRACE_HOURS: float = Field(default=6, ge=0, le=48)
     WEB_LINKS: Annotated[tuple[tuple[str, str], ...], NoDecode] = (
         ("Cổng Dịch vụ công quốc gia", "https://dichvucong.gov.vn"),
         ("Cổng Thông tin điện tử Chính phủ", "https://chinhphu.vn"),

@@ -6,16 +6,23 @@ import time
 from typing import Any
 
 import httpx
-from telegram import User
+from telegram import Bot, User
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
+from bot.delivery import DeliveryEngine
 from bot.i18n import Catalog, pick_language
 from bot.news import NewsReader, news_client, reader_for
+from bot.push import Pusher
+from bot.ratelimit import FloodControl
 from storage import Database, PollStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
+from storage.chats import ChatStore
 from storage.ingest import IngestLog, State
+from storage.outbox import OutboxStore
 from storage.stats import InteractionLog
+from storage.subscriptions import SubscriptionStore
 
 __all__ = ["BotApplication", "BotContext", "BotData", "Services"]
 
@@ -37,6 +44,10 @@ class Services:
         self._languages: dict[int, str | None] = {}
         self._seen_at: dict[int, float] = {}
         self._stats: InteractionLog | None = None
+        # Replies and bulk sends share Telegram's flood limits through this one object.
+        self.flood = FloodControl(settings.SEND_RATE_PER_SECOND)
+        self._delivery: DeliveryEngine | None = None
+        self._push: Pusher | None = None
 
     async def open(self) -> None:
         """Open the database (applying migrations) and the news reader; called from post_init."""
@@ -52,8 +63,32 @@ class Services:
             self._http = news_client(self.settings)
             self.news = reader_for(self.settings, self._db, self._http)
 
+    async def start_delivery(self) -> DeliveryEngine:
+        """Start sending what the outbox holds (the running bot does; the CLI's tools do not)."""
+        root = self.settings.TELEGRAM_API_URL
+        # Its own connections: a large job never holds one a reply to a resident needs.
+        request = HTTPXRequest(connection_pool_size=min(self.flood.max_in_flight, 64) + 4)
+        bot = Bot(
+            self.settings.token,
+            base_url=f"{root}/bot",
+            base_file_url=f"{root}/file/bot",
+            request=request,
+        )
+        await bot.initialize()
+        engine = DeliveryEngine(bot, OutboxStore(self.db), ChatStore(self.db), self.flood)
+        await engine.start()
+        self._delivery = engine
+        username = bot.username
+        self._push = Pusher(self.db, self.catalog, self.settings, username, engine.wake)
+        return engine
+
     async def close(self) -> None:
         """Close what open() opened; safe to call when open() failed or never ran."""
+        if self._delivery is not None:
+            await self._delivery.stop()
+            await self._delivery.bot.shutdown()
+            self._delivery = None
+            self._push = None
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -72,6 +107,30 @@ class Services:
         if self._db is None:
             raise RuntimeError("services are not open: the database is used before post_init")
         return self._db
+
+    @property
+    def delivery(self) -> DeliveryEngine:
+        """The delivery engine, once started."""
+        if self._delivery is None:
+            raise RuntimeError("the delivery engine is not started")
+        return self._delivery
+
+    @property
+    def push(self) -> Pusher:
+        """Alerts and digests, once the delivery engine is started."""
+        if self._push is None:
+            raise RuntimeError("the delivery engine is not started")
+        return self._push
+
+    @property
+    def outbox(self) -> OutboxStore:
+        """Bulk sends and their outcomes."""
+        return OutboxStore(self.db)
+
+    @property
+    def chats(self) -> ChatStore:
+        """Which chats can be reached."""
+        return ChatStore(self.db)
 
     @property
     def articles(self) -> ArticleStore:
@@ -97,6 +156,11 @@ class Services:
     def polls(self) -> PollStore:
         """The satisfaction polls and their votes."""
         return PollStore(self.db)
+
+    @property
+    def subscriptions(self) -> SubscriptionStore:
+        """Which chats receive the news, what and when."""
+        return SubscriptionStore(self.db, self.settings.tz)
 
     @property
     def stats(self) -> InteractionLog:

@@ -19,13 +19,17 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from bot.callbacks import ListPage, OpenArticle, SearchPage, ShowCategories
 from bot.i18n import Catalog
 from storage.articles import Category, Headline, StoredArticle
+from storage.subscriptions import NewArticle
 
 __all__ = [
+    "DIGEST_LIMIT",
     "LIST_SIZE",
     "Rendered",
     "article_pages",
+    "render_alert",
     "render_article",
     "render_categories",
+    "render_digest",
     "render_links",
     "render_list",
     "split_html",
@@ -35,6 +39,7 @@ LIST_SIZE = 5  # articles per list page: fits a small phone screen without scrol
 BODY_LIMIT = 3000  # characters of body per page; the header and Telegram's 4096 leave room
 SUMMARY_LIMIT = 600  # longest summary shown in a header
 BUTTON_TITLE = 48  # characters of a title on a button
+DIGEST_LIMIT = 3800  # characters of a digest; Telegram's 4096 leaves room for the last lines
 
 
 @dataclass(frozen=True)
@@ -341,3 +346,109 @@ def render_links(links: list[tuple[str, str]], catalog: Catalog, lang: str) -> R
         return Rendered(catalog.text("read.no_links", lang))
     rows = [[InlineKeyboardButton(name, url=url)] for name, url in links[:99]]
     return Rendered(catalog.text("read.links_title", lang), InlineKeyboardMarkup(rows))
+
+
+def _deep_link(article_id: int, bot_username: str) -> str:
+    return f"https://t.me/{bot_username}?start=a{article_id}"
+
+
+def render_alert(
+    article: StoredArticle,
+    catalog: Catalog,
+    lang: str,
+    tz: ZoneInfo,
+    bot_username: str,
+    *,
+    private: bool,
+) -> Rendered:
+    """A new article pushed to a subscriber or the channel: its short form, and where to read on.
+
+    In a private chat "read the full text" turns the message into the article view; in a group
+    or the channel a button would change the message for everyone, so it links to the bot.
+    """
+    lines = [catalog.text("push.alert_title", lang), *_header(article, catalog, lang, tz)]
+    summary = article.summary or article.body_text.split("\n\n")[0]
+    if summary:
+        lines += ["", html.escape(_shorten(summary, SUMMARY_LIMIT))]
+    if private and article.body_html:
+        read = InlineKeyboardButton(
+            catalog.text("read.read_full", lang),
+            callback_data=OpenArticle(article.article_id, 1, 0).pack(),
+        )
+    else:
+        read = InlineKeyboardButton(
+            catalog.text("push.open_in_bot", lang),
+            url=_deep_link(article.article_id, bot_username),
+        )
+    rows = [[read], [InlineKeyboardButton(catalog.text("read.website", lang), url=article.url)]]
+    preview = (
+        LinkPreviewOptions(url=article.image_url, prefer_large_media=True, show_above_text=True)
+        if article.image_url
+        else LinkPreviewOptions(is_disabled=True)
+    )
+    return Rendered("\n".join(lines), InlineKeyboardMarkup(rows), preview)
+
+
+def render_digest(
+    articles: list[NewArticle],
+    catalog: Catalog,
+    lang: str,
+    tz: ZoneInfo,
+    bot_username: str,
+    *,
+    weekly: bool,
+    commune: str,
+    today: datetime,
+    limit: int = DIGEST_LIMIT,
+) -> Rendered:
+    """A digest: the new articles grouped by category, each title opening it in the bot.
+
+    What does not fit in one message ends with "and N more" and a button to the latest news.
+    """
+    title_key = "push.digest_weekly" if weekly else "push.digest_daily"
+    head = catalog.text(title_key, lang, commune=commune, date=_date(today, tz))
+    groups: dict[str, list[NewArticle]] = {}
+    other = catalog.text("push.other_news", lang)
+    for article in sorted(articles, key=lambda a: (a.published_at, a.article_id), reverse=True):
+        groups.setdefault(article.category or other, []).append(article)
+    footer = catalog.text("push.digest_footer", lang)
+    lines = [head]
+    used = len(head) + len(footer) + 60  # room for "and N more"
+    shown = 0
+    for name, members in groups.items():
+        heading = f"\n<b>📂 {html.escape(name)}</b>"
+        for index, article in enumerate(members):
+            entry = (
+                f'• <a href="{_deep_link(article.article_id, bot_username)}">'
+                f"{html.escape(_shorten(article.title, 160))}</a>"
+                f" · {_date(article.published_at, tz)}"
+            )
+            cost = len(entry) + 1 + (len(heading) if index == 0 else 0)
+            if used + cost > limit:
+                break
+            if index == 0:
+                lines.append(heading)
+            lines.append(entry)
+            used += cost
+            shown += 1
+        else:
+            continue
+        break  # the message is full
+    rows: list[list[InlineKeyboardButton]] = []
+    more = len(articles) - shown
+    if more:
+        lines += ["", catalog.text("push.digest_more", lang, count=more)]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    catalog.text("push.digest_more_button", lang),
+                    callback_data=ListPage(0, 1).pack(),
+                )
+            ]
+        )
+    lines += ["", footer]
+    return Rendered(
+        "\n".join(lines),
+        InlineKeyboardMarkup(rows) if rows else None,
+        LinkPreviewOptions(is_disabled=True),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import (
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
@@ -13,7 +14,17 @@ from telegram.ext import (
 
 from bot.callbacks import ListPage, OpenArticle, SearchPage, SetLanguage, ShowCategories
 from bot.context import BotApplication
-from handlers import errors, poll, reading, start, stats, tracking
+from handlers import (
+    delivery,
+    errors,
+    poll,
+    push,
+    reading,
+    start,
+    stats,
+    subscribe,
+    tracking,
+)
 
 __all__ = ["register"]
 
@@ -27,6 +38,8 @@ def register(application: BotApplication) -> None:
     menu = filters.Text(start.menu_labels(application.bot_data.services.catalog))
     application.add_handlers(
         [
+            # The bot blocked, unblocked, added or removed: bulk sends follow at once.
+            ChatMemberHandler(delivery.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
             CommandHandler("start", start.start),
             CommandHandler("help", start.help_command),
             CommandHandler("language", start.language_command),
@@ -46,6 +59,9 @@ def register(application: BotApplication) -> None:
             # handler takes a message only from staff writing a poll: before the search.
             *poll.handlers(),
             *stats.handlers(),
+            # /subscribe, /settings, /unsubscribe and their buttons.
+            *subscribe.handlers(),
+            *push.handlers(),
             MessageHandler(
                 filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, reading.search_text
             ),

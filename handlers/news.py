@@ -30,6 +30,8 @@ async def poll_news(context: BotContext) -> None:
         if report.site_error else "",
     )  # fmt: skip
     await _site_health(context, services, report)
+    # New articles go to instant subscribers and the channel (old ones on a first reading not).
+    await services.push.announce(backfill=report.backfill)
 
 
 async def _site_health(context: BotContext, services: Services, report: RunReport) -> None:

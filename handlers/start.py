@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMa
 from bot.callbacks import SetLanguage
 from bot.context import BotContext
 from bot.i18n import Catalog
-from handlers import poll, reading
+from handlers import poll, reading, subscribe
 from handlers.reading import send_article
 
 __all__ = [
@@ -27,6 +27,7 @@ MENU_KEYS = (
     "menu.search",
     "menu.links",
     "menu.poll",
+    "menu.subscribe",
     "menu.help",
 )
 
@@ -35,7 +36,7 @@ def main_menu(catalog: Catalog, lang: str) -> ReplyKeyboardMarkup:
     """Big buttons under the typing field: the main things, one tap each."""
     labels = [catalog.text(key, lang) for key in MENU_KEYS]
     return ReplyKeyboardMarkup(
-        [labels[0:2], labels[2:4], labels[4:6]],
+        [labels[0:2], labels[2:4], labels[4:6], labels[6:]],
         resize_keyboard=True,
         is_persistent=True,
         input_field_placeholder=catalog.text("menu.placeholder", lang),
@@ -88,6 +89,8 @@ async def menu_button(update: Update, context: BotContext) -> None:
         await reading.links_command(update, context)
     elif key == "menu.poll":
         await poll.poll_command(update, context)
+    elif key == "menu.subscribe":
+        await subscribe.subscribe_command(update, context)
     elif key == "menu.search":
         await message.reply_text(
             await context.services.text_for(update.effective_user, "read.search_help")

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -19,6 +19,7 @@ from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
 from handlers.poll import is_staff
 from storage.stats import Counter, StaffFigures
+from storage.subscriptions import DayEvents, SubscriptionCounts
 
 __all__ = [
     "ForgetAnswer",
@@ -29,9 +30,13 @@ __all__ = [
     "prune_log",
     "staffstats_command",
     "stats_command",
+    "weekly_events",
 ]
 
 log = logging.getLogger(__name__)
+
+# Staff see subscribing and stopping week by week over this many weeks, this one included.
+SUBSCRIPTION_WEEKS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +53,22 @@ def number(value: int, lang: str) -> str:
     return grouped.replace(",", ".") if lang == "vi" else grouped
 
 
-def counter_text(catalog: Catalog, lang: str, counter: Counter, zone: str, when: str) -> str:
-    """The public counter as a message."""
+def counter_text(
+    catalog: Catalog, lang: str, counter: Counter, subscribers: int, zone: str, when: str
+) -> str:
+    """The public counter as a message, with the number of chats subscribed to the news."""
     figures = {
         name: number(getattr(counter, name), lang)
         for name in ("today", "week", "month", "year", "total", "residents")
     }
-    return catalog.text("stats.counter", lang, zone=zone, when=when, **figures)
+    return catalog.text(
+        "stats.counter",
+        lang,
+        zone=zone,
+        when=when,
+        subscribers=number(subscribers, lang),
+        **figures,
+    )
 
 
 async def stats_command(update: Update, context: BotContext) -> None:
@@ -66,9 +80,10 @@ async def stats_command(update: Update, context: BotContext) -> None:
     lang = await services.language_of(update.effective_user)
     now = datetime.now(UTC)
     counter = await services.stats.counter(now)
+    subscribers = await services.subscriptions.count()
     when = now.astimezone(services.settings.tz).strftime("%H:%M %d/%m/%Y")
     await message.reply_text(
-        counter_text(services.catalog, lang, counter, services.settings.TIMEZONE, when)
+        counter_text(services.catalog, lang, counter, subscribers, services.settings.TIMEZONE, when)
     )
 
 
@@ -113,15 +128,22 @@ async def on_forget(update: Update, context: BotContext) -> None:
         await query.edit_message_text(catalog.text("stats.forget_cancelled", lang))
         return
     user_id = query.from_user.id
+    # The subscription of the resident's private chat (its id is theirs); a group's stays.
+    stopped = await services.subscriptions.delete(user_id)
+    # The private chat's place in bulk sends (its id is theirs); finished jobs keep their counts.
+    await services.outbox.forget_chat(user_id)
+    await services.chats.forget(user_id)
     forgotten = await services.stats.forget(user_id)
     services.forget_cached(user_id)
     log.info("a resident asked to be forgotten")  # no id: the log must not undo the deletion
     profile = "stats.forget_profile_yes" if forgotten.profile else "stats.forget_profile_none"
+    subscription = "stats.forget_subscription_yes" if stopped else "stats.forget_subscription_none"
     await query.edit_message_text(
         catalog.text(
             "stats.forget_done",
             lang,
             profile=catalog.text(profile, lang),
+            subscription=catalog.text(subscription, lang),
             votes=forgotten.votes,
             events=forgotten.events,
         )
@@ -143,8 +165,12 @@ async def staffstats_command(update: Update, context: BotContext) -> None:
     figures = await services.stats.staff_figures(now)
     ids = [article for article, _ in (*figures.top_week, *figures.top_month)]
     titles = await services.articles.titles(ids)
+    today = now.astimezone(services.settings.tz).date()
+    first_monday = today - timedelta(days=today.weekday(), weeks=SUBSCRIPTION_WEEKS - 1)
+    events = await services.subscriptions.events(min(first_monday, figures.daily[0][0]), today)
+    subscriptions = Subscriptions(await services.subscriptions.counts(), events, first_monday)
     when = now.astimezone(services.settings.tz).strftime("%H:%M %d/%m/%Y")
-    await message.reply_text(staff_text(catalog, lang, figures, titles, when))
+    await message.reply_text(staff_text(catalog, lang, figures, titles, when, subscriptions))
     days = [day.strftime("%d/%m") for day, _, _ in figures.daily]
     # Drawing takes a moment of CPU: off the event loop, so residents are not held up.
     png = await asyncio.to_thread(
@@ -158,14 +184,42 @@ async def staffstats_command(update: Update, context: BotContext) -> None:
     )
     await message.reply_photo(png, caption=catalog.text("stats.chart_caption", lang, when=when))
     await message.reply_document(
-        daily_csv(catalog, lang, figures),
+        daily_csv(catalog, lang, figures, events),
         filename=f"thong-ke-{now.astimezone(services.settings.tz):%Y-%m-%d}.csv",
         caption=catalog.text("stats.csv_caption", lang),
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Subscriptions:
+    """What staff see of the subscriptions: counts now, and events per day since `since`."""
+
+    counts: SubscriptionCounts
+    days: list[DayEvents]
+    since: date  # the Monday the weekly lines start from
+
+
+def weekly_events(days: Sequence[DayEvents], since: date) -> list[DayEvents]:
+    """Days added up into weeks from the Monday `since`, each dated by its Monday."""
+    weeks: dict[date, list[int]] = {}
+    for day in days:
+        if day.day < since:
+            continue
+        monday = day.day - timedelta(days=day.day.weekday())
+        sums = weeks.setdefault(monday, [0, 0, 0])
+        sums[0] += day.subscribed
+        sums[1] += day.changed
+        sums[2] += day.unsubscribed
+    return [DayEvents(monday, *sums) for monday, sums in sorted(weeks.items())]
+
+
 def staff_text(
-    catalog: Catalog, lang: str, figures: StaffFigures, titles: dict[int, str], when: str
+    catalog: Catalog,
+    lang: str,
+    figures: StaffFigures,
+    titles: dict[int, str],
+    when: str,
+    subscriptions: Subscriptions,
 ) -> str:
     """The staff statistics as a message."""
     none = SafeHtml(catalog.text("stats.staff_none", lang))
@@ -187,6 +241,22 @@ def staff_text(
         catalog.text("stats.staff_not_found_line", lang, words=words, count=count)
         for words, count in figures.not_found
     ]
+    counts = subscriptions.counts
+    categories = [
+        catalog.text("stats.staff_category_line", lang, name=name, count=count)
+        for _, name, count in counts.by_category
+    ]
+    weeks = [
+        catalog.text(
+            "stats.staff_week_line",
+            lang,
+            monday=week.day.strftime("%d/%m"),
+            subscribed=week.subscribed,
+            changed=week.changed,
+            unsubscribed=week.unsubscribed,
+        )
+        for week in weekly_events(subscriptions.days, subscriptions.since)
+    ]
     return catalog.text(
         "stats.staff",
         lang,
@@ -199,15 +269,36 @@ def staff_text(
         not_found=SafeHtml("\n".join(missing)) if missing else none,
         votes=figures.votes_month,
         voters=figures.voters_month,
+        subscribers=counts.total,
+        instant=counts.by_mode["instant"],
+        daily=counts.by_mode["daily"],
+        weekly=counts.by_mode["weekly"],
+        all_news=counts.all_categories,
+        by_category=SafeHtml("\n".join(categories)) if categories else none,
+        weeks=SafeHtml("\n".join(weeks)),
     )
 
 
-def daily_csv(catalog: Catalog, lang: str, figures: StaffFigures) -> bytes:
-    """The last 30 days as a CSV file for Excel."""
+def daily_csv(
+    catalog: Catalog, lang: str, figures: StaffFigures, subscriptions: Sequence[DayEvents]
+) -> bytes:
+    """The last 30 days as a CSV file for Excel: use, and subscriptions started and stopped."""
     header = catalog.text("stats.csv_header", lang).split("|")
-    return excel_csv(
-        [header, *([day.isoformat(), count, people] for day, count, people in figures.daily)]
-    )
+    events = {day.day: day for day in subscriptions}
+    rows: list[list[object]] = [list(header)]
+    for day, count, people in figures.daily:
+        on_day = events.get(day, DayEvents(day, 0, 0, 0))
+        rows.append(
+            [
+                day.isoformat(),
+                count,
+                people,
+                on_day.subscribed,
+                on_day.changed,
+                on_day.unsubscribed,
+            ]
+        )
+    return excel_csv(rows)
 
 
 async def prune_log(context: BotContext) -> None:

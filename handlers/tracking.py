@@ -13,6 +13,8 @@ from bot.callbacks import (
     SearchPage,
     SetLanguage,
     ShowCategories,
+    StopSubscription,
+    SubscribeStep,
     decode,
 )
 from bot.context import BotContext
@@ -29,6 +31,8 @@ KNOWN_COMMANDS = frozenset(
     {
         "start", "help", "language", "latest", "categories", "search", "links", "poll",
         "stats", "forget", "staffstats", "newpoll", "closepoll", "pollchart", "pollcsv",
+        "senddigest",
+        "subscribe", "settings", "unsubscribe",
     }
 )  # fmt: skip
 
@@ -38,6 +42,8 @@ _BUTTON_KINDS: dict[type, str] = {
     SetLanguage: "set_language",
     ShowCategories: "categories",
     DraftAction: "poll_draft",
+    SubscribeStep: "subscription",
+    StopSubscription: "subscription",
 }
 
 

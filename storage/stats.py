@@ -150,8 +150,10 @@ class InteractionLog:
 
     async def _flush_soon(self) -> None:
         # Wait FLUSH_AFTER, or less if close() wants the queue written now.
+        # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a cancellation.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), FLUSH_AFTER)
+            async with asyncio.timeout(FLUSH_AFTER):
+                await self._closing.wait()
         self._flusher = None  # events arriving from now on schedule the next write
         await self.flush()
 

@@ -293,14 +293,12 @@ async def test_main_menu_buttons(telegram: FakeTelegram, reading_bot: BotApplica
     lan = telegram.user(910, "Lan")
     await telegram.reply_to(lan, "/start")
     keyboard = telegram.keyboards[lan.id]["keyboard"]
-    labels = [b["text"] if isinstance(b, dict) else b for row in keyboard for b in row]
+    labels = [[b["text"] if isinstance(b, dict) else b for b in row] for row in keyboard]
     assert labels == [
-        "📰 Tin mới nhất",
-        "📂 Chuyên mục",
-        "🔎 Tìm tin",
-        "🔗 Liên kết web",
-        "📊 Thăm dò ý kiến",
-        "❓ Hướng dẫn",
+        ["📰 Tin mới nhất", "📂 Chuyên mục"],
+        ["🔎 Tìm tin", "🔗 Liên kết web"],
+        ["📊 Thăm dò ý kiến", "🔔 Đăng ký nhận tin"],
+        ["❓ Hướng dẫn"],
     ]
     latest = await telegram.reply_to(lan, "📰 Tin mới nhất")
     assert latest.params["text"].startswith("📰 <b>Tin mới nhất</b>")
@@ -308,6 +306,9 @@ async def test_main_menu_buttons(telegram: FakeTelegram, reading_bot: BotApplica
     assert "Gõ vài từ cần tìm" in search.params["text"]
     poll = await telegram.reply_to(lan, "📊 Thăm dò ý kiến")
     assert any(b["text"] == "Thật tuyệt vời" for b in buttons(poll))
+    subscribe = await telegram.reply_to(lan, "🔔 Đăng ký nhận tin")
+    assert "Bạn muốn nhận tin gì?" in subscribe.params["text"]
+    assert has_button(subscribe, "Tất cả tin của xã")
 
 
 async def test_deleted_article_button_is_answered_politely(

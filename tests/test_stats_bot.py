@@ -75,8 +75,9 @@ async def test_stats_counts_what_residents_did(
     reply = await telegram.reply_to(lan, "/stats")
     text = reply.params["text"]
     assert text.startswith("📈 <b>Thống kê sử dụng bot</b>")
-    # today, week, month, year, total: six reads and /stats itself; then two residents.
-    assert figures(text) == [7, 7, 7, 7, 7, 2]
+    # today, week, month, year, total: six reads and /stats itself; then two residents, and
+    # no chat subscribed to the news.
+    assert figures(text) == [7, 7, 7, 7, 7, 2, 0]
     assert "Asia/Ho_Chi_Minh" in text
     assert "thứ Hai" in text
 
@@ -197,9 +198,16 @@ async def test_staffstats_for_staff_only(telegram: FakeTelegram, stats_bot: BotA
     assert next(iter(photo.files.values())).startswith(b"\x89PNG")
     document = await telegram.wait_for("sendDocument", after=mark)
     rows = list(csv.reader(io.StringIO(next(iter(document.files.values())).decode("utf-8-sig"))))
-    assert rows[0] == ["Ngày", "Lượt sử dụng", "Người dùng"]
+    assert rows[0] == [
+        "Ngày",
+        "Lượt sử dụng",
+        "Người dùng",
+        "Đăng ký mới",
+        "Thay đổi đăng ký",
+        "Dừng nhận tin",
+    ]
     assert len(rows) == 31
-    assert rows[-1][1:] == ["6", "2"]
+    assert rows[-1][1:] == ["6", "2", "0", "0", "0"]
 
 
 async def test_unknown_commands_and_texts_are_not_logged_verbatim(

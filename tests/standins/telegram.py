@@ -221,6 +221,7 @@ class FakeTelegram:
         self.migrated: dict[int, int] = {}
         self.flood: FloodLimits | None = None
         self.flood_violations = 0
+        self.busy_until = 0.0  # until then (monotonic) every send gets a 429
         self.webhook: dict[str, Any] | None = None
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
         self.files: dict[str, bytes] = {}
@@ -358,6 +359,10 @@ class FakeTelegram:
         old = self.chats[old_chat_id]
         self.migrated[old_chat_id] = new_chat_id
         return self.group(new_chat_id, old.title or "", old.admins)
+
+    def busy(self, seconds: float) -> None:
+        """For the next `seconds`, every send gets a 429 whose retry_after covers the rest."""
+        self.busy_until = time.monotonic() + seconds
 
     def enforce_flood_limits(self, limits: FloodLimits | None = None) -> None:
         """Answer 429 to sends beyond Telegram's flood limits (per chat and overall)."""
@@ -618,9 +623,14 @@ class FakeTelegram:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
 
     def _check_flood(self, method: str, params: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if now < self.busy_until:
+            retry_after = max(1, math.ceil(self.busy_until - now))
+            raise ApiError(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
         if self.flood is None:
             return
-        now = time.monotonic()
         chat = self._chat(params["chat_id"])
         private = chat.type == "private"
         window = 1.0 if private else 60.0

@@ -1,0 +1,359 @@
+"""The delivery engine: works through the outbox at Telegram's limits, losing and repeating nothing.
+
+Digests, alerts, channel posts and staff broadcasts are written to the outbox
+(`storage.outbox`) as a job with a row per recipient. The engine sends them:
+
+- paced by `FloodControl` (30 a second overall, minus what replies to residents used; one a
+  second per private chat; 20 a minute per group or channel);
+- marking each row "sending" just before its request leaves, so a crash repeats only messages
+  that were in flight;
+- telling Telegram's answers apart: 429 waits exactly as asked; blocked, deactivated or kicked
+  recipients are marked unreachable and not retried; a migrated group is followed to its new
+  id; other 400s are recorded with Telegram's words; 5xx and network errors are retried with
+  backoff a bounded number of times.
+
+It sends with its own `telegram.Bot` (its own connection pool), so a large job never takes a
+connection a reply to a resident needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, MessageEntity, TelegramObject
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from bot.ratelimit import FloodControl, retry_after_seconds
+from storage.chats import ChatStore
+from storage.outbox import OutboxStore, Pending, Progress
+
+__all__ = ["DeliveryEngine", "Estimate", "outgoing"]
+
+log = logging.getLogger(__name__)
+
+# Bot methods a job may use, and the parameters that are Telegram objects rather than plain JSON.
+_METHODS = frozenset({"send_message", "send_photo", "send_document", "copy_message"})
+_OBJECTS: dict[str, Callable[[Any, Bot], Any]] = {
+    "reply_markup": InlineKeyboardMarkup.de_json,
+    "link_preview_options": LinkPreviewOptions.de_json,
+    "entities": MessageEntity.de_list,
+    "caption_entities": MessageEntity.de_list,
+}
+
+# Seconds to wait before the 1st, 2nd, ... retry after a 5xx or a network error.
+RETRY_DELAYS: tuple[float, ...] = (2, 10, 30, 120)
+
+# Telegram's words for "this recipient is gone", by the reason recorded.
+_GONE_WORDS = (
+    ("blocked", "blocked"),
+    ("deactivated", "deactivated"),
+    ("kicked", "kicked"),
+    ("not a member", "kicked"),
+    ("have no rights", "no_rights"),
+    ("not enough rights", "no_rights"),
+)
+
+
+def outgoing(method: str, **params: Any) -> dict[str, Any]:
+    """A message as the outbox keeps it: a Bot method and its parameters, as JSON.
+
+    Telegram objects (a keyboard, link preview options, entities) are stored in their API form.
+    """
+    if method not in _METHODS:
+        raise ValueError(f"the outbox cannot send with {method!r}")
+    plain: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, TelegramObject):
+            plain[key] = value.to_dict()
+        elif isinstance(value, (list, tuple)) and value and isinstance(value[0], TelegramObject):
+            plain[key] = [item.to_dict() for item in value]
+        else:
+            plain[key] = value
+    return {"method": method, "params": plain}
+
+
+async def send(bot: Bot, chat_id: int, body: dict[str, Any]) -> int:
+    """Send one outbox message to `chat_id`; returns Telegram's message id."""
+    method = body.get("method")
+    if method not in _METHODS:
+        raise ValueError(f"unknown method {method!r}")
+    params = dict(body.get("params") or {})
+    for key, parse in _OBJECTS.items():
+        if params.get(key) is not None:
+            params[key] = parse(params[key], bot)
+    result = await getattr(bot, method)(chat_id=chat_id, **params)
+    return int(result.message_id)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A job's progress with the time its remaining messages should take."""
+
+    progress: Progress
+    seconds_left: float | None  # None when nothing is left or the job is not running
+
+
+class DeliveryEngine:
+    """Sends what the outbox holds, one job after another by priority."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        outbox: OutboxStore,
+        chats: ChatStore,
+        flood: FloodControl,
+        *,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        clock: Callable[[], float] = time.time,
+        batch: int = 50,
+    ) -> None:
+        self.bot = bot
+        self.outbox = outbox
+        self.chats = chats
+        self.flood = flood
+        self.retry_delays = tuple(retry_delays)
+        self.clock = clock
+        self.batch = batch
+        self.recovered = 0  # rows that were in flight when the bot last stopped
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+        self._bodies: dict[int, dict[str, Any]] = {}
+        self._finished_at: deque[float] = deque()  # when recent sends were answered
+        self._listeners: list[Callable[[int], Awaitable[None]]] = []
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Pick up what a previous run left, then send in the background."""
+        self.recovered = await self.outbox.recover()
+        if self.recovered:
+            log.warning(
+                "%d messages were being sent when the bot stopped; they are sent again "
+                "(recipients may see them twice)",
+                self.recovered,
+            )
+        self._task = asyncio.create_task(self._run(), name="delivery-engine")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop taking new rows; let requests in flight finish for up to `grace` seconds."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._sending:
+            _, late = await asyncio.wait(set(self._sending), timeout=grace)
+            for task in late:  # left "sending": sent again on the next start
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+
+    def wake(self) -> None:
+        """Look at the outbox now (a job was added or resumed, a chat came back)."""
+        self._wake.set()
+
+    def on_finished(self, listener: Callable[[int], Awaitable[None]]) -> None:
+        """Call `listener(delivery_id)` when a job has nothing left to send."""
+        self._listeners.append(listener)
+
+    # -- staff controls -------------------------------------------------------------------
+
+    async def pause(self, delivery_id: int) -> bool:
+        """Pause a running job."""
+        return await self.outbox.pause(delivery_id)
+
+    async def resume(self, delivery_id: int) -> bool:
+        """Resume a paused job."""
+        resumed = await self.outbox.resume(delivery_id)
+        self.wake()
+        return resumed
+
+    async def cancel(self, delivery_id: int) -> bool:
+        """Cancel a job; what is in flight still lands, the rest is skipped."""
+        cancelled = await self.outbox.cancel(delivery_id)
+        if cancelled:
+            await self._tell_finished(delivery_id)
+        return cancelled
+
+    async def estimate(self, delivery_id: int) -> Estimate | None:
+        """A job's counts and the seconds its pending messages should still take."""
+        progress = await self.outbox.progress(delivery_id)
+        if progress is None:
+            return None
+        if progress.state != "running" or progress.pending == 0:
+            return Estimate(progress, None)
+        now = time.monotonic()
+        while self._finished_at and now - self._finished_at[0] > 10.0:
+            self._finished_at.popleft()
+        recent = self._finished_at
+        span = recent[-1] - recent[0] if len(recent) >= 5 else 0.0
+        # The pace of the last seconds if there is one, Telegram's limit otherwise.
+        rate = min((len(recent) - 1) / span, self.flood.budget) if span > 0 else self.flood.budget
+        wait = max(0.0, (progress.start_at or 0.0) - self.clock())
+        return Estimate(progress, wait + progress.pending / rate)
+
+    # -- the loop -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                worked = await self._round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A database hiccup must not stop deliveries for good: log, wait, go on.
+                log.exception("the delivery engine met an error; it tries again in 5 s")
+                await self._sleep(5.0)
+                continue
+            if not worked:
+                await self._idle()
+
+    async def _round(self) -> bool:
+        """Send one batch of due rows; False if there was nothing to send."""
+        for delivery_id in await self.outbox.finish():
+            await self._tell_finished(delivery_id)
+        rows = await self.outbox.due(self.clock(), self.batch)
+        for row in rows:
+            await self._dispatch(row)
+        return bool(rows)
+
+    async def _dispatch(self, row: Pending) -> None:
+        now = self.clock()
+        if not row.active:
+            reason = await self.chats.reason(row.chat_id) or "inactive"
+            await self.outbox.skipped(row.outbox_id, reason, now)
+            return
+        wait = self.flood.chat_wait(row.chat_id)
+        if wait > 0:  # the chat had a message a moment ago: its turn comes later
+            await self.outbox.postpone(row.outbox_id, now + wait)
+            return
+        await self.flood.acquire(row.chat_id)
+        if not await self.outbox.start(row.outbox_id, self.clock()):
+            self.flood.release(row.chat_id, answered=False)  # paused or cancelled meanwhile
+            return
+        task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.outbox_id}")
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _idle(self) -> None:
+        """Sleep until the next row is due, or until woken."""
+        due = await self.outbox.next_due()
+        timeout = 60.0 if due is None else min(60.0, max(0.05, due - self.clock()))
+        await self._sleep(timeout)
+
+    async def _sleep(self, timeout: float) -> None:
+        self._wake.clear()
+        # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a cancellation.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
+
+    # -- one message ----------------------------------------------------------------------
+
+    async def _deliver(self, row: Pending) -> None:
+        try:
+            await self._attempt(row)
+        except Exception:
+            # Most likely the database: leave the row to be tried again rather than stuck.
+            log.exception("could not record the outcome of a bulk message")
+            with contextlib.suppress(Exception):
+                now = self.clock()
+                await self.outbox.retry(row.outbox_id, now + 5.0, "error", None, now)
+        finally:
+            if len(self._sending) <= 1:  # the last one out: the job may be finished
+                self.wake()
+
+    async def _send(self, row: Pending) -> int:
+        """The request itself, holding the slot `_dispatch` took until Telegram answers."""
+        try:
+            body = await self._body(row.message_key)
+            return await send(self.bot, row.chat_id, body)
+        finally:
+            # Counted as answered even after a timeout: Telegram may have taken it.
+            self.flood.release(row.chat_id)
+            self._finished_at.append(time.monotonic())
+
+    async def _attempt(self, row: Pending) -> None:
+        attempt = row.attempts + 1
+        try:
+            message_id = await self._send(row)
+        except RetryAfter as exc:
+            wait = retry_after_seconds(exc)
+            if self.flood.busy_chat(row.chat_id):
+                self.flood.pause_chat(row.chat_id, wait)
+            else:
+                self.flood.pause_all(wait)
+            log.warning("Telegram asked to wait %.0f s (flood limit); bulk sends wait", wait)
+            now = self.clock()
+            await self.outbox.retry(row.outbox_id, now + wait, "flood", None, now, refund=True)
+        except ChatMigrated as exc:
+            await self.chats.move(row.chat_id, exc.new_chat_id)
+            log.info("a group moved to a new id; its messages follow it")
+            await self.outbox.redirect(row.outbox_id, exc.new_chat_id, self.clock())
+            self.wake()
+        except Forbidden as exc:
+            reason = _gone_reason(exc.message)
+            await self.chats.set_active(row.chat_id, False, reason)
+            await self.outbox.failed(row.outbox_id, reason, exc.message, self.clock())
+        except BadRequest as exc:
+            reason = "chat_not_found" if "chat not found" in exc.message.lower() else "bad_request"
+            if reason == "chat_not_found":
+                await self.chats.set_active(row.chat_id, False, reason)
+            else:
+                log.warning("Telegram refused a bulk message: %s", exc.message)
+            await self.outbox.failed(row.outbox_id, reason, exc.message, self.clock())
+        except NetworkError as exc:  # 5xx, timeouts, connection errors
+            await self._retry_later(row, attempt, "network", exc.message)
+        except (TelegramError, ValueError, TypeError, KeyError) as exc:
+            log.error("a bulk message cannot be sent as written: %s", exc)
+            await self.outbox.failed(row.outbox_id, "invalid", str(exc), self.clock())
+        else:
+            await self.outbox.sent(row.outbox_id, message_id, self.clock())
+
+    async def _retry_later(self, row: Pending, attempt: int, reason: str, detail: str) -> None:
+        now = self.clock()
+        if attempt > len(self.retry_delays):
+            log.warning("giving up a bulk message after %d attempts: %s", attempt, detail)
+            await self.outbox.failed(row.outbox_id, reason, detail, now)
+            return
+        delay = self.retry_delays[attempt - 1]
+        await self.outbox.retry(row.outbox_id, now + delay, reason, detail, now)
+
+    async def _body(self, message_key: int) -> dict[str, Any]:
+        body = self._bodies.get(message_key)
+        if body is None:
+            if len(self._bodies) > 1000:  # digests have one body per recipient
+                self._bodies.clear()
+            body = self._bodies[message_key] = await self.outbox.body(message_key)
+        return body
+
+    async def _tell_finished(self, delivery_id: int) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(delivery_id)
+            except Exception:
+                log.exception("a listener of finished deliveries failed")
+
+
+def _gone_reason(message: str) -> str:
+    """Why a 403 says the recipient is gone, in one word."""
+    lowered = message.lower()
+    for words, reason in _GONE_WORDS:
+        if words in lowered:
+            return reason
+    return "forbidden"

@@ -1,0 +1,250 @@
+"""What subscribers get without asking: instant alerts, the channel mirror and digests.
+
+Both write to the outbox and leave the sending to the delivery engine. Each is written in one
+transaction with the bookkeeping that says it was written (an article marked announced, a
+subscriber's digest bookmark moved), so a crash either loses nothing or repeats nothing:
+
+- an article the news reader stores is announced once: one alert job per article
+  (deduplicated by the article's id), to its instant subscribers and the channel;
+- a digest lists the articles stored after the subscriber's bookmark, and moves the bookmark
+  past them in the same transaction as the digest is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from bot.config import Settings
+from bot.delivery import outgoing
+from bot.i18n import Catalog
+from bot.reading import Rendered, render_alert, render_digest
+from storage.articles import ArticleStore
+from storage.db import Database
+from storage.outbox import OutboxStore
+from storage.subscriptions import DigestBookmark, DigestReader, NewArticle, Subscriber, Subscription
+
+__all__ = ["DigestRun", "Pusher", "last_slot"]
+
+log = logging.getLogger(__name__)
+
+ALERT_PRIORITY = 3  # before digests: an alert is about now
+DIGEST_PRIORITY = 6
+
+
+def last_slot(subscription: Subscription, now: datetime, tz: ZoneInfo) -> datetime:
+    """The latest scheduled time of the subscription's digest at or before `now` (in UTC)."""
+    local = now.astimezone(tz)
+    day = local.date()
+    if subscription.mode == "weekly":
+        day -= timedelta(days=(day.weekday() - subscription.weekday) % 7)
+    slot = datetime.combine(day, time(subscription.hour), tzinfo=tz)
+    if slot > local:
+        slot -= timedelta(days=7 if subscription.mode == "weekly" else 1)
+    return slot.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    """What a digest run wrote."""
+
+    due: int  # subscribers whose digest was due
+    recipients: int  # of them, those who had something new
+    articles: int  # distinct articles in the run's digests
+    delivery_id: int | None  # the job sending them, if any
+
+
+def _body(rendered: Rendered) -> dict[str, Any]:
+    return outgoing(
+        "send_message",
+        text=rendered.text,
+        parse_mode="HTML",
+        reply_markup=rendered.keyboard,
+        link_preview_options=rendered.preview,
+    )
+
+
+class Pusher:
+    """Turns new articles into alerts and digests in the outbox."""
+
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        settings: Settings,
+        bot_username: str,
+        wake: Callable[[], None],
+    ) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._settings = settings
+        self._username = bot_username
+        self._wake = wake
+        self._reader = DigestReader(db)
+        self._outbox = OutboxStore(db)
+        self._lock = asyncio.Lock()  # one announcement or digest run at a time
+
+    # -- instant alerts and the channel ---------------------------------------------------
+
+    async def announce(self, *, backfill: bool = False) -> list[int]:
+        """Write an alert job for each article not announced yet; returns the jobs written.
+
+        After a backfill (the first reading of the site) the articles are old news: they are
+        marked announced and nobody is alerted.
+        """
+        async with self._lock:
+            ids = await self._reader.unannounced()
+            if not ids:
+                return []
+            if backfill:
+                await self._reader.mark_announced(ids)
+                log.info("%d articles from the first reading of the site: not alerted", len(ids))
+                return []
+            subscribers = await self._reader.subscribers("instant")
+            infos = {a.article_id: a for a in await self._reader.articles_after(0, only=ids)}
+            articles = await ArticleStore(self._db).get_many(ids)
+            jobs: list[int] = []
+            for article_id in ids:
+                job = await self._alert(article_id, articles.get(article_id), infos, subscribers)
+                if job is not None:
+                    jobs.append(job)
+        if jobs:
+            self._wake()
+        return jobs
+
+    async def _alert(
+        self,
+        article_id: int,
+        article: Any,
+        infos: dict[int, NewArticle],
+        subscribers: list[Subscriber],
+    ) -> int | None:
+        async def mark(conn: aiosqlite.Connection) -> None:
+            await self._reader.mark_announced([article_id], conn)
+
+        info = infos.get(article_id)
+        if article is None or info is None:
+            await self._reader.mark_announced([article_id])
+            return None
+        tz = self._settings.tz
+        messages: list[dict[str, Any]] = []
+        variants: dict[tuple[str, bool], int] = {}
+        recipients: list[tuple[int, int]] = []
+
+        def variant(language: str, private: bool) -> int:
+            key = (language, private)
+            if key not in variants:
+                variants[key] = len(messages)
+                rendered = render_alert(
+                    article, self._catalog, language, tz, self._username, private=private
+                )
+                messages.append(_body(rendered))
+            return variants[key]
+
+        for subscriber in subscribers:
+            if subscriber.wants(info.categories):
+                chat = subscriber.chat_id
+                recipients.append((chat, variant(subscriber.subscription.language, chat > 0)))
+        channel = self._settings.CHANNEL_ID
+        if channel is not None:
+            recipients.append((channel, variant(self._settings.DEFAULT_LANGUAGE, False)))
+        if not recipients:
+            await self._reader.mark_announced([article_id])
+            return None
+        return await self._outbox.create(
+            "alert",
+            messages,
+            recipients,
+            label=info.title,
+            dedupe_key=f"alert:{article_id}",
+            priority=ALERT_PRIORITY,
+            also=mark,
+        )
+
+    # -- digests --------------------------------------------------------------------------
+
+    async def digests(self, now: datetime | None = None, *, everyone: bool = False) -> DigestRun:
+        """Write the digests due at `now` (or, with `everyone`, every digest subscriber's now).
+
+        A digest missed while the bot was down is written once, if its time is less than
+        DIGEST_GRACE_HOURS ago; an older one is skipped, and its articles wait for the next.
+        """
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        grace = timedelta(hours=self._settings.DIGEST_GRACE_HOURS)
+        tz = self._settings.tz
+        async with self._lock:
+            due: list[tuple[Subscriber, datetime | None]] = []
+            marks: list[DigestBookmark] = []
+            for subscriber in await self._reader.subscribers("daily", "weekly"):
+                if everyone:
+                    due.append((subscriber, None))
+                    continue
+                slot = last_slot(subscriber.subscription, now, tz)
+                if subscriber.slot is not None and subscriber.slot >= slot:
+                    continue  # served already, or subscribed after this slot
+                if now - slot > grace:
+                    marks.append(DigestBookmark(subscriber.chat_id, subscriber.cursor, slot))
+                    continue
+                due.append((subscriber, slot))
+            messages: list[dict[str, Any]] = []
+            recipients: list[tuple[int, int]] = []
+            shown: set[int] = set()
+            if due:
+                articles = await self._reader.articles_after(min(s.cursor for s, _ in due))
+                rendered: dict[tuple[Any, ...], int] = {}
+                chosen: dict[tuple[Any, ...], list[NewArticle]] = {}
+                for subscriber, serving in due:
+                    sub = subscriber.subscription
+                    newer = [a for a in articles if a.article_id > subscriber.cursor]
+                    top = newer[-1].article_id if newer else subscriber.cursor
+                    marks.append(DigestBookmark(subscriber.chat_id, top, serving))
+                    what = (subscriber.cursor, sub.all_categories, sub.category_ids)
+                    if what not in chosen:
+                        chosen[what] = [a for a in newer if subscriber.wants(a.categories)]
+                    mine = chosen[what]
+                    if not mine:
+                        continue  # nothing new: nothing sent
+                    key = (*what, sub.language, sub.mode)
+                    if key not in rendered:
+                        rendered[key] = len(messages)
+                        messages.append(
+                            _body(
+                                render_digest(
+                                    mine, self._catalog, sub.language, tz, self._username,
+                                    weekly=sub.mode == "weekly",
+                                    commune=self._settings.COMMUNE_NAME,
+                                    today=serving or now,
+                                )
+                            )
+                        )  # fmt: skip
+                        shown.update(a.article_id for a in mine)
+                    recipients.append((subscriber.chat_id, rendered[key]))
+
+            async def save(conn: aiosqlite.Connection) -> None:
+                await DigestReader.save_bookmarks(conn, marks)
+
+            delivery_id = None
+            if recipients:
+                label = now.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+                delivery_id = await self._outbox.create(
+                    "digest",
+                    messages,
+                    recipients,
+                    label=label,
+                    priority=DIGEST_PRIORITY,
+                    also=save,
+                )
+            elif marks:
+                async with self._db.transaction() as conn:
+                    await save(conn)
+        if delivery_id is not None:
+            self._wake()
+            log.info("digests written for %d subscribers (%d due)", len(recipients), len(due))
+        return DigestRun(len(due), len(recipients), len(shown), delivery_id)

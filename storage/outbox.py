@@ -1,0 +1,408 @@
+"""The outbox: bulk sends written down, one row per recipient, before anything is sent.
+
+A row goes pending → sending → sent / failed / skipped. "sending" is written just before the
+request leaves, so after a crash the rows still "sending" are exactly the messages that were in
+flight: they are sent again (Telegram may or may not have delivered them), everything else is
+either done or still pending. Nothing is lost, and nothing but those is repeated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import aiosqlite
+
+from storage.db import Database
+
+__all__ = ["DeliveryState", "OutboxStore", "Pending", "Progress"]
+
+DeliveryState = Literal["running", "paused", "cancelled", "done"]
+
+
+def _stamp(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A recipient's row ready to be sent."""
+
+    outbox_id: int
+    delivery_id: int
+    chat_id: int
+    message_key: int
+    attempts: int  # attempts made before this one
+    active: bool  # False when the chat is known to be unreachable
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a bulk job stands."""
+
+    delivery_id: int
+    kind: str
+    label: str
+    state: DeliveryState
+    total: int
+    sent: int
+    pending: int  # pending and in flight
+    failed: dict[str, int] = field(default_factory=dict)  # by reason
+    skipped: dict[str, int] = field(default_factory=dict)  # by reason
+    created_by: int | None = None
+    created_at: str = ""
+    finished_at: str | None = None
+    start_at: float | None = None
+
+    @property
+    def done(self) -> int:
+        """Recipients whose outcome is settled."""
+        return self.total - self.pending
+
+    @property
+    def blocked(self) -> int:
+        """Recipients who blocked the bot or left, found now or known before."""
+        return sum(
+            count
+            for reason, count in (*self.failed.items(), *self.skipped.items())
+            if reason in _GONE
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The counts as JSON-ready data."""
+        return {
+            "total": self.total,
+            "sent": self.sent,
+            "pending": self.pending,
+            "failed": self.failed,
+            "skipped": self.skipped,
+        }
+
+
+# Reasons that mean the recipient is gone, not that the message was wrong.
+_GONE = frozenset({"blocked", "deactivated", "kicked", "chat_not_found", "inactive"})
+
+
+class OutboxStore:
+    """Reads and writes `deliveries`, `delivery_messages` and `outbox`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- creating -------------------------------------------------------------------------
+
+    async def create(
+        self,
+        kind: str,
+        messages: Sequence[dict[str, Any]],
+        recipients: Iterable[tuple[int, int]],
+        *,
+        label: str = "",
+        dedupe_key: str | None = None,
+        priority: int = 5,
+        created_by: int | None = None,
+        start_at: float | None = None,
+        state: DeliveryState = "running",
+        also: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None,
+    ) -> int | None:
+        """Write a job and a row per recipient, in one transaction; returns its id.
+
+        `recipients` are (chat id, index into `messages`). A chat listed twice gets one message.
+        With a `dedupe_key` already used, nothing is written and None is returned. `also` runs
+        in the same transaction: what made the job (a digest's bookmarks, say) is written with
+        it or not at all.
+        """
+        bodies = [json.dumps(message, ensure_ascii=False) for message in messages]
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO deliveries (kind, dedupe_key, label, priority, state, created_by,"
+                " created_at, start_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (dedupe_key) DO NOTHING",
+                (kind, dedupe_key, label, priority, state, created_by, _stamp(), start_at),
+            )
+            if cursor.rowcount == 0:
+                return None
+            delivery_id = cursor.lastrowid
+            assert delivery_id is not None
+            keys: list[int] = []
+            for body in bodies:
+                cursor = await conn.execute(
+                    "INSERT INTO delivery_messages (delivery_id, body) VALUES (?, ?)",
+                    (delivery_id, body),
+                )
+                assert cursor.lastrowid is not None
+                keys.append(cursor.lastrowid)
+            await conn.executemany(
+                "INSERT OR IGNORE INTO outbox (delivery_id, chat_id, message_key) VALUES (?, ?, ?)",
+                ((delivery_id, chat_id, keys[index]) for chat_id, index in recipients),
+            )
+            await conn.execute(
+                "UPDATE deliveries SET total ="
+                " (SELECT COUNT(*) FROM outbox WHERE delivery_id = ?) WHERE delivery_id = ?",
+                (delivery_id, delivery_id),
+            )
+            if also is not None:
+                await also(conn)
+        return delivery_id
+
+    # -- the engine's side ----------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """After a stop: rows left "sending" go back to pending; returns how many there were."""
+        written = await self._db.write(
+            "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
+        )
+        return written.rowcount
+
+    async def due(self, now: float, limit: int) -> list[Pending]:
+        """Rows ready to send now, the most urgent job first, in the order they were written."""
+        rows = await self._db.fetchall(
+            "SELECT o.outbox_id, o.delivery_id, o.chat_id, o.message_key, o.attempts,"
+            " COALESCE(c.active, 1)"
+            " FROM deliveries d"
+            " JOIN outbox o ON o.delivery_id = d.delivery_id AND o.state = 'pending'"
+            " LEFT JOIN chats c ON c.chat_id = o.chat_id"
+            " WHERE d.state = 'running' AND (d.start_at IS NULL OR d.start_at <= ?)"
+            " AND (o.not_before IS NULL OR o.not_before <= ?)"
+            " ORDER BY d.priority, d.delivery_id, o.outbox_id LIMIT ?",
+            (now, now, limit),
+        )
+        return [
+            Pending(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), bool(r[5])) for r in rows
+        ]
+
+    async def next_due(self) -> float | None:
+        """The earliest time a pending row of a running job may be sent (None if there is none)."""
+        row = await self._db.fetchone(
+            "SELECT MIN(MAX(COALESCE(d.start_at, 0), COALESCE(o.not_before, 0)))"
+            " FROM deliveries d JOIN outbox o"
+            " ON o.delivery_id = d.delivery_id AND o.state = 'pending'"
+            " WHERE d.state = 'running'"
+        )
+        return None if row is None or row[0] is None else float(row[0])
+
+    async def body(self, message_key: int) -> dict[str, Any]:
+        """What to send for a message key."""
+        row = await self._db.fetchone(
+            "SELECT body FROM delivery_messages WHERE message_key = ?", (message_key,)
+        )
+        if row is None:
+            raise KeyError(message_key)
+        body: dict[str, Any] = json.loads(row[0])
+        return body
+
+    async def start(self, outbox_id: int, now: float) -> bool:
+        """Mark the row in flight, if it is still pending and its job still running."""
+        written = await self._db.write(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?"
+            " WHERE outbox_id = ? AND state = 'pending' AND delivery_id IN"
+            " (SELECT delivery_id FROM deliveries WHERE state = 'running')",
+            (now, outbox_id),
+        )
+        return written.rowcount == 1
+
+    async def sent(self, outbox_id: int, message_id: int | None, now: float) -> None:
+        """Telegram accepted the message."""
+        await self._db.write(
+            "UPDATE outbox SET state = 'sent', sent_message_id = ?, reason = NULL,"
+            " detail = NULL, not_before = NULL, updated_at = ? WHERE outbox_id = ?",
+            (message_id, now, outbox_id),
+        )
+
+    async def failed(self, outbox_id: int, reason: str, detail: str | None, now: float) -> None:
+        """The message cannot be delivered to this recipient; it will not be tried again."""
+        await self._set_final(outbox_id, "failed", reason, detail, now)
+
+    async def skipped(self, outbox_id: int, reason: str, now: float) -> None:
+        """The message was not sent on purpose (the recipient is known to be unreachable)."""
+        await self._set_final(outbox_id, "skipped", reason, None, now)
+
+    async def _set_final(
+        self, outbox_id: int, state: str, reason: str, detail: str | None, now: float
+    ) -> None:
+        await self._db.write(
+            "UPDATE outbox SET state = ?, reason = ?, detail = ?, not_before = NULL,"
+            " updated_at = ? WHERE outbox_id = ?",
+            (state, reason, detail, now, outbox_id),
+        )
+
+    async def retry(
+        self,
+        outbox_id: int,
+        not_before: float,
+        reason: str,
+        detail: str | None,
+        now: float,
+        *,
+        refund: bool = False,
+    ) -> None:
+        """Back to pending, to be tried again from `not_before`.
+
+        `refund` gives the attempt back: a 429 or a chat's own pace is no fault of the message.
+        """
+        await self._db.write(
+            "UPDATE outbox SET state = 'pending', not_before = ?, reason = ?, detail = ?,"
+            " attempts = attempts - ?, updated_at = ? WHERE outbox_id = ?",
+            (not_before, reason, detail, int(refund), now, outbox_id),
+        )
+
+    async def postpone(self, outbox_id: int, not_before: float) -> None:
+        """Leave a pending row for later (its chat had a message a moment ago)."""
+        await self._db.write(
+            "UPDATE outbox SET not_before = ? WHERE outbox_id = ? AND state = 'pending'",
+            (not_before, outbox_id),
+        )
+
+    async def redirect(self, outbox_id: int, new_chat_id: int, now: float) -> bool:
+        """The chat moved to a new id: the row goes there, pending again.
+
+        False when the job already has a row for the new id (the message is not sent twice).
+        """
+        row = await self._db.fetchone(
+            "SELECT 1 FROM outbox WHERE chat_id = ? AND delivery_id ="
+            " (SELECT delivery_id FROM outbox WHERE outbox_id = ?)",
+            (new_chat_id, outbox_id),
+        )
+        if row is not None:
+            await self.skipped(outbox_id, "moved", now)
+            return False
+        await self._db.write(
+            "UPDATE outbox SET chat_id = ?, state = 'pending', not_before = NULL,"
+            " attempts = attempts - 1, updated_at = ? WHERE outbox_id = ?",
+            (new_chat_id, now, outbox_id),
+        )
+        return True
+
+    async def finish(self) -> list[int]:
+        """Mark running jobs with nothing left to send as done, keeping their counts."""
+        rows = await self._db.fetchall(
+            "SELECT delivery_id FROM deliveries d WHERE state = 'running' AND NOT EXISTS"
+            " (SELECT 1 FROM outbox o WHERE o.delivery_id = d.delivery_id"
+            " AND o.state IN ('pending', 'sending'))"
+        )
+        finished: list[int] = []
+        for row in rows:
+            delivery_id = int(row[0])
+            if await self._close(delivery_id, "done", ("running",)):
+                finished.append(delivery_id)
+        return finished
+
+    async def _close(
+        self, delivery_id: int, state: DeliveryState, from_states: tuple[str, ...]
+    ) -> bool:
+        progress = await self.progress(delivery_id)
+        if progress is None:
+            return False
+        written = await self._db.write(
+            f"UPDATE deliveries SET state = ?, finished_at = ?, summary = ?"
+            f" WHERE delivery_id = ? AND state IN ({','.join('?' * len(from_states))})",
+            (state, _stamp(), json.dumps(progress.summary()), delivery_id, *from_states),
+        )
+        return written.rowcount == 1
+
+    # -- staff's side ---------------------------------------------------------------------
+
+    async def pause(self, delivery_id: int) -> bool:
+        """Stop sending a running job until it is resumed (messages in flight still land)."""
+        written = await self._db.write(
+            "UPDATE deliveries SET state = 'paused' WHERE delivery_id = ? AND state = 'running'",
+            (delivery_id,),
+        )
+        return written.rowcount == 1
+
+    async def resume(self, delivery_id: int) -> bool:
+        """Go on with a paused job."""
+        written = await self._db.write(
+            "UPDATE deliveries SET state = 'running' WHERE delivery_id = ? AND state = 'paused'",
+            (delivery_id,),
+        )
+        return written.rowcount == 1
+
+    async def cancel(self, delivery_id: int) -> bool:
+        """Give up a running or paused job: what is not sent yet is skipped."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE deliveries SET state = 'cancelled' WHERE delivery_id = ?"
+                " AND state IN ('running', 'paused')",
+                (delivery_id,),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await conn.execute(
+                "UPDATE outbox SET state = 'skipped', reason = 'cancelled', not_before = NULL"
+                " WHERE delivery_id = ? AND state = 'pending'",
+                (delivery_id,),
+            )
+        await self._close(delivery_id, "cancelled", ("cancelled",))
+        return True
+
+    async def progress(self, delivery_id: int) -> Progress | None:
+        """Counts of a job by outcome."""
+        job = await self._db.fetchone(
+            "SELECT kind, label, state, total, created_by, created_at, finished_at, start_at,"
+            " summary FROM deliveries WHERE delivery_id = ?",
+            (delivery_id,),
+        )
+        if job is None:
+            return None
+        if job[8] is not None:  # finished: the counts kept then (rows may have been pruned)
+            kept = json.loads(job[8])
+            return Progress(
+                delivery_id, str(job[0]), str(job[1]), job[2], int(kept["total"]),
+                int(kept["sent"]), int(kept["pending"]), dict(kept["failed"]),
+                dict(kept["skipped"]), None if job[4] is None else int(job[4]), str(job[5]),
+                None if job[6] is None else str(job[6]), None if job[7] is None else float(job[7]),
+            )  # fmt: skip
+        rows = await self._db.fetchall(
+            "SELECT state, COALESCE(reason, ''), COUNT(*) FROM outbox WHERE delivery_id = ?"
+            " GROUP BY state, reason",
+            (delivery_id,),
+        )
+        counts: dict[str, int] = {}
+        failed: dict[str, int] = {}
+        skipped: dict[str, int] = {}
+        for state, reason, count in rows:
+            counts[state] = counts.get(state, 0) + int(count)
+            if state == "failed":
+                failed[reason] = int(count)
+            elif state == "skipped":
+                skipped[reason] = int(count)
+        return Progress(
+            delivery_id=delivery_id,
+            kind=str(job[0]),
+            label=str(job[1]),
+            state=job[2],
+            total=int(job[3]),
+            sent=counts.get("sent", 0),
+            pending=counts.get("pending", 0) + counts.get("sending", 0),
+            failed=failed,
+            skipped=skipped,
+            created_by=None if job[4] is None else int(job[4]),
+            created_at=str(job[5]),
+            finished_at=None if job[6] is None else str(job[6]),
+            start_at=None if job[7] is None else float(job[7]),
+        )
+
+    async def recent(self, limit: int = 10, kind: str | None = None) -> list[Progress]:
+        """The latest jobs, newest first."""
+        rows = await self._db.fetchall(
+            "SELECT delivery_id FROM deliveries WHERE ? IS NULL OR kind = ?"
+            " ORDER BY delivery_id DESC LIMIT ?",
+            (kind, kind, limit),
+        )
+        found = [await self.progress(int(row[0])) for row in rows]
+        return [progress for progress in found if progress is not None]
+
+    async def forget_chat(self, chat_id: int) -> int:
+        """Remove a chat from every job (the resident asked /forget); finished counts stay."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET total = total - 1 WHERE summary IS NULL AND delivery_id IN"
+                " (SELECT delivery_id FROM outbox WHERE chat_id = ?)",
+                (chat_id,),
+            )
+            cursor = await conn.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
+            return cursor.rowcount

@@ -1,0 +1,388 @@
+"""Subscriptions to the commune's news: one per chat, what it follows, and anonymous events."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from storage.db import Database
+
+__all__ = [
+    "DEFAULT_HOUR",
+    "MODES",
+    "DayEvents",
+    "DigestBookmark",
+    "DigestReader",
+    "Mode",
+    "NewArticle",
+    "Saved",
+    "Subscriber",
+    "Subscription",
+    "SubscriptionCounts",
+    "SubscriptionStore",
+]
+
+Mode = Literal["instant", "daily", "weekly"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+DEFAULT_HOUR = 7  # local time of a digest when nobody chose another
+_LANGUAGES = ("vi", "en")
+
+_SELECT = (
+    "SELECT s.chat_id, s.mode, s.hour, s.weekday, s.all_categories, s.language,"
+    " group_concat(sc.category_id) FROM subscriptions AS s"
+    " LEFT JOIN subscription_categories AS sc USING (chat_id)"
+    " WHERE s.chat_id = ? GROUP BY s.chat_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """How one chat receives the news: all of it or some categories, at once or as a digest."""
+
+    chat_id: int
+    mode: Mode
+    hour: int = DEFAULT_HOUR  # local hour of a daily or weekly digest
+    weekday: int = 0  # 0 = Monday; the day of a weekly digest
+    all_categories: bool = True
+    category_ids: frozenset[int] = field(default_factory=frozenset)  # when not all categories
+    language: str = "vi"  # the language digests are written in
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
+        if not 0 <= self.hour <= 23:
+            raise ValueError(f"hour must be 0-23, not {self.hour}")
+        if not 0 <= self.weekday <= 6:
+            raise ValueError(f"weekday must be 0-6, not {self.weekday}")
+        if self.language not in _LANGUAGES:
+            raise ValueError(f"language must be one of {_LANGUAGES}, not {self.language!r}")
+        if self.all_categories and self.category_ids:
+            raise ValueError("a subscription to all categories lists no categories")
+        if not self.all_categories and not self.category_ids:
+            raise ValueError("a subscription to chosen categories needs at least one")
+
+
+class Saved(enum.Enum):
+    """What `save` did."""
+
+    NEW = "subscribe"
+    CHANGED = "change"
+    SAME = "same"  # the chat already had exactly this subscription: nothing written
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionCounts:
+    """Current subscriptions, by mode and by category."""
+
+    total: int
+    by_mode: dict[str, int]  # every mode, zeros included
+    all_categories: int  # subscriptions that take all news
+    by_category: list[tuple[int, str, int]]  # (category id, name, subscriptions), most first
+
+
+@dataclass(frozen=True, slots=True)
+class DayEvents:
+    """Subscriptions started, changed and stopped on one local day."""
+
+    day: date
+    subscribed: int
+    changed: int
+    unsubscribed: int
+
+
+def _subscription(row: Sequence[Any]) -> Subscription:
+    ids = frozenset(int(part) for part in str(row[6]).split(",")) if row[6] else frozenset()
+    return Subscription(
+        chat_id=int(row[0]),
+        mode=row[1],
+        hour=int(row[2]),
+        weekday=int(row[3]),
+        all_categories=bool(row[4]),
+        category_ids=ids,
+        language=str(row[5]),
+    )
+
+
+class SubscriptionStore:
+    """Reads and writes `subscriptions`, `subscription_categories` and `subscription_events`."""
+
+    def __init__(self, db: Database, tz: ZoneInfo) -> None:
+        self._db = db
+        self._tz = tz
+
+    async def get(self, chat_id: int) -> Subscription | None:
+        """The chat's subscription, or None."""
+        row = await self._db.fetchone(_SELECT, (chat_id,))
+        return None if row is None else _subscription(row)
+
+    async def save(self, subscription: Subscription, now: datetime | None = None) -> Saved:
+        """Subscribe the chat, or replace its subscription (categories included) in one go.
+
+        A category id the database does not know is refused (sqlite3.IntegrityError) and
+        nothing changes.
+        """
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        stamp = moment.isoformat(timespec="seconds")
+        async with self._db.transaction() as conn:
+            before = await _read(conn, subscription.chat_id)
+            if before == subscription:
+                return Saved.SAME
+            await conn.execute(
+                # Digests start from the articles stored after subscribing; so does one
+                # after instant alerts, which have already brought the earlier ones.
+                # The first digest comes at the first chosen hour after subscribing ...
+                "INSERT INTO subscriptions (chat_id, mode, hour, weekday, all_categories,"
+                " language, created_at, updated_at, digest_cursor, digest_slot)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+                " (SELECT COALESCE(MAX(article_id), 0) FROM articles), ?)"
+                " ON CONFLICT (chat_id) DO UPDATE SET mode = excluded.mode,"
+                " hour = excluded.hour, weekday = excluded.weekday,"
+                " all_categories = excluded.all_categories, language = excluded.language,"
+                " updated_at = excluded.updated_at,"
+                # ... and after instant alerts, which brought the earlier articles already.
+                " digest_cursor = CASE WHEN subscriptions.mode = 'instant'"
+                " THEN excluded.digest_cursor ELSE subscriptions.digest_cursor END,"
+                " digest_slot = CASE WHEN subscriptions.mode = 'instant'"
+                " THEN excluded.digest_slot ELSE subscriptions.digest_slot END",
+                (
+                    subscription.chat_id,
+                    subscription.mode,
+                    subscription.hour,
+                    subscription.weekday,
+                    int(subscription.all_categories),
+                    subscription.language,
+                    stamp,
+                    stamp,
+                    stamp,
+                ),
+            )
+            await conn.execute(
+                "DELETE FROM subscription_categories WHERE chat_id = ?", (subscription.chat_id,)
+            )
+            await conn.executemany(
+                "INSERT INTO subscription_categories (chat_id, category_id) VALUES (?, ?)",
+                [
+                    (subscription.chat_id, category)
+                    for category in sorted(subscription.category_ids)
+                ],
+            )
+            saved = Saved.NEW if before is None else Saved.CHANGED
+            await self._event(conn, moment, saved.value, subscription.mode)
+        return saved
+
+    async def delete(self, chat_id: int, now: datetime | None = None) -> bool:
+        """Stop the chat's subscription; False if it had none."""
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "DELETE FROM subscriptions WHERE chat_id = ? RETURNING mode", (chat_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return False
+            await self._event(conn, moment, "unsubscribe", str(row[0]))
+        return True
+
+    async def count(self) -> int:
+        """How many chats are subscribed now."""
+        row = await self._db.fetchone("SELECT COUNT(*) FROM subscriptions")
+        return int(row[0]) if row else 0
+
+    async def counts(self) -> SubscriptionCounts:
+        """Current subscriptions in total, by mode, and by category."""
+        modes = await self._db.fetchall(
+            "SELECT mode, COUNT(*), SUM(all_categories) FROM subscriptions GROUP BY mode"
+        )
+        by_mode: dict[str, int] = {mode: 0 for mode in MODES}
+        every = 0
+        for mode, count, all_news in modes:
+            by_mode[str(mode)] = int(count)
+            every += int(all_news)
+        categories = await self._db.fetchall(
+            "SELECT c.category_id, c.name, COUNT(*) AS n FROM subscription_categories AS sc"
+            " JOIN categories AS c USING (category_id)"
+            " GROUP BY c.category_id ORDER BY n DESC, c.name"
+        )
+        return SubscriptionCounts(
+            total=sum(by_mode.values()),
+            by_mode=by_mode,
+            all_categories=every,
+            by_category=[(int(r[0]), str(r[1]), int(r[2])) for r in categories],
+        )
+
+    async def events(self, first: date, last: date) -> list[DayEvents]:
+        """Subscriptions started, changed and stopped on each local day from first to last."""
+        rows = await self._db.fetchall(
+            "SELECT day, COUNT(*) FILTER (WHERE event = 'subscribe'),"
+            " COUNT(*) FILTER (WHERE event = 'change'),"
+            " COUNT(*) FILTER (WHERE event = 'unsubscribe')"
+            " FROM subscription_events WHERE day >= ? AND day <= ? GROUP BY day",
+            (first.isoformat(), last.isoformat()),
+        )
+        found = {date.fromisoformat(str(r[0])): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+        days = []
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
+            days.append(DayEvents(day, *found.get(day, (0, 0, 0))))
+        return days
+
+    async def _event(
+        self, conn: aiosqlite.Connection, moment: datetime, event: str, mode: str
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO subscription_events (at, day, event, mode) VALUES (?, ?, ?, ?)",
+            (
+                moment.isoformat(timespec="seconds"),
+                moment.astimezone(self._tz).date().isoformat(),
+                event,
+                mode,
+            ),
+        )
+
+
+async def _read(conn: aiosqlite.Connection, chat_id: int) -> Subscription | None:
+    """The chat's subscription, read on the connection of the caller's transaction."""
+    async with conn.execute(_SELECT, (chat_id,)) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else _subscription(row)
+
+
+# -- what subscribers get ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A subscription as the senders need it: who, what, when, and where its digests stand."""
+
+    subscription: Subscription
+    cursor: int  # articles up to this id were offered already
+    slot: datetime | None  # the last digest slot served (UTC)
+
+    @property
+    def chat_id(self) -> int:
+        """The subscribed chat."""
+        return self.subscription.chat_id
+
+    def wants(self, categories: frozenset[int]) -> bool:
+        """Whether an article in `categories` belongs in this subscriber's news."""
+        sub = self.subscription
+        return sub.all_categories or not sub.category_ids.isdisjoint(categories)
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """An article as a line of a digest or the subject of an alert."""
+
+    article_id: int
+    title: str
+    published_at: datetime
+    category: str | None  # its main category's name
+    categories: frozenset[int]  # every category it is in
+
+
+@dataclass(frozen=True, slots=True)
+class DigestBookmark:
+    """Where a subscriber's digests stand after a run."""
+
+    chat_id: int
+    cursor: int
+    slot: datetime | None
+
+
+_SUBSCRIBERS = (
+    "SELECT s.chat_id, s.mode, s.hour, s.weekday, s.all_categories, s.language,"
+    " (SELECT group_concat(category_id) FROM subscription_categories AS sc"
+    "  WHERE sc.chat_id = s.chat_id), s.digest_cursor, s.digest_slot"
+    " FROM subscriptions AS s LEFT JOIN chats AS c USING (chat_id)"
+    " WHERE COALESCE(c.active, 1) = 1 AND s.mode IN ({modes})"
+)
+
+
+class DigestReader:
+    """The queries alerts and digests need (subscribers that can be reached, new articles)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def subscribers(self, *modes: Mode) -> list[Subscriber]:
+        """Subscribers of these modes whose chat can be reached (blocked ones wait)."""
+        rows = await self._db.fetchall(_SUBSCRIBERS.format(modes=",".join("?" * len(modes))), modes)
+        return [
+            Subscriber(
+                _subscription(row),
+                int(row[7]),
+                None if row[8] is None else datetime.fromisoformat(str(row[8])),
+            )
+            for row in rows
+        ]
+
+    async def articles_after(
+        self, article_id: int, *, only: Sequence[int] = ()
+    ) -> list[NewArticle]:
+        """Articles stored after `article_id` (or just those listed in `only`), oldest first."""
+        where = f"a.article_id IN ({','.join('?' * len(only))})" if only else "a.article_id > ?"
+        rows = await self._db.fetchall(
+            "SELECT a.article_id, a.title, a.published_at, c.name,"
+            " (SELECT group_concat(category_id) FROM article_categories AS ac"
+            "  WHERE ac.article_id = a.article_id), a.category_id"
+            f" FROM articles AS a LEFT JOIN categories AS c USING (category_id) WHERE {where}"
+            " ORDER BY a.article_id",
+            tuple(only) if only else (article_id,),
+        )
+        found = []
+        for row in rows:
+            ids = {int(part) for part in str(row[4]).split(",")} if row[4] else set()
+            if row[5] is not None:
+                ids.add(int(row[5]))
+            found.append(
+                NewArticle(
+                    int(row[0]),
+                    str(row[1]),
+                    datetime.fromisoformat(str(row[2])),
+                    None if row[3] is None else str(row[3]),
+                    frozenset(ids),
+                )
+            )
+        return found
+
+    async def unannounced(self) -> list[int]:
+        """Articles the news reader stored that alerts and the channel have not had yet."""
+        rows = await self._db.fetchall(
+            "SELECT article_id FROM articles WHERE announced = 0 ORDER BY article_id"
+        )
+        return [int(row[0]) for row in rows]
+
+    async def mark_announced(
+        self, article_ids: Sequence[int], conn: aiosqlite.Connection | None = None
+    ) -> None:
+        """Alerts for these articles are written (on `conn`, inside the caller's transaction)."""
+        if not article_ids:
+            return
+        marks = ",".join("?" * len(article_ids))
+        sql = f"UPDATE articles SET announced = 1 WHERE article_id IN ({marks})"
+        if conn is None:
+            await self._db.write(sql, tuple(article_ids))
+        else:
+            await conn.execute(sql, tuple(article_ids))
+
+    @staticmethod
+    async def save_bookmarks(conn: aiosqlite.Connection, marks: Sequence[DigestBookmark]) -> None:
+        """Move subscribers' digest bookmarks, inside the transaction that writes the digests."""
+        await conn.executemany(
+            "UPDATE subscriptions SET digest_cursor = MAX(digest_cursor, ?),"
+            " digest_slot = COALESCE(?, digest_slot) WHERE chat_id = ?",
+            [
+                (
+                    mark.cursor,
+                    None if mark.slot is None else mark.slot.astimezone(UTC).isoformat(),
+                    mark.chat_id,
+                )
+                for mark in marks
+            ],
+        )
