@@ -186,8 +186,7 @@ class DeliveryEngine:
     async def cancel(self, delivery_id: int) -> bool:
         """Cancel a job; what is in flight still lands, the rest is skipped."""
         cancelled = await self.outbox.cancel(delivery_id)
-        if cancelled:
-            await self._tell_finished(delivery_id)
+        self.wake()  # closes the job once its messages in flight have landed
         return cancelled
 
     async def estimate(self, delivery_id: int) -> Estimate | None:

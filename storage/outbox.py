@@ -277,17 +277,19 @@ class OutboxStore:
         return True
 
     async def finish(self) -> list[int]:
-        """Mark running jobs with nothing left to send as done, keeping their counts."""
+        """Close jobs with nothing left in flight, keeping their counts: running ones become
+        done, cancelled ones get their final counts once their last messages landed."""
         rows = await self._db.fetchall(
-            "SELECT delivery_id FROM deliveries d WHERE state = 'running' AND NOT EXISTS"
+            "SELECT delivery_id, state FROM deliveries d WHERE finished_at IS NULL"
+            " AND state IN ('running', 'cancelled') AND NOT EXISTS"
             " (SELECT 1 FROM outbox o WHERE o.delivery_id = d.delivery_id"
             " AND o.state IN ('pending', 'sending'))"
         )
         finished: list[int] = []
-        for row in rows:
-            delivery_id = int(row[0])
-            if await self._close(delivery_id, "done", ("running",)):
-                finished.append(delivery_id)
+        for delivery_id, state in rows:
+            final: DeliveryState = "done" if state == "running" else "cancelled"
+            if await self._close(int(delivery_id), final, (str(state),)):
+                finished.append(int(delivery_id))
         return finished
 
     async def _close(
@@ -336,7 +338,7 @@ class OutboxStore:
                 " WHERE delivery_id = ? AND state = 'pending'",
                 (delivery_id,),
             )
-        await self._close(delivery_id, "cancelled", ("cancelled",))
+        # The final counts are kept once the messages in flight have landed (see `finish`).
         return True
 
     async def progress(self, delivery_id: int) -> Progress | None:

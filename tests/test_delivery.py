@@ -245,7 +245,17 @@ async def test_pause_resume_cancel_and_progress(tmp_path: Path, telegram: FakeTe
         await until(lambda: sends(telegram) >= paused_at + 10)
         assert await engine.cancel(delivery_id)
         assert not await engine.resume(delivery_id)
-        await asyncio.sleep(0.3)
+
+        async def closed() -> bool:
+            row = await services.db.fetchone(
+                "SELECT summary FROM deliveries WHERE delivery_id = ?", (delivery_id,)
+            )
+            return row is not None and row[0] is not None
+
+        for _ in range(100):
+            if await closed():
+                break
+            await asyncio.sleep(0.02)
         final = await services.outbox.progress(delivery_id)
         assert final is not None
         assert final.state == "cancelled"
