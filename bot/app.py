@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import cast
 from urllib.parse import urlsplit
 
-from telegram import Bot, BotCommand, BotCommandScopeDefault, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
@@ -18,20 +18,13 @@ import handlers
 from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
+from bot.menus import MENU_COMMANDS, register_commands, set_staff_menus
 from bot.ratelimit import RetryAfterLimiter
 from handlers import news, push, reading, stats
 
 __all__ = ["MENU_COMMANDS", "build_application", "running"]
 
 log = logging.getLogger(__name__)
-
-# The commands shown in Telegram's menu, in this order; descriptions come from the catalogue.
-# Staff commands (/newpoll, /closepoll, /pollchart, /pollcsv, /staffstats) are not listed:
-# residents see theirs. /forget is in the help text, not the menu: it is rarely needed.
-MENU_COMMANDS = (
-    "start", "latest", "categories", "search", "subscribe", "links", "poll", "stats", "language",
-    "help",
-)  # fmt: skip
 
 # Seconds a getUpdates call may wait for news (long polling).
 POLL_TIMEOUT = 10
@@ -63,10 +56,13 @@ def build_application(settings: Settings, catalog: Catalog | None = None) -> Bot
 
 
 async def _post_init(application: BotApplication) -> None:
-    """Open the services and tell Telegram the command menu."""
+    """Open the services and tell Telegram the command menus."""
     services = application.bot_data.services
     await services.open()
-    await register_commands(application.bot, services)
+    await register_commands(application.bot, services.catalog)
+    # Owners and staff see their commands too, in their private chat; a chat Telegram refuses
+    # is logged and skipped (see bot.menus).
+    await set_staff_menus(application.bot, services)
     await services.start_delivery()
     push.schedule(application)
     if application.job_queue is not None:
@@ -91,20 +87,6 @@ async def _post_init(application: BotApplication) -> None:
 async def _post_shutdown(application: BotApplication) -> None:
     """Close what _post_init opened."""
     await application.bot_data.services.close()
-
-
-async def register_commands(bot: Bot, services: Services) -> None:
-    """setMyCommands once per language, and the default language for everyone else."""
-    catalog = services.catalog
-
-    def commands(lang: str) -> list[BotCommand]:
-        return [BotCommand(name, catalog.text(f"commands.{name}", lang)) for name in MENU_COMMANDS]
-
-    await bot.set_my_commands(commands(catalog.default), scope=BotCommandScopeDefault())
-    for lang in catalog.languages:
-        await bot.set_my_commands(
-            commands(lang), scope=BotCommandScopeDefault(), language_code=lang
-        )
 
 
 def _polling_error(error: TelegramError) -> None:

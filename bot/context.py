@@ -16,7 +16,7 @@ from bot.i18n import Catalog, pick_language
 from bot.news import NewsReader, news_client, reader_for
 from bot.push import Pusher
 from bot.ratelimit import FloodControl
-from storage import Database, PollStore, UserStore
+from storage import AuditLog, Database, PollStore, StaffStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
 from storage.chats import ChatStore
 from storage.ingest import IngestLog, State
@@ -156,6 +156,16 @@ class Services:
     def polls(self) -> PollStore:
         """The satisfaction polls and their votes."""
         return PollStore(self.db)
+
+    @property
+    def staff(self) -> StaffStore:
+        """The staff the owners added (the owners are settings.ADMIN_IDS)."""
+        return StaffStore(self.db)
+
+    @property
+    def audit(self) -> AuditLog:
+        """What staff did, and refused attempts at staff commands."""
+        return AuditLog(self.db)
 
     @property
     def subscriptions(self) -> SubscriptionStore:

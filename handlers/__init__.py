@@ -15,11 +15,13 @@ from telegram.ext import (
 from bot.callbacks import ListPage, OpenArticle, SearchPage, SetLanguage, ShowCategories
 from bot.context import BotApplication
 from handlers import (
+    broadcast,
     delivery,
     errors,
     poll,
     push,
     reading,
+    staff,
     start,
     stats,
     subscribe,
@@ -59,9 +61,13 @@ def register(application: BotApplication) -> None:
             # handler takes a message only from staff writing a poll: before the search.
             *poll.handlers(),
             *stats.handlers(),
+            # /myid for everyone; /addstaff, /removestaff, /staff and /audit.
+            *staff.handlers(),
             # /subscribe, /settings, /unsubscribe and their buttons.
             *subscribe.handlers(),
             *push.handlers(),
+            # /broadcast: its message handler takes only a staff member's draft or time.
+            *broadcast.handlers(application),
             MessageHandler(
                 filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, reading.search_text
             ),

@@ -3,8 +3,8 @@
 Residents tap an option and the message they tapped turns into the results with their choice
 marked. A poll message in a group is seen and tapped by many at once: each tap is answered at
 once, but the message itself is redrawn at most once every SHARED_EDIT_SECONDS, always from the
-database, so it ends showing what the database holds. Staff (see `is_staff`) create polls with
-the /newpoll dialog, close them with /closepoll, and get the results as a chart or a CSV file.
+database, so it ends showing what the database holds. Staff (see `handlers.staff`) create polls
+with the /newpoll dialog, close them with /closepoll, and get the results as a chart or a CSV file.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     Update,
-    User,
 )
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
@@ -39,9 +38,10 @@ from telegram.ext import (
 
 from bot import charts
 from bot.callbacks import CallbackData
-from bot.context import BotContext, Services
+from bot.context import BotContext
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
+from handlers.staff import is_staff, record, refused
 from storage.polls import (
     MAX_OPTION_CHARS,
     MAX_OPTIONS,
@@ -64,7 +64,7 @@ __all__ = [
     "bar",
     "closepoll_command",
     "handlers",
-    "is_staff",
+    "is_staff",  # from handlers.staff, where roles live; kept here for older imports
     "poll_command",
     "pollchart_command",
     "pollcsv_command",
@@ -219,26 +219,6 @@ def results_csv(catalog: Catalog, lang: str, results: PollResults) -> bytes:
     ]
     total = ["", catalog.text("poll.csv_total", lang), results.total, 100 if results.total else 0]
     return excel_csv([header, *body, total])
-
-
-# -- staff ------------------------------------------------------------------------------------
-
-
-async def is_staff(services: Services, user: User | None) -> bool:
-    """Whether `user` may use the poll's staff commands: for now, the owners in ADMIN_IDS."""
-    return user is not None and user.id in services.settings.ADMIN_IDS
-
-
-async def _refused(update: Update, context: BotContext, command: str) -> bool:
-    """Tell a resident, politely, that `command` is for staff; True if they were refused."""
-    user = update.effective_user
-    if await is_staff(context.services, user):
-        return False
-    log.info("refused /%s to user %s: not staff", command, user.id if user else None)
-    if update.effective_message is not None:
-        text = await context.services.text_for(user, "poll.not_staff")
-        await update.effective_message.reply_text(text)
-    return True
 
 
 # -- residents' commands and taps -------------------------------------------------------------
@@ -480,7 +460,7 @@ class PollMessages:
 async def closepoll_command(update: Update, context: BotContext) -> None:
     """Close the current poll and show its final results (staff only)."""
     message = update.effective_message
-    if message is None or await _refused(update, context, "closepoll"):
+    if message is None or await refused(update, context, "closepoll"):
         return
     services = context.services
     user = update.effective_user
@@ -490,6 +470,8 @@ async def closepoll_command(update: Update, context: BotContext) -> None:
         await message.reply_text(services.catalog.text("poll.none_open", lang))
         return
     log.info("poll %s closed by %s", poll.poll_id, user.id if user else None)
+    if user is not None:
+        await record(services, user, "poll_closed", poll_id=poll.poll_id)
     results = await services.polls.results(poll.poll_id, user.id if user else None)
     assert results is not None
     view = results_view(services.catalog, lang, results, shared=False)
@@ -529,7 +511,7 @@ async def _reply(update: Update, text: str) -> None:
 async def pollchart_command(update: Update, context: BotContext) -> None:
     """Send the results as a bar chart (staff only)."""
     message = update.effective_message
-    if message is None or await _refused(update, context, "pollchart"):
+    if message is None or await refused(update, context, "pollchart"):
         return
     services = context.services
     catalog = services.catalog
@@ -566,7 +548,7 @@ async def pollchart_command(update: Update, context: BotContext) -> None:
 async def pollcsv_command(update: Update, context: BotContext) -> None:
     """Send the results as a CSV file (staff only)."""
     message = update.effective_message
-    if message is None or await _refused(update, context, "pollcsv"):
+    if message is None or await refused(update, context, "pollcsv"):
         return
     services = context.services
     lang = await services.language_of(update.effective_user)
@@ -711,7 +693,7 @@ class NewPollDialog:
     async def start(self, update: Update, context: BotContext) -> None:
         """Begin a new draft (staff only, in a private chat)."""
         message, user = update.effective_message, update.effective_user
-        if message is None or user is None or await _refused(update, context, "newpoll"):
+        if message is None or user is None or await refused(update, context, "newpoll"):
             return
         lang = await context.services.language_of(user)
         if message.chat.type != ChatType.PRIVATE:
@@ -791,12 +773,12 @@ class NewPollDialog:
         # "create": the draft is taken first, so a double tap creates one poll, not two.
         del self._drafts[key]
         await query.answer()
-        if not await is_staff(services, user):
-            log.info("refused to create a poll for user %s: no longer staff", user.id)
-            await query.edit_message_text(catalog.text("poll.not_staff", lang))
+        # Someone removed from the staff while writing: refused (and recorded) like a command.
+        if await refused(update, context, "newpoll"):
             return
         poll = await services.polls.create(draft.question, draft.options, created_by=user.id)
         log.info("poll %s created by %s", poll.poll_id, user.id)
+        await record(services, user, "poll_created", poll_id=poll.poll_id, question=poll.question)
         await query.edit_message_text(catalog.text("poll.created", lang, poll_id=poll.poll_id))
 
     @staticmethod

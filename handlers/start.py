@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMa
 from bot.callbacks import SetLanguage
 from bot.context import BotContext
 from bot.i18n import Catalog
-from handlers import poll, reading, subscribe
+from handlers import poll, reading, staff, subscribe
 from handlers.reading import send_article
 
 __all__ = [
@@ -64,6 +64,9 @@ async def start(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(
         text, reply_markup=main_menu(services.catalog, lang) if private else None
     )
+    if private:
+        # A staff member added before they ever opened the bot gets their command menu now.
+        await staff.refresh_menu(context, user)
 
 
 async def menu_button(update: Update, context: BotContext) -> None:
@@ -151,3 +154,5 @@ async def choose_language(update: Update, context: BotContext) -> None:
     # Answer first so the button stops spinning, then replace the question with the outcome.
     await query.answer(confirmation)
     await query.edit_message_text(confirmation)
+    # Staff have a menu of their own, in their language: it follows the choice.
+    await staff.refresh_menu(context, query.from_user)

@@ -1,4 +1,4 @@
-"""/stats for everyone, /forget with its confirmation, and /staffstats for the owners."""
+"""/stats for everyone, /forget with its confirmation, and /staffstats for staff."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bot.callbacks import CallbackData
 from bot.context import BotContext
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
-from handlers.poll import is_staff
+from handlers.staff import refused
 from storage.stats import Counter, StaffFigures
 from storage.subscriptions import DayEvents, SubscriptionCounts
 
@@ -153,14 +153,11 @@ async def on_forget(update: Update, context: BotContext) -> None:
 async def staffstats_command(update: Update, context: BotContext) -> None:
     """/staffstats: active residents, what was read and not found, polls, a chart and a CSV."""
     message = update.effective_message
-    if message is None:
+    if message is None or await refused(update, context, "staffstats"):
         return
     services = context.services
     catalog = services.catalog
     lang = await services.language_of(update.effective_user)
-    if not await is_staff(services, update.effective_user):
-        await message.reply_text(catalog.text("poll.not_staff", lang))
-        return
     now = datetime.now(UTC)
     figures = await services.stats.staff_figures(now)
     ids = [article for article, _ in (*figures.top_week, *figures.top_month)]

@@ -31,7 +31,8 @@ KNOWN_COMMANDS = frozenset(
     {
         "start", "help", "language", "latest", "categories", "search", "links", "poll",
         "stats", "forget", "staffstats", "newpoll", "closepoll", "pollchart", "pollcsv",
-        "senddigest",
+        "senddigest", "sendpoll", "broadcast", "broadcasts", "cancel",
+        "myid", "addstaff", "removestaff", "staff", "audit",
         "subscribe", "settings", "unsubscribe",
     }
 )  # fmt: skip

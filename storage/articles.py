@@ -117,13 +117,19 @@ class ArticleStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def upsert(self, data: ArticleData, now: datetime) -> tuple[int, Upsert]:
-        """Store an article read from the site: insert it, update it in place, or leave it."""
+    async def upsert(
+        self, data: ArticleData, now: datetime, *, announced: bool = False
+    ) -> tuple[int, Upsert]:
+        """Store an article read from the site: insert it, update it in place, or leave it.
+
+        `announced` stores a new article as already pushed to subscribers (a staff
+        announcement, which went out as a broadcast), so no alert repeats it.
+        """
         async with self._db.transaction() as conn:
             article_id = await self._find(conn, data)
             digest = data.content_hash()
             if article_id is None:
-                article_id = await self._insert(conn, data, digest, now)
+                article_id = await self._insert(conn, data, digest, now, announced)
                 outcome: Upsert = "new"
             else:
                 outcome = await self._update(conn, article_id, data, digest, now)
@@ -179,20 +185,25 @@ class ArticleStore:
         return int(row[0])
 
     async def _insert(
-        self, conn: aiosqlite.Connection, data: ArticleData, digest: str, now: datetime
+        self,
+        conn: aiosqlite.Connection,
+        data: ArticleData,
+        digest: str,
+        now: datetime,
+        announced: bool = False,
     ) -> int:
         main_category = await self._category(conn, *data.categories[0]) if data.categories else None
         published = data.published_at or now
         cursor = await conn.execute(
             "INSERT INTO articles (url, title, title_key, summary, body_html, body_text, author,"
             " image_url, published_at, published_estimated, category_id, content_hash,"
-            " first_seen_at, updated_at, checked_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " first_seen_at, updated_at, checked_at, announced)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 data.url, data.title, data.title_key, data.summary, data.body_html,
                 data.body_text, data.author, data.image_url, iso(published),
                 int(data.published_at is None), main_category, digest, iso(now), iso(now),
-                iso(now),
+                iso(now), int(announced),
             ),
         )  # fmt: skip
         article_id = cursor.lastrowid

@@ -157,6 +157,11 @@ class OutboxStore:
         )
         return written.rowcount
 
+    async def last_activity(self) -> float | None:
+        """When a row last changed (UTC epoch seconds): a send may have left then."""
+        row = await self._db.fetchone("SELECT MAX(updated_at) FROM outbox")
+        return None if row is None or row[0] is None else float(row[0])
+
     async def due(self, now: float, limit: int) -> list[Pending]:
         """Rows ready to send now, the most urgent job first, in the order they were written."""
         rows = await self._db.fetchall(

@@ -310,6 +310,8 @@ class InteractionLog:
                 events = cursor.rowcount
             await conn.execute("DELETE FROM daily_users WHERE user_key = ?", (key,))
             await conn.execute("DELETE FROM stats_residents WHERE user_key = ?", (key,))
+            # Their refused attempts at staff commands stay in the audit log, nobody's.
+            await conn.execute("UPDATE audit SET actor = NULL WHERE actor = ?", (key,))
         return Forgotten(profile=profile, votes=votes, events=events)
 
     async def prune(self, keep_days: int, now: datetime | None = None) -> int:

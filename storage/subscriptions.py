@@ -322,6 +322,25 @@ class DigestReader:
             for row in rows
         ]
 
+    async def audience(self, categories: frozenset[int] = frozenset()) -> list[int]:
+        """Reachable subscribed chats; with `categories`, those that take all news or follow one
+        of them. Every mode counts: an announcement is for everyone who asked for news."""
+        where = ""
+        parameters: tuple[int, ...] = ()
+        if categories:
+            marks = ",".join("?" * len(categories))
+            where = (
+                " AND (s.all_categories = 1 OR EXISTS (SELECT 1 FROM subscription_categories"
+                f" AS sc WHERE sc.chat_id = s.chat_id AND sc.category_id IN ({marks})))"
+            )
+            parameters = tuple(sorted(categories))
+        rows = await self._db.fetchall(
+            "SELECT s.chat_id FROM subscriptions AS s LEFT JOIN chats AS c USING (chat_id)"
+            f" WHERE COALESCE(c.active, 1) = 1{where} ORDER BY s.chat_id",
+            parameters,
+        )
+        return [int(row[0]) for row in rows]
+
     async def articles_after(
         self, article_id: int, *, only: Sequence[int] = ()
     ) -> list[NewArticle]:

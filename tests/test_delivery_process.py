@@ -22,7 +22,7 @@ RATE = 150  # messages a second: the whole send takes about ten seconds
 
 
 async def start_bot(
-    telegram: FakeTelegram, database: Path, log: Path
+    telegram: FakeTelegram, database: Path, log: Path, **settings: str
 ) -> asyncio.subprocess.Process:
     """`python -m bot run`, returned once it is ready."""
     mark = telegram.mark()
@@ -35,6 +35,7 @@ async def start_bot(
                 TELEGRAM_API_URL=telegram.url,
                 DATABASE_PATH=str(database),
                 SEND_RATE_PER_SECOND=str(RATE),
+                **settings,
             ),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr,

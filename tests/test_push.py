@@ -396,3 +396,35 @@ async def test_senddigest_for_staff_only(telegram: FakeTelegram, bot: BotApplica
     await settle(services)
     _refusal, digest = texts(telegram, resident.id)
     assert title in digest
+
+
+async def test_sendpoll_sends_the_poll_to_every_subscriber_once(
+    telegram: FakeTelegram, bot: BotApplication
+) -> None:
+    """The current poll reaches subscribers through the outbox; a tap there is a vote."""
+    services = bot.bot_data.services
+    owner, lan, john, stranger = (telegram.user(i) for i in (1001, 901, 902, 903))
+    now = datetime.now(UTC)
+    await subscribe(services, now, lan.id, mode="daily")
+    await subscribe(services, now, john.id, mode="instant", language="en")
+    refused = await telegram.reply_to(stranger, "/sendpoll")
+    assert "cán bộ" in refused.params["text"]
+    done = await telegram.reply_to(owner, "/sendpoll")
+    assert done.params["text"] == "Đang gửi cuộc thăm dò tới 2 người đăng ký nhận tin."
+    await settle(services)
+    (poll_message,) = telegram.chat_messages(lan.id)
+    assert "Bạn cảm thấy website của chúng tôi như thế nào?" in poll_message["text"]
+    (english,) = telegram.chat_messages(john.id)
+    assert english["reply_markup"]["inline_keyboard"][-1][0]["text"].endswith("See results")
+    assert poll_message["reply_markup"]["inline_keyboard"][-1][0]["text"].endswith("Xem kết quả")
+    assert telegram.chat_messages(stranger.id)[-1]["text"] == refused.params["text"]
+    again = await telegram.reply_to(owner, "/sendpoll")
+    assert again.params["text"].startswith("Cuộc thăm dò này đã được gửi")
+
+    vote = poll_message["reply_markup"]["inline_keyboard"][1][0]["callback_data"]
+    await telegram.tap(lan, poll_message["message_id"], vote)
+    poll = await services.polls.current()
+    assert poll is not None
+    results = await services.polls.results(poll.poll_id, lan.id)
+    assert results is not None
+    assert results.choice == poll.options[1].option_id

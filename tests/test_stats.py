@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from storage import Database
+from storage import AuditLog, Database
 from storage.stats import FLUSH_AFTER, FLUSH_AT, Counter, Interaction, InteractionLog, user_key
 from tests.conftest import TZ
 
 OPEN = Interaction("article_open", 7, "private")
-LOG_TABLES = ("interactions", "daily_counts", "daily_users", "stats_residents")
+LOG_TABLES = ("interactions", "daily_counts", "daily_users", "stats_residents", "audit")
+# The audit log names staff by their Telegram id on purpose (staff are accountable for what they
+# do); only its rows about residents, their refused attempts at staff commands, must hold no id.
+LOG_ROWS = {"audit": "action = 'refused' AND json_extract(detail, '$.role') = 'resident'"}
 
 
 def utc(text: str) -> datetime:
@@ -105,6 +108,9 @@ async def test_the_generated_key_is_kept(db: Database) -> None:
 async def test_forget_keeps_totals_and_removes_the_key(db: Database, stats: InteractionLog) -> None:
     await record_at(stats, "2026-06-15T01:00:00", "2026-06-16T01:00:00", user=1)
     await record_at(stats, "2026-06-16T02:00:00", user=2)
+    refusal = {"command": "newpoll", "role": "resident"}
+    await AuditLog(db).record(stats.key_of(1), "refused", refusal)
+    await AuditLog(db).record(stats.key_of(2), "refused", refusal)
     now = utc("2026-06-16T04:00:00")
     before = await stats.counter(now)
     forgotten = await stats.forget(1)
@@ -112,7 +118,9 @@ async def test_forget_keeps_totals_and_removes_the_key(db: Database, stats: Inte
     assert await stats.counter(now) == before
     assert await _cells_holding(db, stats.key_of(1)) == []
     assert await _cells_holding(db, stats.key_of(2))
+    assert ("audit", "actor") in await _cells_holding(db, stats.key_of(2))
     assert await _logged_total(db) == before.total
+    assert [e.actor for e in await AuditLog(db).recent(2)] == [stats.key_of(2), None]
 
 
 async def test_retention_deletes_old_events_but_not_their_counts(
@@ -152,9 +160,11 @@ async def _cells_holding(db: Database, value: int | str) -> list[tuple[str, str]
     found = []
     for table in LOG_TABLES:
         columns = [row[1] for row in await db.fetchall(f"PRAGMA table_info({table})")]
+        rows_about_residents = LOG_ROWS.get(table, "1")
         for column in columns:
             rows = await db.fetchall(
-                f"SELECT 1 FROM {table} WHERE {column} = ? OR CAST({column} AS TEXT) LIKE ?",
+                f"SELECT 1 FROM {table} WHERE ({rows_about_residents})"
+                f" AND ({column} = ? OR CAST({column} AS TEXT) LIKE ?)",
                 (value, f"%{value}%"),
             )
             if rows:

@@ -72,6 +72,15 @@ _SEND_METHODS = {
     "sendSticker",
 }
 _EDIT_METHODS = {"editMessageText", "editMessageCaption", "editMessageReplyMarkup"}
+_COMMAND_SCOPES = {
+    "default",
+    "all_private_chats",
+    "all_group_chats",
+    "all_chat_administrators",
+    "chat",
+    "chat_administrators",
+    "chat_member",
+}
 
 
 class ApiError(Exception):
@@ -376,8 +385,17 @@ class FakeTelegram:
 
     # -- updates the bot receives -----------------------------------------------------------
 
-    async def send(self, user: User, text: str, chat: Chat | None = None) -> dict[str, Any]:
-        """The user writes `text` (a /command gets its bot_command entity); returns the message."""
+    async def send(
+        self,
+        user: User,
+        text: str,
+        chat: Chat | None = None,
+        entities: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The user writes `text` (a /command gets its bot_command entity); returns the message.
+
+        `entities` are formatting the user applied (bold, links...), as the Bot API gives them.
+        """
         chat = chat or self.chats[user.id]
         message: dict[str, Any] = {
             "message_id": next(self._message_ids[chat.id]),
@@ -391,6 +409,45 @@ class FakeTelegram:
             message["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
             ]
+        if entities:
+            message["entities"] = [*message.get("entities", []), *entities]
+        self.messages[(chat.id, message["message_id"])] = StoredMessage(message)
+        await self.push({"message": message})
+        return message
+
+    async def send_media(
+        self,
+        user: User,
+        kind: str,
+        content: bytes,
+        caption: str = "",
+        caption_entities: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The user sends a photo or a document (with a caption) in their chat with the bot."""
+        chat = self.chats[user.id]
+        file_id = f"{kind}-{secrets.token_hex(6)}"
+        self.files[file_id] = content
+        info: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": file_id[-8:],
+            "file_size": len(content),
+        }
+        if kind == "photo":
+            width, height = _png_size(content)
+            media: Any = [{**info, "width": width, "height": height}]
+        else:
+            media = {**info, "file_name": "thong-bao.pdf", "mime_type": "application/pdf"}
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids[chat.id]),
+            "date": int(time.time()),
+            "chat": chat.to_api(),
+            "from": user.to_api(),
+            kind: media,
+        }
+        if caption:
+            message["caption"] = caption
+        if caption_entities:
+            message["caption_entities"] = caption_entities
         self.messages[(chat.id, message["message_id"])] = StoredMessage(message)
         await self.push({"message": message})
         return message
@@ -429,6 +486,53 @@ class FakeTelegram:
             }
         )
         return query_id
+
+    async def send_reply(
+        self, user: User, text: str, reply_to: dict[str, Any], chat: Chat | None = None
+    ) -> dict[str, Any]:
+        """The user answers the message `reply_to` with `text` (a /command gets its entity)."""
+        chat = chat or self.chats[user.id]
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids[chat.id]),
+            "date": int(time.time()),
+            "chat": chat.to_api(),
+            "from": user.to_api(),
+            "text": text,
+            # Telegram includes the message answered, without the one that one answered.
+            "reply_to_message": {k: v for k, v in reply_to.items() if k != "reply_to_message"},
+        }
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
+            ]
+        self.messages[(chat.id, message["message_id"])] = StoredMessage(message)
+        await self.push({"message": message})
+        return message
+
+    async def forward(
+        self, user: User, text: str, origin: User | str, chat: Chat | None = None
+    ) -> dict[str, Any]:
+        """The user forwards to the bot a message `origin` wrote: a User, or the name shown for
+        someone who hides their account in forwards. Returns the forwarded message."""
+        chat = chat or self.chats[user.id]
+        now = int(time.time())
+        forward_origin: dict[str, Any] = (
+            {"type": "user", "sender_user": origin.to_api(), "date": now - 60}
+            if isinstance(origin, User)
+            else {"type": "hidden_user", "sender_user_name": origin, "date": now - 60}
+        )
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids[chat.id]),
+            "date": now,
+            "chat": chat.to_api(),
+            "from": user.to_api(),
+            "forward_origin": forward_origin,
+            "text": text,
+        }
+        self.messages[(chat.id, message["message_id"])] = StoredMessage(message)
+        await self.push({"message": message})
+        return message
 
     async def member_status(self, user: User, status: str) -> None:
         """A my_chat_member update: the user blocked ("kicked") or unblocked ("member") the bot."""
@@ -749,6 +853,28 @@ class FakeTelegram:
     async def _api_close(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         return True
 
+    def _commands_key(self, params: dict[str, Any]) -> tuple[str, str]:
+        """The stored menu a *MyCommands call names: its scope and language, checked."""
+        scope = dict(params.get("scope") or {"type": "default"})
+        kind = scope.get("type")
+        if kind not in _COMMAND_SCOPES:
+            raise bad_request("wrong bot command scope type specified")
+        if kind in ("chat", "chat_administrators", "chat_member"):
+            # Like Telegram: a chat the bot has never been in (a user who never started it) is
+            # not found.
+            scope["chat_id"] = self._chat(scope.get("chat_id")).id
+        if kind == "chat_member":
+            scope["user_id"] = int(scope.get("user_id") or 0)
+        language = str(params.get("language_code") or "")
+        if language and not (len(language) == 2 and language.isalpha() and language.islower()):
+            raise bad_request("invalid language code specified")
+        return json.dumps(scope, sort_keys=True), language
+
+    def menu(self, scope: dict[str, Any] | None = None, language_code: str = "") -> list[str]:
+        """The command names set for a scope (default scope if None) and language code."""
+        key = (json.dumps(scope or {"type": "default"}, sort_keys=True), language_code)
+        return [str(command["command"]) for command in self.commands.get(key, [])]
+
     async def _api_setMyCommands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         commands = params.get("commands") or []
         if len(commands) > 100:
@@ -761,17 +887,14 @@ class FakeTelegram:
                 raise bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise bad_request("command description must be 1-256 characters")
-        scope = json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True)
-        self.commands[(scope, str(params.get("language_code") or ""))] = commands
+        self.commands[self._commands_key(params)] = commands
         return True
 
     async def _api_getMyCommands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
-        scope = json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True)
-        return self.commands.get((scope, str(params.get("language_code") or "")), [])
+        return self.commands.get(self._commands_key(params), [])
 
     async def _api_deleteMyCommands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
-        scope = json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True)
-        self.commands.pop((scope, str(params.get("language_code") or "")), None)
+        self.commands.pop(self._commands_key(params), None)
         return True
 
     async def _api_setWebhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:

@@ -1,0 +1,795 @@
+"""Staff announcements: /broadcast writes, previews, addresses and sends one; /broadcasts lists.
+
+The dialog runs under one message in the staff member's private chat, its "panel":
+
+1. /broadcast asks for the announcement: a text (formatting kept), or a photo or a document
+   with a caption.
+2. The bot sends the preview — the very message residents will get, through the same code the
+   delivery engine sends with — and turns the panel into the audience: everyone subscribed, or
+   those following chosen categories, and the channel if there is one, with the number of
+   recipients. "Gửi ngay" sends, "Hẹn giờ" asks for a time, "Hủy" drops it.
+3. Once confirmed, the announcement is written to the outbox (and kept as an article in
+   "Thông báo"), and the panel becomes its progress: sent / total, blocked, failed, time left,
+   edited every few seconds by a JobQueue job, with pause, resume and stop; then the final
+   report. All state is in the database, so a restart loses none of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import html
+import logging
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.callbacks import CallbackData
+from bot.context import BotApplication, BotContext, Services
+from bot.delivery import Estimate, outgoing, send
+from bot.i18n import Catalog, SafeHtml
+from bot.news.text import fold, title_key
+from handlers.staff import is_staff, refused
+from storage.articles import ArticleData
+from storage.broadcasts import Broadcast, BroadcastStore
+from storage.outbox import Progress
+from storage.subscriptions import DigestReader
+
+__all__ = [
+    "ANNOUNCEMENTS",
+    "FOLLOW_SECONDS",
+    "BroadcastAction",
+    "Broadcaster",
+    "handlers",
+    "parse_time",
+    "progress_text",
+]
+
+log = logging.getLogger(__name__)
+
+ANNOUNCEMENTS = "Thông báo"  # the category announcements are kept in, as on the portal
+FOLLOW_SECONDS = 3.0  # how often progress messages are redrawn (Telegram allows ~1 edit/s)
+BROADCAST_PRIORITY = 1  # before alerts and digests: a storm warning cannot wait
+MAX_AHEAD = timedelta(days=30)  # the furthest a broadcast can be scheduled
+
+ActionName = Literal["cat", "ch", "go", "time", "back", "x", "p", "r", "stop", "stopok", "keep"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BroadcastAction(CallbackData):
+    """A button of a broadcast's panel: `bc:<broadcast>:<action>:<value>`."""
+
+    prefix: ClassVar[str] = "bc"
+    broadcast_id: int
+    action: ActionName
+    value: int = 0
+
+
+# -- pure parts ------------------------------------------------------------------------------
+
+
+_TIME = re.compile(r"(?<!\d)(\d{1,2})\s*(?:[:hg]\s*(\d{2})?|giờ\s*(\d{2})?)", re.IGNORECASE)
+_DATE = re.compile(r"(?<![\d:])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}))?(?![\d:])")
+_TOMORROW = re.compile(r"\b(mai|ngày mai|tomorrow)\b", re.IGNORECASE)
+
+
+def parse_time(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """A time staff typed ("06:30", "6h30 mai", "18:00 28/11", "07:00 1/12/2026"), in `tz`.
+
+    A time without a date is today's if still ahead, else tomorrow's. Returns None if there is
+    no time in the text or it names an impossible date; the caller checks it is in the future.
+    """
+    local_now = now.astimezone(tz)
+    cleaned = _DATE.sub(" ", text)
+    found = _TIME.search(cleaned)
+    if found is None:
+        return None
+    hour = int(found.group(1))
+    minute = int(found.group(2) or found.group(3) or 0)
+    if hour > 23 or minute > 59:
+        return None
+    dated = _DATE.search(text)
+    try:
+        if dated is not None:
+            year = int(dated.group(3)) if dated.group(3) else local_now.year
+            day = datetime(year, int(dated.group(2)), int(dated.group(1)), hour, minute, tzinfo=tz)
+            if dated.group(3) is None and day < local_now - timedelta(days=1):
+                day = day.replace(year=year + 1)  # "5/1" typed in December means next year
+            return day
+    except ValueError:
+        return None
+    moment = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if _TOMORROW.search(text) or moment <= local_now:
+        moment += timedelta(days=1)
+    return moment
+
+
+def _number(value: int, lang: str) -> str:
+    """1234 as "1.234" in Vietnamese, "1,234" in English."""
+    text = f"{value:,}"
+    return text.replace(",", ".") if lang == "vi" else text
+
+
+def _duration(seconds: float, catalog: Catalog, lang: str) -> str:
+    if seconds < 90:
+        return catalog.text("broadcast.seconds", lang, count=max(1, round(seconds)))
+    if seconds < 90 * 60:
+        return catalog.text("broadcast.minutes", lang, count=round(seconds / 60))
+    hours = f"{seconds / 3600:.1f}"
+    return catalog.text(
+        "broadcast.hours", lang, count=hours.replace(".", ",") if lang == "vi" else hours
+    )
+
+
+def _when(moment: float | datetime, tz: ZoneInfo) -> str:
+    if isinstance(moment, float):
+        moment = datetime.fromtimestamp(moment, UTC)
+    return moment.astimezone(tz).strftime("%H:%M %d/%m/%Y")
+
+
+def _reasons(counts: dict[str, int], catalog: Catalog, lang: str) -> str:
+    """Failure reasons in words: "3 tài khoản đã xóa, 2 lỗi mạng"."""
+    known = {"deactivated", "kicked", "blocked", "chat_not_found", "network", "bad_request",
+             "no_rights", "forbidden", "invalid", "inactive", "moved", "cancelled"}  # fmt: skip
+    parts = []
+    for reason, count in sorted(counts.items(), key=lambda item: -item[1]):
+        name = reason if reason in known else "other"
+        parts.append(catalog.text(f"broadcast.reason_{name}", lang, count=_number(count, lang)))
+    return ", ".join(parts)
+
+
+def progress_text(
+    estimate: Estimate, broadcast: Broadcast, catalog: Catalog, lang: str, tz: ZoneInfo
+) -> str:
+    """The progress message: where the sending stands, or the final report."""
+    progress: Progress = estimate.progress
+    values: dict[str, Any] = {
+        "total": _number(progress.total, lang),
+        "sent": _number(progress.sent, lang),
+        "blocked": _number(progress.blocked, lang),
+        "failed": _number(sum(progress.failed.values()) - _gone(progress.failed), lang),
+    }
+    if progress.state == "done" or (progress.state == "cancelled" and progress.pending == 0):
+        failed = {r: n for r, n in progress.failed.items() if r not in _GONE_REASONS}
+        gone = {r: n for r, n in (*progress.failed.items(), *progress.skipped.items())
+                if r in _GONE_REASONS}  # fmt: skip
+        lines = [
+            catalog.text(
+                "broadcast.report_done" if progress.state == "done" else "broadcast.report_stopped",
+                lang,
+                when=_when(datetime.fromisoformat(progress.finished_at), tz)
+                if progress.finished_at
+                else "",
+            ),
+            catalog.text("broadcast.report_total", lang, total=values["total"]),
+            catalog.text("broadcast.report_sent", lang, sent=values["sent"]),
+        ]
+        if gone:
+            lines.append(
+                catalog.text(
+                    "broadcast.report_gone", lang,
+                    count=_number(sum(gone.values()), lang),
+                    reasons=SafeHtml(_reasons(gone, catalog, lang)),
+                )
+            )  # fmt: skip
+        if failed:
+            lines.append(
+                catalog.text(
+                    "broadcast.report_failed", lang,
+                    count=_number(sum(failed.values()), lang),
+                    reasons=SafeHtml(_reasons(failed, catalog, lang)),
+                )
+            )  # fmt: skip
+        stopped = progress.skipped.get("cancelled", 0)
+        if stopped:
+            lines.append(
+                catalog.text("broadcast.report_not_sent", lang, count=_number(stopped, lang))
+            )
+        return "\n".join(lines)
+    if progress.start_at is not None and progress.start_at > datetime.now(UTC).timestamp():
+        return "\n".join(
+            [
+                catalog.text("broadcast.queued", lang, when=_when(progress.start_at, tz)),
+                catalog.text("broadcast.report_total", lang, total=values["total"]),
+            ]
+        )
+    if progress.state == "paused":
+        head = catalog.text("broadcast.paused", lang)
+    else:
+        head = catalog.text("broadcast.sending", lang)
+    lines = [head, catalog.text("broadcast.progress", lang, **values)]
+    if estimate.seconds_left is not None and progress.state == "running":
+        left = _duration(estimate.seconds_left, catalog, lang)
+        lines.append(catalog.text("broadcast.time_left", lang, left=left))
+    return "\n".join(lines)
+
+
+_GONE_REASONS = frozenset({"blocked", "deactivated", "kicked", "chat_not_found", "inactive"})
+
+
+def _gone(counts: dict[str, int]) -> int:
+    return sum(n for reason, n in counts.items() if reason in _GONE_REASONS)
+
+
+# -- the dialog ------------------------------------------------------------------------------
+
+
+class _Awaiting(filters.MessageFilter):
+    """Messages of a staff member whose broadcast waits for its content or its time."""
+
+    def __init__(self, broadcaster: Broadcaster) -> None:
+        super().__init__(name="awaiting_broadcast")
+        self._broadcaster = broadcaster
+
+    def filter(self, message: Message) -> bool:
+        return message.chat.id in self._broadcaster.awaiting
+
+
+class Broadcaster:
+    """The /broadcast dialog, the progress of sends, and /broadcasts."""
+
+    def __init__(self) -> None:
+        # Chat id → broadcast waiting for a message there (content or time). The database holds
+        # the truth; this mirror only lets the text filter decide without a query.
+        self.awaiting: dict[int, int] = {}
+        self._shown: dict[int, str] = {}  # broadcast → the progress text last drawn
+
+    def handlers(self) -> list[BaseHandler[Update, BotContext, None]]:
+        awaiting = _Awaiting(self)
+        content = (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND
+        return [
+            CommandHandler("broadcast", self.start),
+            CommandHandler("broadcasts", self.list_command),
+            CommandHandler("cancel", self.cancel_command, filters=awaiting),
+            CallbackQueryHandler(self.on_button, pattern=BroadcastAction.matches),
+            MessageHandler(filters.ChatType.PRIVATE & content & awaiting, self.on_message),
+        ]
+
+    # -- start ------------------------------------------------------------------------
+
+    async def restore(self, context: BotContext) -> None:
+        """After a restart: whose next message belongs to a draft."""
+        for draft in await BroadcastStore(context.services.db).drafts():
+            if draft.state in ("writing", "timing"):
+                self.awaiting[draft.chat_id] = draft.broadcast_id
+
+    async def start(self, update: Update, context: BotContext) -> None:
+        """/broadcast: a new draft, in the staff member's private chat."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        services = context.services
+        if await refused(update, context, "broadcast"):
+            return
+        lang = await services.language_of(user)
+        if message.chat.type != ChatType.PRIVATE:
+            await message.reply_text(services.catalog.text("broadcast.private_only", lang))
+            return
+        store = BroadcastStore(services.db)
+        draft = await store.begin(user.id, message.chat.id)
+        self.awaiting[message.chat.id] = draft.broadcast_id
+        panel = await message.reply_text(
+            services.catalog.text("broadcast.ask_content", lang),
+            reply_markup=self._markup([[self._button(services, lang, draft, "x")]]),
+        )
+        await store.update(draft.broadcast_id, panel_message_id=panel.message_id)
+
+    async def cancel_command(self, update: Update, context: BotContext) -> None:
+        """/cancel while writing: drop the draft."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        services = context.services
+        broadcast_id = self.awaiting.pop(message.chat.id, None)
+        if broadcast_id is not None:
+            await BroadcastStore(services.db).update(
+                broadcast_id, expect=("writing", "choosing", "timing"), state="cancelled"
+            )
+        await message.reply_text(
+            services.catalog.text("broadcast.cancelled", await services.language_of(user))
+        )
+
+    # -- messages: the content, then maybe the time -----------------------------------
+
+    async def on_message(self, update: Update, context: BotContext) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        services = context.services
+        store = BroadcastStore(services.db)
+        broadcast = await store.get(self.awaiting.get(message.chat.id, 0))
+        if broadcast is None or broadcast.created_by != user.id or not broadcast.is_draft:
+            self.awaiting.pop(message.chat.id, None)
+            return
+        if broadcast.state == "timing":
+            await self._take_time(message, services, broadcast)
+        elif broadcast.state == "writing":
+            await self._take_content(message, services, broadcast)
+
+    async def _take_content(self, message: Message, services: Services, draft: Broadcast) -> None:
+        lang = await services.language_of(message.from_user)
+        catalog = services.catalog
+        if message.photo:
+            kind = "photo"
+            text_html = message.caption_html or ""
+            body = outgoing(
+                "send_photo", photo=message.photo[-1].file_id, caption=text_html or None,
+                parse_mode="HTML",
+            )  # fmt: skip
+        elif message.document is not None:
+            kind = "document"
+            text_html = message.caption_html or ""
+            body = outgoing(
+                "send_document", document=message.document.file_id,
+                caption=text_html or None, parse_mode="HTML",
+            )  # fmt: skip
+        elif message.text:
+            kind = "text"
+            text_html = message.text_html
+            body = outgoing("send_message", text=text_html, parse_mode="HTML")
+        else:
+            await message.reply_text(catalog.text("broadcast.unsupported", lang))
+            return
+        body["params"] = {k: v for k, v in body["params"].items() if v is not None}
+        # The preview is the message itself, sent as residents will get it.
+        try:
+            await send(message.get_bot(), message.chat.id, body)
+        except TelegramError as exc:
+            log.warning("Telegram refused a broadcast's preview: %s", exc)
+            await message.reply_text(catalog.text("broadcast.refused", lang, error=str(exc)))
+            return
+        await BroadcastStore(services.db).update(
+            draft.broadcast_id,
+            expect=("writing",),
+            state="choosing",
+            kind=kind,
+            body=body,
+            text_html=text_html,
+        )
+        self.awaiting.pop(message.chat.id, None)
+        fresh = await BroadcastStore(services.db).get(draft.broadcast_id)
+        assert fresh is not None
+        text, markup = await self._audience_panel(services, lang, fresh)
+        panel = await message.reply_text(text, reply_markup=markup)
+        await BroadcastStore(services.db).update(
+            draft.broadcast_id, panel_message_id=panel.message_id
+        )
+
+    async def _take_time(self, message: Message, services: Services, draft: Broadcast) -> None:
+        lang = await services.language_of(message.from_user)
+        catalog = services.catalog
+        tz = services.settings.tz
+        now = datetime.now(UTC)
+        moment = parse_time(message.text or "", now, tz)
+        if moment is None:
+            await message.reply_text(catalog.text("broadcast.time_unclear", lang))
+            return
+        if moment <= now or moment - now > MAX_AHEAD:
+            await message.reply_text(catalog.text("broadcast.time_out_of_range", lang))
+            return
+        self.awaiting.pop(message.chat.id, None)
+        sent = await self._queue(services, draft, draft.created_by, moment.timestamp())
+        if sent is None:
+            return
+        panel = await message.reply_text(await self._progress_text(services, lang, sent))
+        await BroadcastStore(services.db).update(
+            sent.broadcast_id, panel_message_id=panel.message_id
+        )
+        await self._redraw(services, sent.broadcast_id, panel.get_bot(), force=True)
+
+    # -- buttons ----------------------------------------------------------------------
+
+    async def on_button(self, update: Update, context: BotContext) -> None:
+        query = update.callback_query
+        if query is None or query.data is None or query.message is None:
+            return
+        action = BroadcastAction.unpack(query.data)
+        services = context.services
+        catalog = services.catalog
+        user = query.from_user
+        lang = await services.language_of(user)
+        store = BroadcastStore(services.db)
+        broadcast = await store.get(action.broadcast_id)
+        if not await is_staff(services, user):
+            await query.answer()
+            await refused(update, context, "broadcast")
+            return
+        if broadcast is None or broadcast.chat_id != query.message.chat.id:
+            await query.answer(catalog.text("errors.stale_button", lang), show_alert=True)
+            return
+        name = action.action
+        if name in ("p", "r", "stop", "stopok", "keep"):
+            await self._control(update, services, lang, broadcast, name)
+            return
+        if not broadcast.is_draft or (name != "x" and broadcast.state == "writing"):
+            await query.answer(catalog.text("errors.stale_button", lang), show_alert=True)
+            return
+        if name == "x":
+            await store.update(broadcast.broadcast_id, expect=("writing", "choosing", "timing"),
+                               state="cancelled")  # fmt: skip
+            self.awaiting.pop(broadcast.chat_id, None)
+            await query.answer()
+            await query.edit_message_text(catalog.text("broadcast.cancelled", lang))
+            return
+        if name == "cat":
+            chosen = set(broadcast.categories) ^ {action.value}
+            known = {c.category_id for c in await services.reading.categories()}
+            if action.value not in known and action.value not in broadcast.categories:
+                await query.answer(catalog.text("errors.stale_button", lang), show_alert=True)
+                return
+            await store.update(broadcast.broadcast_id, categories=frozenset(chosen))
+        elif name == "ch":
+            await store.update(broadcast.broadcast_id, channel=not broadcast.channel)
+        elif name == "back":
+            await store.update(broadcast.broadcast_id, expect=("timing",), state="choosing")
+            self.awaiting.pop(broadcast.chat_id, None)
+        elif name == "time":
+            await store.update(broadcast.broadcast_id, expect=("choosing",), state="timing")
+            self.awaiting[broadcast.chat_id] = broadcast.broadcast_id
+            await query.answer()
+            await query.edit_message_text(
+                catalog.text("broadcast.ask_time", lang),
+                reply_markup=self._markup(
+                    [[self._button(services, lang, broadcast, "back"),
+                      self._button(services, lang, broadcast, "x")]]
+                ),
+            )  # fmt: skip
+            return
+        elif name == "go":
+            await query.answer()
+            sent = await self._queue(services, broadcast, user.id, None)
+            if sent is not None:
+                await self._redraw(services, sent.broadcast_id, query.get_bot(), force=True)
+            return
+        await query.answer()
+        fresh = await store.get(broadcast.broadcast_id)
+        assert fresh is not None
+        text, markup = await self._audience_panel(services, lang, fresh)
+        with contextlib.suppress(BadRequest):  # "not modified" after a double tap
+            await query.edit_message_text(text, reply_markup=markup)
+
+    async def _control(
+        self, update: Update, services: Services, lang: str, broadcast: Broadcast, name: str
+    ) -> None:
+        query = update.callback_query
+        assert query is not None
+        catalog = services.catalog
+        if broadcast.delivery_id is None or broadcast.state not in ("queued", "sending"):
+            await query.answer(catalog.text("broadcast.already_over", lang), show_alert=True)
+            return
+        engine = services.delivery
+        if name == "p":
+            done = await engine.pause(broadcast.delivery_id)
+        elif name == "r":
+            done = await engine.resume(broadcast.delivery_id)
+        elif name == "stop":
+            await query.answer()
+            await query.edit_message_reply_markup(
+                self._markup(
+                    [[self._button(services, lang, broadcast, "stopok"),
+                      self._button(services, lang, broadcast, "keep")]]
+                )
+            )  # fmt: skip
+            return
+        elif name == "stopok":
+            done = await engine.cancel(broadcast.delivery_id)
+        else:  # keep
+            done = True
+        await query.answer(None if done else catalog.text("broadcast.already_over", lang))
+        await self._redraw(services, broadcast.broadcast_id, query.get_bot(), force=True)
+
+    # -- sending ----------------------------------------------------------------------
+
+    async def _queue(
+        self, services: Services, draft: Broadcast, staff_id: int, start_at: float | None
+    ) -> Broadcast | None:
+        """Write the announcement to the outbox for its audience (now or at `start_at`)."""
+        if draft.body is None:
+            return None
+        store = BroadcastStore(services.db)
+        recipients = await self._recipients(services, draft)
+        plain = html.unescape(re.sub(r"<[^>]+>", "", draft.text_html or "")).strip()
+        label = plain.splitlines()[0][:60] if plain else (draft.kind or "")
+        mark = store.updater(
+            draft.broadcast_id,
+            state="queued" if start_at else "sending",
+            start_at=start_at,
+            recipients=len(recipients),
+        )
+        delivery_id = await services.outbox.create(
+            "broadcast",
+            [draft.body],
+            [(chat_id, 0) for chat_id in recipients],
+            label=label,
+            dedupe_key=f"broadcast:{draft.broadcast_id}",
+            priority=BROADCAST_PRIORITY,
+            created_by=staff_id,
+            start_at=start_at,
+            also=mark,
+        )
+        if delivery_id is None:
+            return None  # a double tap: the first one queued it
+        await store.update(draft.broadcast_id, delivery_id=delivery_id)
+        await self._audit(services, draft, delivery_id, len(recipients), start_at)
+        log.info(
+            "broadcast %s queued by staff %s for %d recipients",
+            draft.broadcast_id, staff_id, len(recipients),
+        )  # fmt: skip
+        services.delivery.wake()
+        if start_at is None:
+            await self._keep_as_news(services, draft.broadcast_id)
+        return await store.get(draft.broadcast_id)
+
+    async def _audit(
+        self,
+        services: Services,
+        broadcast: Broadcast,
+        delivery_id: int,
+        recipients: int,
+        start_at: float | None,
+        outcome: str | None = None,
+    ) -> None:
+        """Who sent what to whom, and (once known) with what outcome, for the owners' /audit."""
+        categories = await services.reading.categories()
+        names = [c.name for c in categories if c.category_id in broadcast.categories]
+        audience = ", ".join(names) if names else "tất cả người đăng ký"
+        if broadcast.channel and services.settings.CHANNEL_ID is not None:
+            audience += " + kênh"
+        if outcome is None:
+            outcome = (
+                f"hẹn gửi lúc {_when(start_at, services.settings.tz)}" if start_at else "đang gửi"
+            )
+        await services.audit.record(
+            str(broadcast.created_by),
+            "broadcast",
+            {
+                "delivery_id": delivery_id,
+                "audience": audience,
+                "recipients": recipients,
+                "outcome": outcome,
+                "text": html.unescape(re.sub(r"<[^>]+>", "", broadcast.text_html or ""))[:200],
+            },
+        )
+
+    async def _recipients(self, services: Services, broadcast: Broadcast) -> list[int]:
+        chats = await DigestReader(services.db).audience(broadcast.categories)
+        channel = services.settings.CHANNEL_ID
+        if broadcast.channel and channel is not None and channel not in chats:
+            chats.append(channel)
+        return chats
+
+    async def _keep_as_news(self, services: Services, broadcast_id: int) -> None:
+        """Store the announcement as an article in "Thông báo" (once)."""
+        store = BroadcastStore(services.db)
+        broadcast = await store.get(broadcast_id)
+        if broadcast is None or broadcast.article_id is not None:
+            return
+        plain = re.sub(r"<[^>]+>", "", broadcast.text_html or "")
+        plain = html.unescape(plain).strip()
+        lines = [line.strip() for line in plain.splitlines() if line.strip()]
+        now = datetime.now(UTC)
+        title = (lines[0] if lines else "")[:150] or services.catalog.text(
+            "broadcast.untitled", services.settings.DEFAULT_LANGUAGE,
+            date=now.astimezone(services.settings.tz).strftime("%d/%m/%Y"),
+        )  # fmt: skip
+        summary = " ".join(lines[1:])[:600]
+        body_html = (broadcast.text_html or "").replace("\n", "\n\n") if len(lines) > 1 else ""
+        data = ArticleData(
+            external_ids=(f"broadcast:{broadcast_id}",),
+            url=f"https://t.me/{services.delivery.bot.username}",
+            title=title,
+            title_key=title_key(title),
+            summary=summary,
+            body_html=body_html,
+            body_text="\n\n".join(lines[1:]),
+            published_at=now,
+            categories=((ANNOUNCEMENTS, None),),
+            search_text=(fold(title), fold(summary), fold(" ".join(lines[1:]))),
+        )
+        article_id, _ = await services.articles.upsert(data, now, announced=True)
+        await store.update(broadcast_id, article_id=article_id)
+
+    # -- following --------------------------------------------------------------------
+
+    async def follow(self, context: BotContext) -> None:
+        """JobQueue: redraw the progress of every broadcast queued or sending."""
+        services = context.services
+        for broadcast in await BroadcastStore(services.db).following():
+            try:
+                await self._redraw(services, broadcast.broadcast_id, context.bot)
+            except Exception:
+                log.exception("could not update the progress of broadcast %s",
+                              broadcast.broadcast_id)  # fmt: skip
+
+    async def _progress_text(self, services: Services, lang: str, broadcast: Broadcast) -> str:
+        assert broadcast.delivery_id is not None
+        estimate = await services.delivery.estimate(broadcast.delivery_id)
+        assert estimate is not None
+        return progress_text(estimate, broadcast, services.catalog, lang, services.settings.tz)
+
+    async def _redraw(
+        self, services: Services, broadcast_id: int, bot: Any, *, force: bool = False
+    ) -> None:
+        store = BroadcastStore(services.db)
+        broadcast = await store.get(broadcast_id)
+        if broadcast is None or broadcast.delivery_id is None:
+            return
+        estimate = await services.delivery.estimate(broadcast.delivery_id)
+        if estimate is None:
+            return
+        progress = estimate.progress
+        if (
+            broadcast.state == "queued"
+            and (progress.start_at or 0) <= datetime.now(UTC).timestamp()
+        ):
+            await store.update(broadcast_id, expect=("queued",), state="sending")
+            await self._keep_as_news(services, broadcast_id)
+        final = progress.finished_at is not None
+        lang = (
+            await services.users.language(broadcast.created_by)
+            or services.settings.DEFAULT_LANGUAGE
+        )
+        text = progress_text(estimate, broadcast, services.catalog, lang, services.settings.tz)
+        markup = None if final else self._controls(services, lang, broadcast, progress)
+        shown = text + repr(markup.to_dict() if markup else None)
+        if force or self._shown.get(broadcast_id) != shown:
+            self._shown[broadcast_id] = shown
+            if broadcast.panel_message_id is not None:
+                try:
+                    await bot.edit_message_text(
+                        text, chat_id=broadcast.chat_id,
+                        message_id=broadcast.panel_message_id, reply_markup=markup,
+                    )  # fmt: skip
+                except BadRequest as exc:
+                    if "not modified" not in exc.message.lower():
+                        raise
+        if final:
+            state = "done" if progress.state == "done" else "cancelled"
+            if await store.update(broadcast_id, expect=("queued", "sending"), state=state):
+                failed = sum(progress.failed.values()) - _gone(progress.failed)
+                outcome = (
+                    f"{'đã gửi xong' if state == 'done' else 'đã dừng'}: nhận {progress.sent},"
+                    f" đã chặn {progress.blocked}, lỗi {failed},"
+                    f" chưa gửi {progress.skipped.get('cancelled', 0)}"
+                )
+                await self._audit(
+                    services, broadcast, broadcast.delivery_id, progress.total, None, outcome
+                )
+            self._shown.pop(broadcast_id, None)
+            log.info("broadcast %s finished: %s", broadcast_id, progress.summary())
+
+    # -- /broadcasts ------------------------------------------------------------------
+
+    async def list_command(self, update: Update, context: BotContext) -> None:
+        """/broadcasts: the last ten announcements and what became of them."""
+        message, user = update.effective_message, update.effective_user
+        if message is None:
+            return
+        services = context.services
+        catalog = services.catalog
+        if await refused(update, context, "broadcasts"):
+            return
+        lang = await services.language_of(user)
+        lines = [catalog.text("broadcast.list_title", lang)]
+        tz = services.settings.tz
+        for broadcast in await BroadcastStore(services.db).recent(10):
+            assert broadcast.delivery_id is not None
+            progress = await services.outbox.progress(broadcast.delivery_id)
+            if progress is None:
+                continue
+            outcome = {
+                "done": "list_done", "cancelled": "list_stopped", "paused": "list_paused",
+            }.get(progress.state, "list_sending")  # fmt: skip
+            if progress.start_at and progress.start_at > datetime.now(UTC).timestamp():
+                outcome = "list_queued"
+            lines.append(
+                catalog.text(
+                    f"broadcast.{outcome}",
+                    lang,
+                    when=_when(broadcast.created_at, tz),
+                    label=progress.label,
+                    sent=_number(progress.sent, lang),
+                    total=_number(progress.total, lang),
+                    blocked=_number(progress.blocked, lang),
+                    failed=_number(sum(progress.failed.values()) - _gone(progress.failed), lang),
+                    at=_when(progress.start_at, tz) if progress.start_at else "",
+                )
+            )
+        if len(lines) == 1:
+            lines.append(catalog.text("broadcast.list_none", lang))
+        await message.reply_text("\n".join(lines))
+
+    # -- drawing ----------------------------------------------------------------------
+
+    async def _audience_panel(
+        self, services: Services, lang: str, broadcast: Broadcast
+    ) -> tuple[str, InlineKeyboardMarkup]:
+        catalog = services.catalog
+        count = len(await self._recipients(services, broadcast))
+        categories = await services.reading.categories()
+        names = [c.name for c in categories if c.category_id in broadcast.categories]
+        audience = (
+            catalog.text("broadcast.audience_categories", lang, names=", ".join(names))
+            if names
+            else catalog.text("broadcast.audience_all", lang)
+        )
+        if broadcast.channel and services.settings.CHANNEL_ID is not None:
+            audience += catalog.text("broadcast.audience_channel", lang)
+        text = catalog.text("broadcast.choose", lang, audience=audience, count=_number(count, lang))
+        rows: list[list[InlineKeyboardButton]] = []
+        toggles = [
+            InlineKeyboardButton(
+                ("✅ " if c.category_id in broadcast.categories else "▫️ ") + c.name[:30],
+                callback_data=BroadcastAction(broadcast.broadcast_id, "cat", c.category_id).pack(),
+            )
+            for c in categories[:20]
+        ]
+        rows += [toggles[i : i + 2] for i in range(0, len(toggles), 2)]
+        if services.settings.CHANNEL_ID is not None:
+            key = "broadcast.channel_on" if broadcast.channel else "broadcast.channel_off"
+            rows.append(
+                [InlineKeyboardButton(
+                    catalog.text(key, lang),
+                    callback_data=BroadcastAction(broadcast.broadcast_id, "ch").pack(),
+                )]
+            )  # fmt: skip
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    catalog.text("broadcast.go_button", lang, count=_number(count, lang)),
+                    callback_data=BroadcastAction(broadcast.broadcast_id, "go").pack(),
+                ),
+                self._button(services, lang, broadcast, "time"),
+            ]
+        )
+        rows.append([self._button(services, lang, broadcast, "x")])
+        return text, InlineKeyboardMarkup(rows)
+
+    def _controls(
+        self, services: Services, lang: str, broadcast: Broadcast, progress: Progress
+    ) -> InlineKeyboardMarkup:
+        first: ActionName = "r" if progress.state == "paused" else "p"
+        if progress.start_at and progress.start_at > datetime.now(UTC).timestamp():
+            return self._markup([[self._button(services, lang, broadcast, "stop")]])
+        return self._markup(
+            [[self._button(services, lang, broadcast, first),
+              self._button(services, lang, broadcast, "stop")]]
+        )  # fmt: skip
+
+    @staticmethod
+    def _button(
+        services: Services, lang: str, broadcast: Broadcast, action: ActionName
+    ) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            services.catalog.text(f"broadcast.button_{action}", lang),
+            callback_data=BroadcastAction(broadcast.broadcast_id, action).pack(),
+        )
+
+    @staticmethod
+    def _markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(rows)
+
+
+def handlers(application: BotApplication) -> list[BaseHandler[Update, BotContext, None]]:
+    """The broadcast handlers, and the jobs that follow sends and restore drafts."""
+    broadcaster = Broadcaster()
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            broadcaster.follow, interval=FOLLOW_SECONDS, first=FOLLOW_SECONDS,
+            name="broadcast-progress",
+        )  # fmt: skip
+        application.job_queue.run_once(broadcaster.restore, when=0, name="broadcast-restore")
+    return broadcaster.handlers()

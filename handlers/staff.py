@@ -1,0 +1,438 @@
+"""Who is staff, the one refusal every staff command uses, and the owners' staff commands.
+
+The owners are ADMIN_IDS (configuration: they cannot be removed from Telegram). They add and
+remove staff with /addstaff and /removestaff, see everyone with /staff (staff may too) and the
+audit log with /audit. Every staff command starts with `refused`, which lets staff through and
+politely turns away everyone else, recording the attempt: a resident by the keyed hash of the
+interaction log, never by their Telegram id; a staff member asking for an owner's command by
+their id (staff are accountable). /myid, for everyone, tells a person their Telegram id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from telegram import (
+    Message,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
+    Update,
+    User,
+)
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.context import BotContext, Services
+from bot.i18n import Catalog, SafeHtml
+from bot.menus import clear_staff_menu, set_staff_menu
+from storage.audit import AuditEntry
+
+__all__ = [
+    "AUDIT_LINES",
+    "Target",
+    "addstaff_command",
+    "audit_command",
+    "audit_line",
+    "handlers",
+    "is_owner",
+    "is_staff",
+    "myid_command",
+    "record",
+    "refresh_menu",
+    "refused",
+    "removestaff_command",
+    "staff_command",
+    "target_of",
+]
+
+log = logging.getLogger(__name__)
+
+AUDIT_LINES = 20  # entries /audit shows
+# Actions with a sentence of their own in the catalogue (`staff.audit_<action>`); any other
+# action (recorded by a newer part of the bot) is shown with its details as they are.
+KNOWN_ACTIONS = frozenset(
+    {"staff_added", "staff_removed", "poll_created", "poll_closed", "digest_sent", "refused",
+     "broadcast", "poll_sent"}
+)  # fmt: skip
+_DETAIL_CHARS = 80  # a long value (a poll's question) is cut in /audit
+_MAX_TEXT = 3900  # /audit stops adding lines before Telegram's 4096 characters
+# Telegram user ids are positive and fit in 52 bits; more digits than that is a typing mistake.
+_USER_ID = re.compile(r"[1-9]\d{0,15}")
+
+
+# -- who may do what --------------------------------------------------------------------------
+
+
+async def is_owner(services: Services, user: User | None) -> bool:
+    """Whether `user` is one of the owners (ADMIN_IDS)."""
+    return user is not None and user.id in services.settings.ADMIN_IDS
+
+
+async def is_staff(services: Services, user: User | None) -> bool:
+    """Whether `user` may use the staff commands: an owner, or a staff member the owners added."""
+    if user is None:
+        return False
+    return user.id in services.settings.ADMIN_IDS or await services.staff.get(user.id) is not None
+
+
+async def record(services: Services, user: User, action: str, **detail: Any) -> None:
+    """Add a staff member's action to the audit log, under their Telegram id."""
+    await services.audit.record(str(user.id), action, detail)
+
+
+async def refused(
+    update: Update, context: BotContext, command: str, *, owners_only: bool = False
+) -> bool:
+    """Refuse `command` politely unless the sender may use it, and record the refusal.
+
+    Returns True when the sender was refused (the caller stops there). Under a button (the
+    /newpoll dialog's "Create") the refusal replaces the message; the caller answered the tap.
+    """
+    services = context.services
+    user = update.effective_user
+    if await is_owner(services, user):
+        return False
+    staff = await is_staff(services, user)
+    if staff and not owners_only:
+        return False
+    if staff:
+        assert user is not None
+        # Staff are accountable: they are named by their id.
+        actor: str | None = str(user.id)
+        role, key = "staff", "staff.owners_only"
+        log.info("refused /%s to staff member %s: owners only", command, user.id)
+    else:
+        # A resident is never identified in the logs: the interaction log's key stands for them.
+        actor = None if user is None else services.stats.key_of(user.id)
+        role, key = "resident", "poll.not_staff"
+        log.info("refused /%s to a resident: not staff", command)
+    await services.audit.record(actor, "refused", {"command": command, "role": role})
+    text = await services.text_for(user, key)
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        await query.edit_message_text(text)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+    return True
+
+
+# -- menus ------------------------------------------------------------------------------------
+
+
+async def refresh_menu(context: BotContext, user: User | None) -> None:
+    """Set the staff command menu again for an owner or staff member (after /start, or a new
+    language); residents' menus are the default one, so nothing is done for them."""
+    services = context.services
+    if user is None or not await is_staff(services, user):
+        return
+    owner = await is_owner(services, user)
+    if not owner:
+        await services.staff.rename(user.id, user.full_name)
+    chosen = await services.users.language(user.id)
+    await set_staff_menu(context.bot, services.catalog, user.id, owner=owner, chosen=chosen)
+
+
+# -- whom a command is about ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The person /addstaff or /removestaff is about."""
+
+    user_id: int
+    name: str = ""  # "" when only the id is known
+    is_bot: bool = False
+
+
+def target_of(message: Message, args: Sequence[str]) -> Target | str:
+    """The person named by the command's argument (a Telegram id) or, without one, by the
+    message it answers (its sender, or the original sender of a forwarded message).
+
+    Returns the Target, or the catalogue key of what is wrong: `staff.ask_id` (nothing given),
+    `staff.bad_id`, `staff.hidden_user` (forwarded from someone who hides their account) or
+    `staff.not_a_person` (a channel's or group's message).
+    """
+    if args:
+        text = args[0].strip()
+        return Target(int(text)) if _USER_ID.fullmatch(text) else "staff.bad_id"
+    answered = message.reply_to_message
+    if answered is None:
+        return "staff.ask_id"
+    origin = answered.forward_origin
+    if isinstance(origin, MessageOriginUser):
+        sender: User | None = origin.sender_user
+    elif isinstance(origin, MessageOriginHiddenUser):
+        return "staff.hidden_user"
+    elif origin is not None:
+        return "staff.not_a_person"
+    else:
+        sender = None if answered.sender_chat is not None else answered.from_user
+    if sender is None:
+        return "staff.not_a_person"
+    return Target(sender.id, sender.full_name, sender.is_bot)
+
+
+async def _name_from_telegram(context: BotContext, user_id: int) -> str:
+    """The person's name as Telegram gives it now; "" if the bot cannot see their chat."""
+    try:
+        chat = await context.bot.get_chat(user_id)
+    except TelegramError as exc:
+        log.info("no name for %s from Telegram: %s", user_id, exc)
+        return ""
+    return (chat.full_name or "") if chat.type == ChatType.PRIVATE else ""
+
+
+async def _target(update: Update, context: BotContext, command: str) -> Target | None:
+    """The person the command is about, or None after explaining what to send instead."""
+    message = update.effective_message
+    assert message is not None
+    services = context.services
+    lang = await services.language_of(update.effective_user)
+    found = target_of(message, context.args or [])
+    if isinstance(found, Target):
+        if found.is_bot or found.user_id == context.bot.id:
+            await message.reply_text(services.catalog.text("staff.is_bot", lang))
+            return None
+        return found
+    given = (context.args or [""])[0][:32]
+    problem = services.catalog.text(found, lang, text=given, command=command)
+    how = services.catalog.text("staff.how_to_find_id", lang, command=command)
+    await message.reply_text(f"{problem}\n\n{how}")
+    return None
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+async def myid_command(update: Update, context: BotContext) -> None:
+    """/myid: tell the person their Telegram id (to give to the owner who adds staff)."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    await message.reply_text(await context.services.text_for(user, "staff.myid", user_id=user.id))
+
+
+async def addstaff_command(update: Update, context: BotContext) -> None:
+    """/addstaff <id>, or in answer to a (forwarded) message of the person (owners only)."""
+    message, owner = update.effective_message, update.effective_user
+    if message is None or owner is None:
+        return
+    if await refused(update, context, "addstaff", owners_only=True):
+        return
+    target = await _target(update, context, "addstaff")
+    if target is None:
+        return
+    services = context.services
+    catalog = services.catalog
+    lang = await services.language_of(owner)
+    name = target.name or await _name_from_telegram(context, target.user_id)
+    if target.user_id in services.settings.ADMIN_IDS:
+        text = catalog.text(
+            "staff.is_owner", lang, name=_named(catalog, lang, name), user_id=target.user_id
+        )
+        await message.reply_text(text)
+        return
+    member, new = await services.staff.add(target.user_id, name, owner.id)
+    if not new:
+        text = catalog.text(
+            "staff.already_staff",
+            lang,
+            name=_named(catalog, lang, member.name or name),
+            user_id=member.user_id,
+            since=_local(services, member.added_at),
+        )
+        await message.reply_text(text)
+        return
+    await record(services, owner, "staff_added", user_id=target.user_id, name=name)
+    log.info("%s made %s staff", owner.id, target.user_id)
+    chosen = await services.users.language(target.user_id)
+    menu = await set_staff_menu(context.bot, catalog, target.user_id, owner=False, chosen=chosen)
+    await message.reply_text(
+        catalog.text(
+            "staff.added" if menu else "staff.added_no_chat",
+            lang,
+            name=_named(catalog, lang, name),
+            user_id=target.user_id,
+        )
+    )
+
+
+async def removestaff_command(update: Update, context: BotContext) -> None:
+    """/removestaff <id>, or in answer to a message of the person (owners only)."""
+    message, owner = update.effective_message, update.effective_user
+    if message is None or owner is None:
+        return
+    if await refused(update, context, "removestaff", owners_only=True):
+        return
+    target = await _target(update, context, "removestaff")
+    if target is None:
+        return
+    services = context.services
+    catalog = services.catalog
+    lang = await services.language_of(owner)
+    if target.user_id in services.settings.ADMIN_IDS:
+        await message.reply_text(
+            catalog.text("staff.owner_not_removable", lang, user_id=target.user_id)
+        )
+        return
+    removed = await services.staff.remove(target.user_id)
+    if removed is None:
+        await message.reply_text(catalog.text("staff.not_a_member", lang, user_id=target.user_id))
+        return
+    await record(services, owner, "staff_removed", user_id=removed.user_id, name=removed.name)
+    log.info("%s removed %s from the staff", owner.id, removed.user_id)
+    await clear_staff_menu(context.bot, catalog, removed.user_id)
+    await message.reply_text(
+        catalog.text(
+            "staff.removed",
+            lang,
+            name=_named(catalog, lang, removed.name),
+            user_id=removed.user_id,
+        )
+    )
+
+
+async def staff_command(update: Update, context: BotContext) -> None:
+    """/staff: the owners and the staff, with their names and since when (staff and owners)."""
+    message = update.effective_message
+    if message is None or await refused(update, context, "staff"):
+        return
+    services = context.services
+    catalog = services.catalog
+    lang = await services.language_of(update.effective_user)
+    owners = [
+        catalog.text(
+            "staff.list_owner",
+            lang,
+            name=_named(catalog, lang, await _name_from_telegram(context, user_id)),
+            user_id=user_id,
+        )
+        for user_id in sorted(services.settings.ADMIN_IDS)
+    ]
+    members = [
+        catalog.text(
+            "staff.list_member",
+            lang,
+            name=_named(catalog, lang, member.name),
+            user_id=member.user_id,
+            since=_local(services, member.added_at),
+        )
+        for member in await services.staff.members()
+        if member.user_id not in services.settings.ADMIN_IDS
+    ]
+    none = catalog.text("staff.list_none", lang)
+    await message.reply_text(
+        catalog.text(
+            "staff.list",
+            lang,
+            owners=SafeHtml("\n".join(owners) or none),
+            members=SafeHtml("\n".join(members) or none),
+            count=len(members),
+        )
+    )
+
+
+async def audit_command(update: Update, context: BotContext) -> None:
+    """/audit [action]: the last entries of the audit log, in words (owners only)."""
+    message = update.effective_message
+    if message is None or await refused(update, context, "audit", owners_only=True):
+        return
+    services = context.services
+    catalog = services.catalog
+    lang = await services.language_of(update.effective_user)
+    action = context.args[0].lower() if context.args else None
+    entries = await services.audit.recent(AUDIT_LINES, action=action)
+    if not entries:
+        await message.reply_text(catalog.text("staff.audit_empty", lang))
+        return
+    names = await _actor_names(context, entries)
+    text = catalog.text(
+        "staff.audit_title", lang, count=len(entries), zone=services.settings.TIMEZONE
+    )
+    for entry in entries:
+        line = audit_line(catalog, lang, entry, names, services.settings.tz)
+        if len(text) + len(line) + 1 > _MAX_TEXT:
+            break
+        text += "\n" + line
+    await message.reply_text(text)
+
+
+async def _actor_names(context: BotContext, entries: Sequence[AuditEntry]) -> dict[str, str]:
+    """Names for the staff ids among the actors: stored staff, then the names the log itself
+    recorded (staff removed since), then Telegram for the owners."""
+    services = context.services
+    names = {str(member.user_id): member.name for member in await services.staff.members()}
+    for entry in reversed(entries):  # the oldest first, so the latest name wins
+        if entry.action in ("staff_added", "staff_removed") and entry.detail.get("name"):
+            names.setdefault(str(entry.detail.get("user_id")), str(entry.detail["name"]))
+    for user_id in sorted(services.settings.ADMIN_IDS):
+        if str(user_id) not in names and any(e.actor == str(user_id) for e in entries):
+            names[str(user_id)] = await _name_from_telegram(context, user_id)
+    return {actor: name for actor, name in names.items() if name}
+
+
+def audit_line(
+    catalog: Catalog, lang: str, entry: AuditEntry, names: dict[str, str], tz: tzinfo
+) -> str:
+    """One entry in words: when (local time), who, what."""
+    when = entry.at.astimezone(tz).strftime("%H:%M %d/%m/%Y")
+    resident = entry.detail.get("role") == "resident" or entry.actor is None
+    if resident:
+        who = catalog.text("staff.audit_resident", lang)
+    elif entry.actor in names:
+        who = catalog.text("staff.audit_who", lang, name=names[entry.actor], user_id=entry.actor)
+    else:
+        who = catalog.text("staff.audit_who_id", lang, user_id=entry.actor)
+    values = {
+        name: value[:_DETAIL_CHARS] if isinstance(value, str) else value
+        for name, value in entry.detail.items()
+        if name.isidentifier()
+    }
+    if values.get("name") == "":
+        values["name"] = catalog.text("staff.unknown_name", lang)
+    what = None
+    if entry.action in KNOWN_ACTIONS:
+        try:
+            what = catalog.text(f"staff.audit_{entry.action}", lang, action=entry.action, **values)
+        except (KeyError, IndexError, ValueError):
+            what = None  # details of another shape than expected: shown as they are below
+    if what is None:
+        details = ", ".join(
+            f"{name}: {_short(value)}" for name, value in sorted(entry.detail.items())
+        )
+        what = catalog.text("staff.audit_other", lang, action=entry.action, details=details)
+    return catalog.text("staff.audit_line", lang, when=when, who=SafeHtml(who), what=SafeHtml(what))
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 1] + "…"
+
+
+def _named(catalog: Catalog, lang: str, name: str) -> str:
+    return name or catalog.text("staff.unknown_name", lang)
+
+
+def _local(services: Services, moment: datetime) -> str:
+    return moment.astimezone(services.settings.tz).strftime("%d/%m/%Y")
+
+
+# -- wiring -----------------------------------------------------------------------------------
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    """The handlers of this module, for `handlers.register`."""
+    return [
+        CommandHandler("myid", myid_command),
+        CommandHandler("addstaff", addstaff_command),
+        CommandHandler("removestaff", removestaff_command),
+        CommandHandler("staff", staff_command),
+        CommandHandler("audit", audit_command),
+    ]

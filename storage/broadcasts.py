@@ -1,0 +1,186 @@
+"""Staff announcements: the dialog's state, kept in the database so a restart loses none of it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import aiosqlite
+
+from storage.db import Database
+
+__all__ = ["Broadcast", "BroadcastState", "BroadcastStore"]
+
+BroadcastState = Literal["writing", "choosing", "timing", "queued", "sending", "done", "cancelled"]
+# The states of a dialog still being written: a new /broadcast replaces such a draft.
+DRAFT_STATES = ("writing", "choosing", "timing")
+
+_COLUMNS = (
+    "broadcast_id, created_by, chat_id, state, kind, body, text_html, categories, channel,"
+    " start_at, recipients, delivery_id, panel_message_id, article_id, created_at"
+)
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """One announcement, from the first /broadcast to its final report."""
+
+    broadcast_id: int
+    created_by: int
+    chat_id: int
+    state: BroadcastState
+    kind: str | None
+    body: dict[str, Any] | None
+    text_html: str | None
+    categories: frozenset[int]
+    channel: bool
+    start_at: float | None
+    recipients: int | None
+    delivery_id: int | None
+    panel_message_id: int | None
+    article_id: int | None
+    created_at: datetime
+
+    @property
+    def is_draft(self) -> bool:
+        """Still being written (nothing is queued for sending yet)."""
+        return self.state in DRAFT_STATES
+
+
+def _broadcast(row: Any) -> Broadcast:
+    return Broadcast(
+        broadcast_id=int(row[0]),
+        created_by=int(row[1]),
+        chat_id=int(row[2]),
+        state=row[3],
+        kind=row[4],
+        body=None if row[5] is None else json.loads(row[5]),
+        text_html=row[6],
+        categories=frozenset(int(part) for part in str(row[7]).split(",") if part),
+        channel=bool(row[8]),
+        start_at=None if row[9] is None else float(row[9]),
+        recipients=None if row[10] is None else int(row[10]),
+        delivery_id=None if row[11] is None else int(row[11]),
+        panel_message_id=None if row[12] is None else int(row[12]),
+        article_id=None if row[13] is None else int(row[13]),
+        created_at=datetime.fromisoformat(str(row[14])),
+    )
+
+
+class BroadcastStore:
+    """Reads and writes `broadcasts`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def begin(self, created_by: int, chat_id: int) -> Broadcast:
+        """A new draft; the author's earlier unfinished draft is dropped."""
+        stamp = _stamp()
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE broadcasts SET state = 'cancelled', updated_at = ?"
+                " WHERE created_by = ? AND state IN ('writing', 'choosing', 'timing')",
+                (stamp, created_by),
+            )
+            cursor = await conn.execute(
+                "INSERT INTO broadcasts (created_by, chat_id, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?)",
+                (created_by, chat_id, stamp, stamp),
+            )
+            assert cursor.lastrowid is not None
+            broadcast_id = cursor.lastrowid
+        found = await self.get(broadcast_id)
+        assert found is not None
+        return found
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        """One broadcast."""
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE broadcast_id = ?", (broadcast_id,)
+        )
+        return None if row is None else _broadcast(row)
+
+    async def draft_of(self, created_by: int) -> Broadcast | None:
+        """The author's unfinished draft, if any."""
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE created_by = ?"
+            " AND state IN ('writing', 'choosing', 'timing')"
+            " ORDER BY broadcast_id DESC LIMIT 1",
+            (created_by,),
+        )
+        return None if row is None else _broadcast(row)
+
+    async def drafts(self) -> list[Broadcast]:
+        """Every unfinished draft (to know, after a restart, whose messages belong to one)."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE state IN ('writing', 'choosing', 'timing')"
+        )
+        return [_broadcast(row) for row in rows]
+
+    async def update(
+        self, broadcast_id: int, *, expect: tuple[str, ...] = (), **values: Any
+    ) -> bool:
+        """Change some fields; with `expect`, only if the state is one of those (else False)."""
+        if "body" in values and values["body"] is not None:
+            values["body"] = json.dumps(values["body"], ensure_ascii=False)
+        if "categories" in values:
+            values["categories"] = ",".join(str(c) for c in sorted(values["categories"]))
+        if "channel" in values:
+            values["channel"] = int(values["channel"])
+        names = list(values)
+        sql = (
+            f"UPDATE broadcasts SET {', '.join(f'{name} = ?' for name in names)}, updated_at = ?"
+            " WHERE broadcast_id = ?"
+        )
+        parameters: list[Any] = [values[name] for name in names] + [_stamp(), broadcast_id]
+        if expect:
+            sql += f" AND state IN ({','.join('?' * len(expect))})"
+            parameters += expect
+        written = await self._db.write(sql, parameters)
+        return written.rowcount == 1
+
+    def updater(
+        self, broadcast_id: int, **values: Any
+    ) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
+        """The same change as `update`, to run inside another transaction (the outbox's)."""
+
+        async def run(conn: aiosqlite.Connection) -> None:
+            names = list(values)
+            await conn.execute(
+                f"UPDATE broadcasts SET {', '.join(f'{n} = ?' for n in names)}, updated_at = ?"
+                " WHERE broadcast_id = ?",
+                [*(values[n] for n in names), _stamp(), broadcast_id],
+            )
+
+        return run
+
+    async def following(self) -> list[Broadcast]:
+        """Broadcasts queued or sending: their progress messages need updating."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE state IN ('queued', 'sending')"
+            " ORDER BY broadcast_id"
+        )
+        return [_broadcast(row) for row in rows]
+
+    async def by_delivery(self, delivery_id: int) -> Broadcast | None:
+        """The broadcast a delivery job sends."""
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE delivery_id = ?", (delivery_id,)
+        )
+        return None if row is None else _broadcast(row)
+
+    async def recent(self, limit: int = 10) -> list[Broadcast]:
+        """The latest broadcasts that were sent or queued, newest first."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE delivery_id IS NOT NULL"
+            " ORDER BY broadcast_id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_broadcast(row) for row in rows]

@@ -1,0 +1,343 @@
+"""Staff announcements through the stand-in: write, preview, address, confirm, follow, report."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import build_application, running
+from bot.context import BotApplication, Services
+from handlers.broadcast import BroadcastAction, parse_time
+from storage.subscriptions import Subscription
+from tests.conftest import TZ, make_settings
+from tests.standins.telegram import FakeTelegram, User
+from tests.test_delivery import until
+from tests.test_push import add_article
+
+OWNER = 1001
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4, "big") + (480).to_bytes(4, "big")
+
+
+@pytest.fixture
+async def app(telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[BotApplication]:
+    settings = make_settings(tmp_path, telegram, SEND_RATE_PER_SECOND=100, CHANNEL_ID="-100777")
+    telegram.channel(-100777)
+    application = build_application(settings)
+    async with running(application):
+        services = application.bot_data.services
+        for category_id in (1, 3):  # "Tin tức – Sự kiện" and "Y tế – Giáo dục"
+            await add_article(services.db, category_id, category_id)
+        await services.push.announce(backfill=True)
+        yield application
+
+
+async def subscribers(
+    telegram: FakeTelegram, services: Services, ids: range, **how: Any
+) -> list[User]:
+    users = []
+    for user_id in ids:
+        users.append(telegram.user(user_id))
+        await services.subscriptions.save(Subscription(user_id, how.pop("mode", "daily"), **how))
+    return users
+
+
+def panel(telegram: FakeTelegram, after: int) -> dict[str, Any]:
+    """The last message the bot sent the owner with buttons (the dialog's panel)."""
+    calls = [c for c in telegram.calls_to("sendMessage", after, chat_id=OWNER) if c.ok]
+    return next(c.result for c in reversed(calls) if c.result.get("reply_markup"))
+
+
+def button(message: dict[str, Any], starts: str) -> str:
+    for row in message["reply_markup"]["inline_keyboard"]:
+        for key in row:
+            if key["text"].startswith(starts):
+                return str(key["callback_data"])
+    raise AssertionError(f"no button {starts!r} in {message['reply_markup']}")
+
+
+def current(telegram: FakeTelegram, message: dict[str, Any]) -> dict[str, Any]:
+    """The message as it is now (after edits)."""
+    return telegram.message(OWNER, message["message_id"])
+
+
+async def final_report(telegram: FakeTelegram, message: dict[str, Any]) -> str:
+    await until(lambda: "Đã gửi xong" in current(telegram, message)["text"]
+                or "Đã dừng gửi" in current(telegram, message)["text"], timeout=30)  # fmt: skip
+    return str(current(telegram, message)["text"])
+
+
+async def write(
+    telegram: FakeTelegram, owner: User, send: Any, *args: Any, **kwargs: Any
+) -> dict[str, Any]:
+    """/broadcast, then the content; returns the audience panel."""
+    await telegram.reply_to(owner, "/broadcast")
+    mark = telegram.mark()
+    await send(owner, *args, **kwargs)
+    await telegram.wait_for("sendMessage", after=mark, chat_id=OWNER, timeout=5)
+    await until(lambda: any(c.ok and c.result.get("reply_markup") for c in
+                            telegram.calls_to("sendMessage", mark, chat_id=OWNER)))  # fmt: skip
+    return panel(telegram, mark)
+
+
+async def test_text_announcement_reaches_subscribers_formatted(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    services = app.bot_data.services
+    owner = telegram.user(OWNER, "Chị Hoa")
+    residents = await subscribers(telegram, services, range(2001, 2004))
+    gone = (await subscribers(telegram, services, range(2004, 2005)))[0]
+    await services.chats.set_active(gone.id, False, "blocked")
+
+    asked = await telegram.reply_to(owner, "/broadcast")
+    assert "Soạn thông báo" in asked.params["text"]
+    text = "Thông báo cắt nước\nTừ 7h đến 11h ngày 28/11 & <khu> A. Xem thêm"
+    entities = [
+        {"type": "bold", "offset": 0, "length": 18},
+        {
+            "type": "text_link",
+            "offset": text.index("Xem thêm"),
+            "length": 8,
+            "url": "https://xa.example.vn/tb",
+        },
+    ]
+    mark = telegram.mark()
+    await telegram.send(owner, text, entities=entities)
+    preview = await telegram.wait_for("sendMessage", after=mark, chat_id=OWNER)
+    expected_html = (
+        "<b>Thông báo cắt nước</b>\nTừ 7h đến 11h ngày 28/11 &amp; &lt;khu&gt; A. "
+        '<a href="https://xa.example.vn/tb">Xem thêm</a>'
+    )
+    assert preview.params["text"] == expected_html
+    await until(lambda: len(telegram.calls_to("sendMessage", mark, chat_id=OWNER)) >= 2)
+    audience = panel(telegram, mark)
+    assert "Số người nhận: 3" in audience["text"]  # the blocked resident is not counted
+    assert "tất cả người đăng ký" in audience["text"]
+
+    go = button(audience, "✅ Gửi ngay (3)")
+    await telegram.press(owner, audience, go)
+    report = await final_report(telegram, audience)
+    assert "Người nhận: 3" in report
+    assert "Đã nhận: 3" in report
+    for resident in residents:
+        (got,) = telegram.chat_messages(resident.id)
+        assert telegram.html_of(resident.id, got["message_id"]) == expected_html
+    assert telegram.chat_messages(gone.id) == []
+    assert telegram.chat_messages(-100777) == []  # the channel was not chosen
+
+    # Kept as news: residents who come later find it under "Thông báo".
+    categories = {c.name: c.count for c in await services.reading.categories()}
+    assert categories["Thông báo"] == 1
+    latest = await telegram.reply_to(telegram.user(2999), "/latest")
+    assert "Thông báo cắt nước" in str(latest.params)
+    # A second tap on "Gửi ngay" sends nothing more.
+    await telegram.press(owner, audience, go)
+    await asyncio.sleep(0.3)
+    assert all(len(telegram.chat_messages(r.id)) == 1 for r in residents)
+
+
+async def test_photo_and_document_announcements(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    (lan,) = await subscribers(telegram, services, range(2101, 2102))
+    caption = "Lịch tiêm chủng tháng 12"
+    audience = await write(
+        telegram, owner, telegram.send_media, "photo", PNG, caption,
+        [{"type": "italic", "offset": 0, "length": len("Lịch tiêm")}],
+    )  # fmt: skip
+    preview = telegram.calls_to("sendPhoto", chat_id=OWNER)[-1]
+    assert preview.params["caption"] == "<i>Lịch tiêm</i> chủng tháng 12"
+    await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+    await final_report(telegram, audience)
+    (photo,) = telegram.chat_messages(lan.id)
+    assert photo["caption"] == caption
+    assert photo["photo"][0]["file_id"] == preview.params["photo"]
+
+    audience = await write(telegram, owner, telegram.send_media, "document", b"%PDF-1.4", "Mẫu đơn")
+    await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+    await final_report(telegram, audience)
+    _photo, document = telegram.chat_messages(lan.id)
+    assert document["caption"] == "Mẫu đơn"
+    assert "document" in document
+
+
+async def test_audience_by_category_and_channel(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    (everything,) = await subscribers(telegram, services, range(2201, 2202))
+    (health,) = await subscribers(telegram, services, range(2202, 2203), all_categories=False,
+                                  category_ids=frozenset({3}))  # fmt: skip
+    (news,) = await subscribers(telegram, services, range(2203, 2204), all_categories=False,
+                                category_ids=frozenset({1}))  # fmt: skip
+    audience = await write(telegram, owner, telegram.send, "Tiêm phòng dại cho chó mèo")
+    assert "Số người nhận: 3" in audience["text"]
+    await telegram.press(owner, audience, button(audience, "▫️ Y tế"))
+    await until(lambda: "Số người nhận: 2" in current(telegram, audience)["text"])
+    assert "người theo dõi: Y tế – Giáo dục" in current(telegram, audience)["text"]
+    await telegram.press(owner, audience, button(current(telegram, audience), "📡"))
+    await until(lambda: "Số người nhận: 3" in current(telegram, audience)["text"])
+    assert "và kênh của xã" in current(telegram, audience)["text"]
+    await telegram.press(owner, audience, button(current(telegram, audience), "✅ Gửi ngay (3)"))
+    await final_report(telegram, audience)
+    assert len(telegram.chat_messages(everything.id)) == 1
+    assert len(telegram.chat_messages(health.id)) == 1
+    assert telegram.chat_messages(news.id) == []
+    assert len(telegram.chat_messages(-100777)) == 1
+
+
+async def test_cancel_at_each_step(telegram: FakeTelegram, app: BotApplication) -> None:
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    (lan,) = await subscribers(telegram, services, range(2301, 2302))
+    # While writing: the button.
+    asked = await telegram.reply_to(owner, "/broadcast")
+    await telegram.press(owner, asked.result, button(asked.result, "❌ Hủy"))
+    await until(lambda: "Đã hủy" in current(telegram, asked.result)["text"])
+    searched = await telegram.reply_to(owner, "nước sạch")  # no draft: plain text is a search
+    assert "Đã hủy" not in searched.params["text"]
+    # While writing: /cancel.
+    await telegram.reply_to(owner, "/broadcast")
+    cancelled = await telegram.reply_to(owner, "/cancel")
+    assert cancelled.params["text"].startswith("Đã hủy thông báo")
+    # At the audience.
+    audience = await write(telegram, owner, telegram.send, "Họp dân")
+    await telegram.press(owner, audience, button(audience, "❌ Hủy"))
+    await until(lambda: "Đã hủy" in current(telegram, audience)["text"])
+    # At the time.
+    audience = await write(telegram, owner, telegram.send, "Họp dân lần hai")
+    await telegram.press(owner, audience, button(audience, "⏰"))
+    await until(lambda: "Gửi lúc nào" in current(telegram, audience)["text"])
+    await telegram.press(owner, audience, button(current(telegram, audience), "❌ Hủy"))
+    await until(lambda: "Đã hủy" in current(telegram, audience)["text"])
+    await asyncio.sleep(0.3)
+    assert telegram.chat_messages(lan.id) == []
+    assert await services.outbox.recent() == []
+
+
+async def test_scheduled_announcement_is_queued(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    (lan,) = await subscribers(telegram, services, range(2401, 2402))
+    audience = await write(telegram, owner, telegram.send, "Ngày mai ra quân dọn vệ sinh")
+    await telegram.press(owner, audience, button(audience, "⏰"))
+    await until(lambda: "Gửi lúc nào" in current(telegram, audience)["text"])
+    unclear = await telegram.reply_to(owner, "sáng sớm")
+    assert unclear.params["text"].startswith("Tôi chưa hiểu giờ này")
+    mark = telegram.mark()
+    await telegram.send(owner, "06:30 mai")
+    queued = await telegram.wait_for("sendMessage", after=mark, chat_id=OWNER)
+    tomorrow = (datetime.now(TZ) + timedelta(days=1)).strftime("%d/%m/%Y")
+    assert queued.result["text"] == f"⏰ Đã hẹn giờ gửi lúc 06:30 {tomorrow}\nNgười nhận: 1"
+    (job,) = await services.outbox.recent()
+    assert job.start_at is not None
+    await asyncio.sleep(0.5)
+    assert telegram.chat_messages(lan.id) == []
+    assert "Thông báo" not in {c.name for c in await services.reading.categories() if c.count}
+
+    # The time comes (the test moves the job's start to now rather than wait till morning).
+    await services.db.write(
+        "UPDATE deliveries SET start_at = ? WHERE delivery_id = ?",
+        (datetime.now(UTC).timestamp(), job.delivery_id),
+    )
+    services.delivery.wake()
+    report = await final_report(telegram, queued.result)
+    assert "Đã nhận: 1" in report
+    assert len(telegram.chat_messages(lan.id)) == 1
+    assert "Thông báo" in {c.name for c in await services.reading.categories() if c.count}
+
+
+async def test_pause_resume_stop_and_report_adds_up(telegram: FakeTelegram, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, telegram, SEND_RATE_PER_SECOND=20)
+    application = build_application(settings)
+    async with running(application):
+        services = application.bot_data.services
+        owner = telegram.user(OWNER)
+        await subscribers(telegram, services, range(3001, 3201))
+        for blocked in range(3001, 3011):
+            telegram.block(blocked)
+        audience = await write(telegram, owner, telegram.send, "Bão số 5 sắp đổ bộ")
+        await telegram.press(owner, audience, button(audience, "✅ Gửi ngay (200)"))
+        await until(lambda: "Đang gửi" in current(telegram, audience)["text"])
+        await until(lambda: "Còn khoảng" in current(telegram, audience)["text"])
+        await telegram.press(owner, audience, button(current(telegram, audience), "⏸"))
+        await until(lambda: "Đã tạm dừng" in current(telegram, audience)["text"])
+        await asyncio.sleep(0.5)
+        held = len(telegram.calls_to("sendMessage"))
+        await asyncio.sleep(1.0)
+        assert len(telegram.calls_to("sendMessage")) - held <= 1  # the progress edit aside
+        await telegram.press(owner, audience, button(current(telegram, audience), "▶"))
+        await until(lambda: "Đang gửi" in current(telegram, audience)["text"])
+        await until(lambda: len(telegram.calls_to("sendMessage")) > held + 20)
+        await telegram.press(owner, audience, button(current(telegram, audience), "⏹ Dừng gửi"))
+        await until(lambda: "Dừng hẳn" in str(current(telegram, audience)["reply_markup"]))
+        await telegram.press(owner, audience, button(current(telegram, audience), "⏹ Dừng hẳn"))
+        report = await final_report(telegram, audience)
+        numbers = {
+            line.split(":")[0].strip("• "): int(line.split(":")[1].split("(")[0].replace(".", ""))
+            for line in report.splitlines()[1:]
+        }
+        total = numbers.pop("Người nhận")
+        assert total == 200
+        assert sum(numbers.values()) == total
+        assert numbers["Chưa gửi vì đã dừng"] > 0
+        assert "đã chặn bot" in report
+        edits = telegram.calls_to(
+            "editMessageText", chat_id=OWNER, message_id=audience["message_id"]
+        )
+        assert len(edits) < 40  # a few seconds apart, not one per message
+
+
+async def test_broadcasts_lists_and_residents_are_refused(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    resident = telegram.user(2501)
+    for command in ("/broadcast", "/broadcasts"):
+        refused = await telegram.reply_to(resident, command)
+        assert refused.params["text"] == "Xin lỗi, lệnh này chỉ dành cho cán bộ xã."
+    empty = await telegram.reply_to(owner, "/broadcasts")
+    assert "Chưa có thông báo nào" in empty.params["text"]
+    await subscribers(telegram, services, range(2502, 2504))
+    audience = await write(telegram, owner, telegram.send, "Lịch trực Tết")
+    await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+    await final_report(telegram, audience)
+    listed = await telegram.reply_to(owner, "/broadcasts")
+    assert "Lịch trực Tết — đã nhận 2/2, đã chặn 0, lỗi 0" in listed.params["text"]
+    # A resident cannot press a staff panel's buttons, forged or not.
+    forged = BroadcastAction(1, "go").pack()
+    mark = telegram.mark()
+    await telegram.press(resident, audience, forged)
+    refusal = await telegram.wait_for("editMessageText", after=mark)
+    assert "cán bộ" in refusal.params["text"]
+    entries = await services.audit.recent(5, action="refused")
+    assert [e.detail["command"] for e in entries[:3]] == ["broadcast", "broadcasts", "broadcast"]
+    assert all(e.actor != str(resident.id) for e in entries)
+    # The owner's audit shows who sent which announcement to whom.
+    audit = await telegram.reply_to(owner, "/audit")
+    assert "gửi thông báo số" in audit.params["text"]
+    assert "tất cả người đăng ký" in audit.params["text"]
+
+
+def test_parse_time() -> None:
+    now = datetime(2026, 11, 26, 14, 0, tzinfo=TZ)  # a Thursday afternoon
+    assert parse_time("18:00", now, TZ) == datetime(2026, 11, 26, 18, 0, tzinfo=TZ)
+    assert parse_time("06:30", now, TZ) == datetime(2026, 11, 27, 6, 30, tzinfo=TZ)
+    assert parse_time("6h30 mai", now, TZ) == datetime(2026, 11, 27, 6, 30, tzinfo=TZ)
+    assert parse_time("18:00 ngày mai", now, TZ) == datetime(2026, 11, 27, 18, 0, tzinfo=TZ)
+    assert parse_time("7 giờ 28/11", now, TZ) == datetime(2026, 11, 28, 7, 0, tzinfo=TZ)
+    assert parse_time("07:00 5/1", now, TZ) == datetime(2027, 1, 5, 7, 0, tzinfo=TZ)
+    assert parse_time("08:15 1/12/2026", now, TZ) == datetime(2026, 12, 1, 8, 15, tzinfo=TZ)
+    assert parse_time("sáng mai", now, TZ) is None
+    assert parse_time("25:00", now, TZ) is None
+    assert parse_time("07:00 31/2", now, TZ) is None
