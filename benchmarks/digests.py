@@ -55,8 +55,7 @@ async def fill(db: Database, subscribers: int, articles: int) -> None:
             if not every:
                 for category in rng.sample(range(1, 7), rng.randint(1, 3)):
                     await conn.execute(
-                        "INSERT INTO subscription_categories (chat_id, category_id)"
-                        " VALUES (?, ?)",
+                        "INSERT INTO subscription_categories (chat_id, category_id) VALUES (?, ?)",
                         (chat_id, category),
                     )
         start = datetime(2026, 11, 22, tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -114,6 +115,9 @@ async def test_ingest_command_prints_progress_and_summary(
     assert first.returncode == 0, first.stderr
     assert "articles: 100%" in first.stderr  # the progress bar reached its end
     assert "ingest finished (first run, backfill): 11 new, 0 updated" in first.stdout
+    # Old news read by hand before the bot ever ran is not alerted when the bot starts.
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM articles WHERE announced = 0").fetchone() == (0,)
     second = await asyncio.to_thread(ingest)
     assert second.returncode == 0, second.stderr
     assert (

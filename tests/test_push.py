@@ -428,3 +428,24 @@ async def test_sendpoll_sends_the_poll_to_every_subscriber_once(
     results = await services.polls.results(poll.poll_id, lan.id)
     assert results is not None
     assert results.choice == poll.options[1].option_id
+
+
+async def test_group_that_became_a_supergroup_keeps_its_subscription(
+    telegram: FakeTelegram, services: Services
+) -> None:
+    """The alert follows the group to its new id, and so does its subscription."""
+    group = telegram.group(-4001, admins=[1001])
+    await add_article(services.db, 1, 1)
+    await services.push.announce(backfill=True)
+    await subscribe(services, datetime.now(UTC), group.id, mode="instant", all_categories=False,
+                    category_ids=frozenset({2}))  # fmt: skip
+    supergroup = telegram.migrate(group.id, -1004001)
+    title = await add_article(services.db, 2, 2)
+    await services.push.announce()
+    await settle(services)
+    (alert,) = texts(telegram, supergroup.id)
+    assert title in alert
+    assert await services.subscriptions.get(group.id) is None
+    moved = await services.subscriptions.get(supergroup.id)
+    assert moved is not None
+    assert moved.category_ids == frozenset({2})
