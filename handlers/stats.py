@@ -35,6 +35,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# Days the per-recipient rows of a finished bulk send are kept (its counts are kept for good).
+OUTBOX_RETENTION_DAYS = 31
 # Staff see subscribing and stopping week by week over this many weeks, this one included.
 SUBSCRIPTION_WEEKS = 8
 
@@ -304,6 +306,10 @@ async def prune_log(context: BotContext) -> None:
     removed = await services.stats.prune(services.settings.LOG_RETENTION_DAYS)
     if removed:
         log.info("deleted %d logged interactions past the retention period", removed)
+    # Who got which bulk message is kept a month for staff questions; the counts stay for good.
+    rows = await services.outbox.prune(OUTBOX_RETENTION_DAYS)
+    if rows:
+        log.info("deleted %d outbox rows of jobs finished over a month ago", rows)
 
 
 def handlers() -> Sequence[BaseHandler[Update, BotContext, None]]:

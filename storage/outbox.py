@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import aiosqlite
@@ -402,6 +402,17 @@ class OutboxStore:
         )
         found = [await self.progress(int(row[0])) for row in rows]
         return [progress for progress in found if progress is not None]
+
+    async def prune(self, days: int, now: datetime | None = None) -> int:
+        """Delete the recipient rows of jobs finished more than `days` ago; their counts stay
+        in `deliveries.summary`, and no chat id is kept longer than it serves."""
+        cutoff = ((now or datetime.now(UTC)) - timedelta(days=days)).astimezone(UTC)
+        written = await self._db.write(
+            "DELETE FROM outbox WHERE delivery_id IN (SELECT delivery_id FROM deliveries"
+            " WHERE summary IS NOT NULL AND finished_at < ?)",
+            (cutoff.isoformat(timespec="seconds"),),
+        )
+        return written.rowcount
 
     async def forget_chat(self, chat_id: int) -> int:
         """Remove a chat from every job (the resident asked /forget); finished counts stay."""

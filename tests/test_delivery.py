@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -378,3 +379,19 @@ async def test_reply_during_a_large_send_is_quick(telegram: FakeTelegram, tmp_pa
         assert await services.delivery.cancel(delivery_id)
     # The replies' reserve held: Telegram never had to refuse a message.
     assert telegram.flood_violations == 0
+
+
+async def test_finished_jobs_lose_their_rows_after_a_month_not_their_counts(
+    telegram: FakeTelegram, services: Services
+) -> None:
+    lan = telegram.user(9001)
+    delivery_id = await services.outbox.create("alert", [text("Tin")], [(lan.id, 0)])
+    assert delivery_id is not None
+    services.delivery.wake()
+    await wait_done(services, delivery_id)
+    assert await services.outbox.prune(31) == 0
+    later = datetime.now(UTC) + timedelta(days=32)
+    assert await services.outbox.prune(31, now=later) == 1
+    progress = await services.outbox.progress(delivery_id)
+    assert progress is not None
+    assert (progress.total, progress.sent, progress.state) == (1, 1, "done")
