@@ -28,8 +28,8 @@ HOW_TO = "gõ /start rồi /myid"
 STAFF_MENU = [*MENU_COMMANDS, *STAFF_COMMANDS]
 OWNER_MENU = [*STAFF_MENU, *OWNER_COMMANDS]
 EVERY_STAFF_COMMAND = (
-    "newpoll", "closepoll", "pollchart", "pollcsv", "staffstats", "senddigest", "addstaff",
-    "removestaff", "staff", "audit",
+    "newpoll", "closepoll", "pollchart", "pollcsv", "staffstats", "senddigest", "sendpoll",
+    "broadcast", "broadcasts", "addstaff", "removestaff", "staff", "audit",
 )  # fmt: skip
 
 
