@@ -370,7 +370,7 @@ class ArticleReader:
                 " ORDER BY ac.published_at DESC, ac.article_id DESC LIMIT :limit OFFSET :offset"
             )
         names = {"category": category_id, "limit": limit, "offset": offset}
-        rows = await self._db.fetchall(query, names)  # the count rides along: one round trip
+        rows = await self._db.quick_read(query, names)  # the count rides along: one query
         if rows:
             total = int(rows[0][4])
         else:  # a page past the end still says how many there are
@@ -388,7 +388,7 @@ class ArticleReader:
             else ("article_categories", " AND category_id = :category")
         )
         here = "(SELECT published_at, article_id FROM articles WHERE article_id = :id)"
-        row = await self._db.fetchone(
+        rows = await self._db.quick_read(
             _SELECT.replace(
                 "FROM articles AS a",
                 f", (SELECT article_id FROM {table} WHERE (published_at, article_id) < {here}"
@@ -400,8 +400,9 @@ class ArticleReader:
             + " WHERE a.article_id = :id",
             {"id": article_id, "category": category_id},
         )
-        if row is None:
+        if not rows:
             return None, None, None
+        row = rows[0]
         older, newer = row[13], row[14]
         return (
             _stored(row),
