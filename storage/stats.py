@@ -101,6 +101,7 @@ class InteractionLog:
         self._pending: list[list[Any]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
+        self._flushing = asyncio.Lock()
 
     @classmethod
     async def open(cls, db: Database, tz: ZoneInfo, configured: str | None) -> InteractionLog:
@@ -162,16 +163,18 @@ class InteractionLog:
         if not self._pending:
             return
         rows, self._pending = self._pending, []
-        try:
-            async with self._db.transaction() as conn:
-                await conn.executemany(
-                    "INSERT INTO interactions (at, day, kind, target, chat_type, user_key,"
-                    " update_id, words, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-        except Exception:
-            # The bot's replies never wait for the log: losing these events is the lesser harm.
-            log.exception("could not write %d interactions to the log", len(rows))
+        # Held while writing, so close() waits for a write a handler started (at FLUSH_AT).
+        async with self._flushing:
+            try:
+                async with self._db.transaction() as conn:
+                    await conn.executemany(
+                        "INSERT INTO interactions (at, day, kind, target, chat_type, user_key,"
+                        " update_id, words, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+            except Exception:
+                # The replies never wait for the log: losing these events is the lesser harm.
+                log.exception("could not write %d interactions to the log", len(rows))
 
     async def close(self) -> None:
         """Write what is queued; called before the database closes."""
@@ -181,6 +184,8 @@ class InteractionLog:
             self._closing.set()
             await self._flusher
         await self.flush()
+        async with self._flushing:  # a write a handler started is finished too
+            pass
 
     async def searched(
         self, update_id: int, words: str, results: int, now: datetime | None = None
