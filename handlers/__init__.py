@@ -68,8 +68,11 @@ def register(application: BotApplication) -> None:
             *push.handlers(),
             # /broadcast: its message handler takes only a staff member's draft or time.
             *broadcast.handlers(application),
+            # A forwarded message is something to keep (say, to /addstaff its author), not a
+            # search: it gets no answer.
             MessageHandler(
-                filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, reading.search_text
+                filters.TEXT & ~filters.COMMAND & ~filters.FORWARDED & filters.ChatType.PRIVATE,
+                reading.search_text,
             ),
             # Last: any button no handler above recognised is stale or forged.
             CallbackQueryHandler(errors.stale_button),
