@@ -220,6 +220,12 @@ def progress_text(
 _GONE_REASONS = frozenset({"blocked", "deactivated", "kicked", "chat_not_found", "inactive"})
 
 
+def _label(broadcast: Broadcast) -> str:
+    """The first line of an announcement, as staff see it in lists."""
+    plain = html.unescape(re.sub(r"<[^>]+>", "", broadcast.text_html or "")).strip()
+    return plain.splitlines()[0][:60] if plain else (broadcast.kind or "")
+
+
 def _gone(counts: dict[str, int]) -> int:
     return sum(n for reason, n in counts.items() if reason in _GONE_REASONS)
 
@@ -381,14 +387,25 @@ class Broadcaster:
             await message.reply_text(catalog.text("broadcast.time_out_of_range", lang))
             return
         self.awaiting.pop(message.chat.id, None)
-        sent = await self._queue(services, draft, draft.created_by, moment.timestamp())
-        if sent is None:
+        # Only the time is fixed now: who gets it is decided when it goes out, so a resident
+        # who stops their subscription overnight does not get a 06:30 announcement.
+        store = BroadcastStore(services.db)
+        expected = len(await self._recipients(services, draft))
+        if not await store.update(
+            draft.broadcast_id,
+            expect=("timing",),
+            state="queued",
+            start_at=moment.timestamp(),
+            recipients=expected,
+        ):
             return
-        panel = await message.reply_text(await self._progress_text(services, lang, sent))
-        await BroadcastStore(services.db).update(
-            sent.broadcast_id, panel_message_id=panel.message_id
-        )
-        await self._redraw(services, sent.broadcast_id, panel.get_bot(), force=True)
+        await self._audit(services, draft, None, expected, moment.timestamp())
+        log.info("broadcast %s scheduled by staff %s", draft.broadcast_id, draft.created_by)
+        queued = await store.get(draft.broadcast_id)
+        assert queued is not None
+        text, markup = self._queued_panel(services, lang, queued)
+        panel = await message.reply_text(text, reply_markup=markup)
+        await store.update(draft.broadcast_id, panel_message_id=panel.message_id)
 
     # -- buttons ----------------------------------------------------------------------
 
@@ -450,7 +467,7 @@ class Broadcaster:
             return
         elif name == "go":
             await query.answer()
-            sent = await self._queue(services, broadcast, user.id, None)
+            sent = await self._queue(services, broadcast, user.id)
             if sent is not None:
                 await self._redraw(services, sent.broadcast_id, query.get_bot(), force=True)
             return
@@ -467,6 +484,9 @@ class Broadcaster:
         query = update.callback_query
         assert query is not None
         catalog = services.catalog
+        if broadcast.delivery_id is None and broadcast.state == "queued":
+            await self._control_queued(update, services, lang, broadcast, name)
+            return
         if broadcast.delivery_id is None or broadcast.state not in ("queued", "sending"):
             await query.answer(catalog.text("broadcast.already_over", lang), show_alert=True)
             return
@@ -491,53 +511,84 @@ class Broadcaster:
         await query.answer(None if done else catalog.text("broadcast.already_over", lang))
         await self._redraw(services, broadcast.broadcast_id, query.get_bot(), force=True)
 
+    async def _control_queued(
+        self, update: Update, services: Services, lang: str, broadcast: Broadcast, name: str
+    ) -> None:
+        """Stop (after a confirmation) an announcement waiting for its time."""
+        query = update.callback_query
+        assert query is not None
+        catalog = services.catalog
+        await query.answer()
+        if name == "stop":
+            await query.edit_message_reply_markup(
+                self._markup(
+                    [[self._button(services, lang, broadcast, "stopok"),
+                      self._button(services, lang, broadcast, "keep")]]
+                )
+            )  # fmt: skip
+            return
+        if name == "stopok" and await BroadcastStore(services.db).update(
+            broadcast.broadcast_id, expect=("queued",), state="cancelled"
+        ):
+            await self._audit(services, broadcast, None, 0, None, "đã hủy trước giờ gửi")
+            await query.edit_message_text(catalog.text("broadcast.cancelled", lang))
+            return
+        text, markup = self._queued_panel(services, lang, broadcast)
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_text(text, reply_markup=markup)
+
+    def _queued_panel(
+        self, services: Services, lang: str, broadcast: Broadcast
+    ) -> tuple[str, InlineKeyboardMarkup]:
+        catalog = services.catalog
+        assert broadcast.start_at is not None
+        text = "\n".join(
+            [
+                catalog.text(
+                    "broadcast.queued", lang, when=_when(broadcast.start_at, services.settings.tz)
+                ),
+                catalog.text(
+                    "broadcast.expected", lang, count=_number(broadcast.recipients or 0, lang)
+                ),
+            ]
+        )
+        return text, self._markup([[self._button(services, lang, broadcast, "stop")]])
+
     # -- sending ----------------------------------------------------------------------
 
-    async def _queue(
-        self, services: Services, draft: Broadcast, staff_id: int, start_at: float | None
-    ) -> Broadcast | None:
-        """Write the announcement to the outbox for its audience (now or at `start_at`)."""
+    async def _queue(self, services: Services, draft: Broadcast, staff_id: int) -> Broadcast | None:
+        """Write the announcement to the outbox for its audience as it is now, and send it."""
         if draft.body is None:
             return None
         store = BroadcastStore(services.db)
         recipients = await self._recipients(services, draft)
-        plain = html.unescape(re.sub(r"<[^>]+>", "", draft.text_html or "")).strip()
-        label = plain.splitlines()[0][:60] if plain else (draft.kind or "")
-        mark = store.updater(
-            draft.broadcast_id,
-            state="queued" if start_at else "sending",
-            start_at=start_at,
-            recipients=len(recipients),
-        )
+        key = f"broadcast:{draft.broadcast_id}"
         delivery_id = await services.outbox.create(
             "broadcast",
             [draft.body],
             [(chat_id, 0) for chat_id in recipients],
-            label=label,
-            dedupe_key=f"broadcast:{draft.broadcast_id}",
+            label=_label(draft),
+            dedupe_key=key,
             priority=BROADCAST_PRIORITY,
             created_by=staff_id,
-            start_at=start_at,
-            also=mark,
+            also=store.sending(draft.broadcast_id, len(recipients), key),
         )
         if delivery_id is None:
             return None  # a double tap: the first one queued it
-        await store.update(draft.broadcast_id, delivery_id=delivery_id)
-        await self._audit(services, draft, delivery_id, len(recipients), start_at)
+        await self._audit(services, draft, delivery_id, len(recipients), None)
         log.info(
             "broadcast %s queued by staff %s for %d recipients",
             draft.broadcast_id, staff_id, len(recipients),
         )  # fmt: skip
         services.delivery.wake()
-        if start_at is None:
-            await self._keep_as_news(services, draft.broadcast_id)
+        await self._keep_as_news(services, draft.broadcast_id)
         return await store.get(draft.broadcast_id)
 
     async def _audit(
         self,
         services: Services,
         broadcast: Broadcast,
-        delivery_id: int,
+        delivery_id: int | None,
         recipients: int,
         start_at: float | None,
         outcome: str | None = None,
@@ -556,7 +607,7 @@ class Broadcaster:
             str(broadcast.created_by),
             "broadcast",
             {
-                "delivery_id": delivery_id,
+                "delivery_id": delivery_id if delivery_id is not None else "—",
                 "audience": audience,
                 "recipients": recipients,
                 "outcome": outcome,
@@ -614,29 +665,23 @@ class Broadcaster:
                 log.exception("could not update the progress of broadcast %s",
                               broadcast.broadcast_id)  # fmt: skip
 
-    async def _progress_text(self, services: Services, lang: str, broadcast: Broadcast) -> str:
-        assert broadcast.delivery_id is not None
-        estimate = await services.delivery.estimate(broadcast.delivery_id)
-        assert estimate is not None
-        return progress_text(estimate, broadcast, services.catalog, lang, services.settings.tz)
-
     async def _redraw(
         self, services: Services, broadcast_id: int, bot: Any, *, force: bool = False
     ) -> None:
         store = BroadcastStore(services.db)
         broadcast = await store.get(broadcast_id)
+        if broadcast is not None and broadcast.state == "queued" and broadcast.delivery_id is None:
+            if (broadcast.start_at or 0) > datetime.now(UTC).timestamp():
+                return  # its panel says when; nothing changes until then
+            # Its time has come: the audience is who is subscribed now.
+            broadcast = await self._queue(services, broadcast, broadcast.created_by)
+            force = True
         if broadcast is None or broadcast.delivery_id is None:
             return
         estimate = await services.delivery.estimate(broadcast.delivery_id)
         if estimate is None:
             return
         progress = estimate.progress
-        if (
-            broadcast.state == "queued"
-            and (progress.start_at or 0) <= datetime.now(UTC).timestamp()
-        ):
-            await store.update(broadcast_id, expect=("queued",), state="sending")
-            await self._keep_as_news(services, broadcast_id)
         final = progress.finished_at is not None
         lang = (
             await services.users.language(broadcast.created_by)
@@ -686,7 +731,17 @@ class Broadcaster:
         lines = [catalog.text("broadcast.list_title", lang)]
         tz = services.settings.tz
         for broadcast in await BroadcastStore(services.db).recent(10):
-            assert broadcast.delivery_id is not None
+            if broadcast.delivery_id is None:  # waiting for its time
+                assert broadcast.start_at is not None
+                label = _label(broadcast)
+                lines.append(
+                    catalog.text(
+                        "broadcast.list_queued", lang, when=_when(broadcast.created_at, tz),
+                        label=label, at=_when(broadcast.start_at, tz),
+                        total=_number(broadcast.recipients or 0, lang),
+                    )
+                )  # fmt: skip
+                continue
             progress = await services.outbox.progress(broadcast.delivery_id)
             if progress is None:
                 continue

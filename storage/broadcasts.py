@@ -146,17 +146,18 @@ class BroadcastStore:
         written = await self._db.write(sql, parameters)
         return written.rowcount == 1
 
-    def updater(
-        self, broadcast_id: int, **values: Any
+    def sending(
+        self, broadcast_id: int, recipients: int, dedupe_key: str
     ) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
-        """The same change as `update`, to run inside another transaction (the outbox's)."""
+        """Mark the broadcast sending, linked to its delivery job: to run inside the outbox's
+        transaction that writes the job (found by its `dedupe_key`), so the two never part."""
 
         async def run(conn: aiosqlite.Connection) -> None:
-            names = list(values)
             await conn.execute(
-                f"UPDATE broadcasts SET {', '.join(f'{n} = ?' for n in names)}, updated_at = ?"
+                "UPDATE broadcasts SET state = 'sending', recipients = ?, delivery_id ="
+                " (SELECT delivery_id FROM deliveries WHERE dedupe_key = ?), updated_at = ?"
                 " WHERE broadcast_id = ?",
-                [*(values[n] for n in names), _stamp(), broadcast_id],
+                (recipients, dedupe_key, _stamp(), broadcast_id),
             )
 
         return run
@@ -177,10 +178,10 @@ class BroadcastStore:
         return None if row is None else _broadcast(row)
 
     async def recent(self, limit: int = 10) -> list[Broadcast]:
-        """The latest broadcasts that were sent or queued, newest first."""
+        """The latest broadcasts sent, sending or waiting for their time, newest first."""
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM broadcasts WHERE delivery_id IS NOT NULL"
-            " ORDER BY broadcast_id DESC LIMIT ?",
+            " OR state = 'queued' ORDER BY broadcast_id DESC LIMIT ?",
             (limit,),
         )
         return [_broadcast(row) for row in rows]

@@ -225,9 +225,10 @@ async def test_cancel_at_each_step(telegram: FakeTelegram, app: BotApplication) 
 async def test_scheduled_announcement_is_queued(
     telegram: FakeTelegram, app: BotApplication
 ) -> None:
+    """Queued for a time; who gets it is decided when it goes out."""
     services = app.bot_data.services
     owner = telegram.user(OWNER)
-    (lan,) = await subscribers(telegram, services, range(2401, 2402))
+    lan, minh = await subscribers(telegram, services, range(2401, 2403))
     audience = await write(telegram, owner, telegram.send, "Ngày mai ra quân dọn vệ sinh")
     await telegram.press(owner, audience, button(audience, "⏰"))
     await until(lambda: "Gửi lúc nào" in current(telegram, audience)["text"])
@@ -237,23 +238,52 @@ async def test_scheduled_announcement_is_queued(
     await telegram.send(owner, "06:30 mai")
     queued = await telegram.wait_for("sendMessage", after=mark, chat_id=OWNER)
     tomorrow = (datetime.now(TZ) + timedelta(days=1)).strftime("%d/%m/%Y")
-    assert queued.result["text"] == f"⏰ Đã hẹn giờ gửi lúc 06:30 {tomorrow}\nNgười nhận: 1"
-    (job,) = await services.outbox.recent()
-    assert job.start_at is not None
-    await asyncio.sleep(0.5)
-    assert telegram.chat_messages(lan.id) == []
-    assert "Thông báo" not in {c.name for c in await services.reading.categories() if c.count}
-
-    # The time comes (the test moves the job's start to now rather than wait till morning).
-    await services.db.write(
-        "UPDATE deliveries SET start_at = ? WHERE delivery_id = ?",
-        (datetime.now(UTC).timestamp(), job.delivery_id),
+    assert queued.result["text"].startswith(
+        f"⏰ Đã hẹn giờ gửi lúc 06:30 {tomorrow}\nNgười nhận (tính đến lúc này): 2."
     )
-    services.delivery.wake()
+    listed = await telegram.reply_to(owner, "/broadcasts")
+    assert f"hẹn gửi lúc 06:30 {tomorrow} cho 2 người" in listed.params["text"]
+    await asyncio.sleep(0.5)
+    assert await services.outbox.recent() == []  # nothing written to send yet
+    assert "Thông báo" not in {c.name for c in await services.reading.categories()}
+
+    # Overnight, Minh stops his subscription and An subscribes.
+    await services.subscriptions.delete(minh.id)
+    (an,) = await subscribers(telegram, services, range(2403, 2404))
+    # The time comes (the test moves it to now rather than wait till morning).
+    await services.db.write(
+        "UPDATE broadcasts SET start_at = ? WHERE state = 'queued'",
+        (datetime.now(UTC).timestamp(),),
+    )
     report = await final_report(telegram, queued.result)
-    assert "Đã nhận: 1" in report
+    assert "Người nhận: 2" in report
+    assert "Đã nhận: 2" in report
     assert len(telegram.chat_messages(lan.id)) == 1
-    assert "Thông báo" in {c.name for c in await services.reading.categories() if c.count}
+    assert len(telegram.chat_messages(an.id)) == 1
+    assert telegram.chat_messages(minh.id) == []
+    assert "Thông báo" in {c.name for c in await services.reading.categories()}
+
+
+async def test_scheduled_announcement_can_be_called_off(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    (lan,) = await subscribers(telegram, services, range(2451, 2452))
+    audience = await write(telegram, owner, telegram.send, "Họp tổ dân phố")
+    await telegram.press(owner, audience, button(audience, "⏰"))
+    await until(lambda: "Gửi lúc nào" in current(telegram, audience)["text"])
+    queued = await telegram.reply_to(owner, "18:00 mai")
+    await telegram.press(owner, queued.result, button(queued.result, "⏹ Dừng gửi"))
+    await until(lambda: "Dừng hẳn" in str(current(telegram, queued.result)["reply_markup"]))
+    await telegram.press(
+        owner, queued.result, button(current(telegram, queued.result), "⏹ Dừng hẳn")
+    )
+    await until(lambda: "Đã hủy" in current(telegram, queued.result)["text"])
+    await services.db.write("UPDATE broadcasts SET start_at = 0")
+    await asyncio.sleep(4)  # a redraw round of the progress job
+    assert telegram.chat_messages(lan.id) == []
+    assert await services.outbox.recent() == []
 
 
 async def test_pause_resume_stop_and_report_adds_up(telegram: FakeTelegram, tmp_path: Path) -> None:
