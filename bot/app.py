@@ -20,7 +20,7 @@ from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
 from bot.menus import MENU_COMMANDS, register_commands, set_staff_menus
 from bot.ratelimit import RetryAfterLimiter
-from handlers import news, push, reading, stats
+from handlers import delivery, news, push, reading, stats
 
 __all__ = ["MENU_COMMANDS", "build_application", "running"]
 
@@ -64,6 +64,7 @@ async def _post_init(application: BotApplication) -> None:
     # is logged and skipped (see bot.menus).
     await set_staff_menus(application.bot, services)
     await services.start_delivery()
+    delivery.watch_channel(application.bot, services)
     push.schedule(application)
     if application.job_queue is not None:
         application.job_queue.run_repeating(

@@ -136,6 +136,7 @@ class DeliveryEngine:
         self._bodies: dict[int, dict[str, Any]] = {}
         self._finished_at: deque[float] = deque()  # when recent sends were answered
         self._listeners: list[Callable[[int], Awaitable[None]]] = []
+        self._unreachable_listeners: list[Callable[[int, str], Awaitable[None]]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -170,6 +171,10 @@ class DeliveryEngine:
     def wake(self) -> None:
         """Look at the outbox now (a job was added or resumed, a chat came back)."""
         self._wake.set()
+
+    def on_unreachable(self, listener: Callable[[int, str], Awaitable[None]]) -> None:
+        """Call `listener(chat_id, Telegram's words)` when a chat is found unreachable."""
+        self._unreachable_listeners.append(listener)
 
     def on_finished(self, listener: Callable[[int], Awaitable[None]]) -> None:
         """Call `listener(delivery_id)` when a job has nothing left to send."""
@@ -313,12 +318,12 @@ class DeliveryEngine:
             self.wake()
         except Forbidden as exc:
             reason = _gone_reason(exc.message)
-            await self.chats.set_active(row.chat_id, False, reason)
+            await self._unreachable(row.chat_id, reason, exc.message)
             await self.outbox.failed(row.outbox_id, reason, exc.message, self.clock())
         except BadRequest as exc:
             reason = "chat_not_found" if "chat not found" in exc.message.lower() else "bad_request"
             if reason == "chat_not_found":
-                await self.chats.set_active(row.chat_id, False, reason)
+                await self._unreachable(row.chat_id, reason, exc.message)
             else:
                 log.warning("Telegram refused a bulk message: %s", exc.message)
             await self.outbox.failed(row.outbox_id, reason, exc.message, self.clock())
@@ -329,6 +334,15 @@ class DeliveryEngine:
             await self.outbox.failed(row.outbox_id, "invalid", str(exc), self.clock())
         else:
             await self.outbox.sent(row.outbox_id, message_id, self.clock())
+
+    async def _unreachable(self, chat_id: int, reason: str, detail: str) -> None:
+        """Mark the chat unreachable; the first time, tell the listeners (the channel matters)."""
+        if await self.chats.set_active(chat_id, False, reason):
+            for listener in self._unreachable_listeners:
+                try:
+                    await listener(chat_id, detail)
+                except Exception:
+                    log.exception("a listener of unreachable chats failed")
 
     async def _retry_later(self, row: Pending, attempt: int, reason: str, detail: str) -> None:
         now = self.clock()

@@ -449,3 +449,56 @@ async def test_group_that_became_a_supergroup_keeps_its_subscription(
     moved = await services.subscriptions.get(supergroup.id)
     assert moved is not None
     assert moved.category_ids == frozenset({2})
+
+
+async def test_owners_are_told_once_when_the_channel_cannot_be_posted_to(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """The bot is not (any more) an admin of the channel: owners hear it once, with what to do;
+    once it is made an admin again, new articles are posted there again."""
+    owner = telegram.user(1001)
+    settings = make_settings(tmp_path, telegram, CHANNEL_ID="-1005555")
+    application = build_application(settings)
+    async with running(application):
+        services = application.bot_data.services
+        await services.db.write("INSERT INTO categories (category_id, name) VALUES (1, 'Tin')")
+        await add_article(services.db, 1, 1)
+        await services.push.announce()
+        await settle(services)
+        (warning,) = texts(telegram, owner.id)
+        assert warning.startswith("⚠️ Bot không đăng được tin lên kênh của xã.")
+        assert "Xin thêm bot làm quản trị viên của kênh" in warning
+        await add_article(services.db, 2, 1)
+        await services.push.announce()
+        await settle(services)
+        assert len(texts(telegram, owner.id)) == 1  # told once
+        assert telegram.calls_to("sendMessage", chat_id=-1005555)[-1].status == 400
+
+        channel = telegram.channel(-1005555)
+        admin = {"status": "administrator", "user": telegram.bot_user, "can_post_messages": True,
+                 "can_be_edited": False, "can_manage_chat": True, "can_change_info": True,
+                 "can_delete_messages": True, "can_invite_users": True,
+                 "can_restrict_members": True, "can_promote_members": False,
+                 "can_manage_video_chats": True, "is_anonymous": False,
+                 "can_manage_voice_chats": True, "can_post_stories": True,
+                 "can_edit_stories": True, "can_delete_stories": True}  # fmt: skip
+        await telegram.push(
+            {
+                "my_chat_member": {
+                    "chat": channel.to_api(),
+                    "from": owner.to_api(),
+                    "date": int(datetime.now(UTC).timestamp()),
+                    "old_chat_member": {"status": "left", "user": telegram.bot_user},
+                    "new_chat_member": admin,
+                }
+            }
+        )
+        for _ in range(100):
+            if await services.chats.is_active(channel.id):
+                break
+            await asyncio.sleep(0.02)
+        third = await add_article(services.db, 3, 1)
+        await services.push.announce()
+        await settle(services)
+        (post,) = telegram.chat_messages(channel.id)
+        assert third in post["text"]
