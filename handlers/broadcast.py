@@ -177,22 +177,15 @@ def progress_text(
             catalog.text("broadcast.report_total", lang, total=values["total"]),
             catalog.text("broadcast.report_sent", lang, sent=values["sent"]),
         ]
-        if gone:
-            lines.append(
-                catalog.text(
-                    "broadcast.report_gone", lang,
-                    count=_number(sum(gone.values()), lang),
-                    reasons=SafeHtml(_reasons(gone, catalog, lang)),
-                )
-            )  # fmt: skip
-        if failed:
-            lines.append(
-                catalog.text(
-                    "broadcast.report_failed", lang,
-                    count=_number(sum(failed.values()), lang),
-                    reasons=SafeHtml(_reasons(failed, catalog, lang)),
-                )
-            )  # fmt: skip
+        for key, counts in (("broadcast.report_gone", gone), ("broadcast.report_failed", failed)):
+            if counts:
+                lines.append(
+                    catalog.text(
+                        key, lang,
+                        count=_number(sum(counts.values()), lang),
+                        reasons=SafeHtml(_reasons(counts, catalog, lang)),
+                    )
+                )  # fmt: skip
         stopped = progress.skipped.get("cancelled", 0)
         if stopped:
             lines.append(

@@ -427,16 +427,7 @@ class FakeTelegram:
         chat = self.chats[user.id]
         file_id = f"{kind}-{secrets.token_hex(6)}"
         self.files[file_id] = content
-        info: dict[str, Any] = {
-            "file_id": file_id,
-            "file_unique_id": file_id[-8:],
-            "file_size": len(content),
-        }
-        if kind == "photo":
-            width, height = _png_size(content)
-            media: Any = [{**info, "width": width, "height": height}]
-        else:
-            media = {**info, "file_name": "thong-bao.pdf", "mime_type": "application/pdf"}
+        media = _media(kind, file_id, content, "thong-bao.pdf")
         message: dict[str, Any] = {
             "message_id": next(self._message_ids[chat.id]),
             "date": int(time.time()),
@@ -990,16 +981,7 @@ class FakeTelegram:
             if file_id not in self.files:
                 raise bad_request("wrong file identifier/HTTP URL specified")
             content = self.files[file_id]
-        info: dict[str, Any] = {
-            "file_id": file_id,
-            "file_unique_id": file_id[-8:],
-            "file_size": len(content),
-        }
-        if kind == "photo":
-            width, height = _png_size(content)
-            media: Any = [{**info, "width": width, "height": height}]
-        else:
-            media = {**info, "file_name": "file"}
+        media = _media(kind, file_id, content, "file")
         message = self._new_message(
             chat, caption=caption, caption_entities=entities, reply_markup=markup, **{kind: media}
         )
@@ -1140,6 +1122,19 @@ class FakeTelegram:
                 self._updates.pop(0)
             else:
                 await asyncio.sleep(0.2)
+
+
+def _media(kind: str, file_id: str, content: bytes, file_name: str) -> Any:
+    """A photo (as its list of sizes) or a document, as the Bot API shows it in a message."""
+    info: dict[str, Any] = {
+        "file_id": file_id,
+        "file_unique_id": file_id[-8:],
+        "file_size": len(content),
+    }
+    if kind == "photo":
+        width, height = _png_size(content)
+        return [{**info, "width": width, "height": height}]
+    return {**info, "file_name": file_name}
 
 
 def _png_size(content: bytes) -> tuple[int, int]:
