@@ -128,26 +128,24 @@ class DeliveryEngine:
         self.retry_delays = tuple(retry_delays)
         self.clock = clock
         self.batch = batch
-        self.recovered = 0  # rows that were in flight when the bot last stopped
         self._hold = 0.0  # seconds to wait at start for a previous run's sends to age out
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._bodies: dict[int, dict[str, Any]] = {}
         self._finished_at: deque[float] = deque()  # when recent sends were answered
-        self._listeners: list[Callable[[int], Awaitable[None]]] = []
         self._unreachable_listeners: list[Callable[[int, str], Awaitable[None]]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Pick up what a previous run left, then send in the background."""
-        self.recovered = await self.outbox.recover()
-        if self.recovered:
+        recovered = await self.outbox.recover()
+        if recovered:
             log.warning(
                 "%d messages were being sent when the bot stopped; they are sent again "
                 "(recipients may see them twice)",
-                self.recovered,
+                recovered,
             )
         # Telegram still counts what a previous run sent in the last second: wait that out.
         last = await self.outbox.last_activity()
@@ -175,10 +173,6 @@ class DeliveryEngine:
     def on_unreachable(self, listener: Callable[[int, str], Awaitable[None]]) -> None:
         """Call `listener(chat_id, Telegram's words)` when a chat is found unreachable."""
         self._unreachable_listeners.append(listener)
-
-    def on_finished(self, listener: Callable[[int], Awaitable[None]]) -> None:
-        """Call `listener(delivery_id)` when a job has nothing left to send."""
-        self._listeners.append(listener)
 
     # -- staff controls -------------------------------------------------------------------
 
@@ -235,8 +229,7 @@ class DeliveryEngine:
 
     async def _round(self) -> bool:
         """Send one batch of due rows; False if there was nothing to send."""
-        for delivery_id in await self.outbox.finish():
-            await self._tell_finished(delivery_id)
+        await self.outbox.finish()
         rows = await self.outbox.due(self.clock(), self.batch)
         for row in rows:
             await self._dispatch(row)
@@ -244,9 +237,8 @@ class DeliveryEngine:
 
     async def _dispatch(self, row: Pending) -> None:
         now = self.clock()
-        if not row.active:
-            reason = await self.chats.reason(row.chat_id) or "inactive"
-            await self.outbox.skipped(row.outbox_id, reason, now)
+        if row.unreachable is not None:
+            await self.outbox.skipped(row.outbox_id, row.unreachable, now)
             return
         wait = self.flood.chat_wait(row.chat_id)
         if wait > 0:  # the chat had a message a moment ago: its turn comes later
@@ -360,13 +352,6 @@ class DeliveryEngine:
                 self._bodies.clear()
             body = self._bodies[message_key] = await self.outbox.body(message_key)
         return body
-
-    async def _tell_finished(self, delivery_id: int) -> None:
-        for listener in self._listeners:
-            try:
-                await listener(delivery_id)
-            except Exception:
-                log.exception("a listener of finished deliveries failed")
 
 
 def _gone_reason(message: str) -> str:

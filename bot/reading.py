@@ -26,6 +26,7 @@ __all__ = [
     "LIST_SIZE",
     "Rendered",
     "article_pages",
+    "plain_text",
     "render_alert",
     "render_article",
     "render_categories",
@@ -107,12 +108,17 @@ class _Text(HTMLParser):
         self.parts.append(data)
 
 
+def plain_text(markup: str) -> str:
+    """The text of a piece of Telegram HTML, tags dropped and entities decoded."""
+    parser = _Text()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.parts)
+
+
 def _split_line(line: str, limit: int) -> list[str]:
     """A very long line as plain escaped text in word-boundary chunks."""
-    parser = _Text()
-    parser.feed(line)
-    parser.close()
-    words = "".join(parser.parts).split(" ")
+    words = plain_text(line).split(" ")
     chunks: list[str] = []
     current = ""
     for word in words:

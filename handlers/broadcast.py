@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import html
 import logging
 import re
 from collections.abc import Sequence
@@ -42,10 +41,11 @@ from bot.context import BotApplication, BotContext, Services
 from bot.delivery import Estimate, outgoing, send
 from bot.i18n import Catalog, SafeHtml
 from bot.news.text import fold, title_key
+from bot.reading import plain_text
 from handlers.staff import is_staff, refused
 from storage.articles import ArticleData
 from storage.broadcasts import Broadcast, BroadcastStore
-from storage.outbox import Progress
+from storage.outbox import GONE_REASONS, Progress
 from storage.subscriptions import DigestReader
 
 __all__ = [
@@ -160,12 +160,12 @@ def progress_text(
         "total": _number(progress.total, lang),
         "sent": _number(progress.sent, lang),
         "blocked": _number(progress.blocked, lang),
-        "failed": _number(sum(progress.failed.values()) - _gone(progress.failed), lang),
+        "failed": _number(progress.errors, lang),
     }
     if progress.state == "done" or (progress.state == "cancelled" and progress.pending == 0):
-        failed = {r: n for r, n in progress.failed.items() if r not in _GONE_REASONS}
+        failed = {r: n for r, n in progress.failed.items() if r not in GONE_REASONS}
         gone = {r: n for r, n in (*progress.failed.items(), *progress.skipped.items())
-                if r in _GONE_REASONS}  # fmt: skip
+                if r in GONE_REASONS}  # fmt: skip
         lines = [
             catalog.text(
                 "broadcast.report_done" if progress.state == "done" else "broadcast.report_stopped",
@@ -210,17 +210,10 @@ def progress_text(
     return "\n".join(lines)
 
 
-_GONE_REASONS = frozenset({"blocked", "deactivated", "kicked", "chat_not_found", "inactive"})
-
-
 def _label(broadcast: Broadcast) -> str:
     """The first line of an announcement, as staff see it in lists."""
-    plain = html.unescape(re.sub(r"<[^>]+>", "", broadcast.text_html or "")).strip()
+    plain = plain_text(broadcast.text_html or "").strip()
     return plain.splitlines()[0][:60] if plain else (broadcast.kind or "")
-
-
-def _gone(counts: dict[str, int]) -> int:
-    return sum(n for reason, n in counts.items() if reason in _GONE_REASONS)
 
 
 # -- the dialog ------------------------------------------------------------------------------
@@ -604,7 +597,7 @@ class Broadcaster:
                 "audience": audience,
                 "recipients": recipients,
                 "outcome": outcome,
-                "text": html.unescape(re.sub(r"<[^>]+>", "", broadcast.text_html or ""))[:200],
+                "text": plain_text(broadcast.text_html or "")[:200],
             },
         )
 
@@ -621,8 +614,7 @@ class Broadcaster:
         broadcast = await store.get(broadcast_id)
         if broadcast is None or broadcast.article_id is not None:
             return
-        plain = re.sub(r"<[^>]+>", "", broadcast.text_html or "")
-        plain = html.unescape(plain).strip()
+        plain = plain_text(broadcast.text_html or "").strip()
         lines = [line.strip() for line in plain.splitlines() if line.strip()]
         now = datetime.now(UTC)
         title = (lines[0] if lines else "")[:150] or services.catalog.text(
@@ -697,7 +689,7 @@ class Broadcaster:
         if final:
             state = "done" if progress.state == "done" else "cancelled"
             if await store.update(broadcast_id, expect=("queued", "sending"), state=state):
-                failed = sum(progress.failed.values()) - _gone(progress.failed)
+                failed = progress.errors
                 outcome = (
                     f"{'đã gửi xong' if state == 'done' else 'đã dừng'}: nhận {progress.sent},"
                     f" đã chặn {progress.blocked}, lỗi {failed},"
@@ -752,7 +744,7 @@ class Broadcaster:
                     sent=_number(progress.sent, lang),
                     total=_number(progress.total, lang),
                     blocked=_number(progress.blocked, lang),
-                    failed=_number(sum(progress.failed.values()) - _gone(progress.failed), lang),
+                    failed=_number(progress.errors, lang),
                     at=_when(progress.start_at, tz) if progress.start_at else "",
                 )
             )

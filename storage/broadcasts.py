@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
+from storage.articles import iso
 from storage.db import Database
 
 __all__ = ["Broadcast", "BroadcastState", "BroadcastStore"]
@@ -22,10 +23,6 @@ _COLUMNS = (
     "broadcast_id, created_by, chat_id, state, kind, body, text_html, categories, channel,"
     " start_at, recipients, delivery_id, panel_message_id, article_id, created_at"
 )
-
-
-def _stamp() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -82,7 +79,7 @@ class BroadcastStore:
 
     async def begin(self, created_by: int, chat_id: int) -> Broadcast:
         """A new draft; the author's earlier unfinished draft is dropped."""
-        stamp = _stamp()
+        stamp = iso(datetime.now(UTC))
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE broadcasts SET state = 'cancelled', updated_at = ?"
@@ -104,16 +101,6 @@ class BroadcastStore:
         """One broadcast."""
         row = await self._db.fetchone(
             f"SELECT {_COLUMNS} FROM broadcasts WHERE broadcast_id = ?", (broadcast_id,)
-        )
-        return None if row is None else _broadcast(row)
-
-    async def draft_of(self, created_by: int) -> Broadcast | None:
-        """The author's unfinished draft, if any."""
-        row = await self._db.fetchone(
-            f"SELECT {_COLUMNS} FROM broadcasts WHERE created_by = ?"
-            " AND state IN ('writing', 'choosing', 'timing')"
-            " ORDER BY broadcast_id DESC LIMIT 1",
-            (created_by,),
         )
         return None if row is None else _broadcast(row)
 
@@ -139,7 +126,10 @@ class BroadcastStore:
             f"UPDATE broadcasts SET {', '.join(f'{name} = ?' for name in names)}, updated_at = ?"
             " WHERE broadcast_id = ?"
         )
-        parameters: list[Any] = [values[name] for name in names] + [_stamp(), broadcast_id]
+        parameters: list[Any] = [values[name] for name in names] + [
+            iso(datetime.now(UTC)),
+            broadcast_id,
+        ]
         if expect:
             sql += f" AND state IN ({','.join('?' * len(expect))})"
             parameters += expect
@@ -157,7 +147,7 @@ class BroadcastStore:
                 "UPDATE broadcasts SET state = 'sending', recipients = ?, delivery_id ="
                 " (SELECT delivery_id FROM deliveries WHERE dedupe_key = ?), updated_at = ?"
                 " WHERE broadcast_id = ?",
-                (recipients, dedupe_key, _stamp(), broadcast_id),
+                (recipients, dedupe_key, iso(datetime.now(UTC)), broadcast_id),
             )
 
         return run
@@ -169,13 +159,6 @@ class BroadcastStore:
             " ORDER BY broadcast_id"
         )
         return [_broadcast(row) for row in rows]
-
-    async def by_delivery(self, delivery_id: int) -> Broadcast | None:
-        """The broadcast a delivery job sends."""
-        row = await self._db.fetchone(
-            f"SELECT {_COLUMNS} FROM broadcasts WHERE delivery_id = ?", (delivery_id,)
-        )
-        return None if row is None else _broadcast(row)
 
     async def recent(self, limit: int = 10) -> list[Broadcast]:
         """The latest broadcasts sent, sending or waiting for their time, newest first."""

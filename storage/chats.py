@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from storage.articles import iso
 from storage.db import Database
 
 __all__ = ["ChatStore"]
-
-
-def _stamp(now: datetime | None) -> str:
-    return (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
 
 
 class ChatStore:
@@ -29,7 +26,7 @@ class ChatStore:
             " ON CONFLICT (chat_id) DO UPDATE SET active = excluded.active,"
             " reason = excluded.reason, changed_at = excluded.changed_at"
             " WHERE chats.active != excluded.active OR chats.reason IS NOT excluded.reason",
-            (chat_id, int(active), None if active else reason, _stamp(now)),
+            (chat_id, int(active), None if active else reason, iso(now or datetime.now(UTC))),
         )
         return written.rowcount > 0
 
@@ -61,7 +58,7 @@ class ChatStore:
 
     async def move(self, old_chat_id: int, new_chat_id: int, now: datetime | None = None) -> None:
         """A group became a supergroup: remember the new id, and carry the old one's state."""
-        stamp = _stamp(now)
+        stamp = iso(now or datetime.now(UTC))
         async with self._db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO chat_moves (old_chat_id, new_chat_id, moved_at) VALUES (?, ?, ?)"

@@ -16,15 +16,12 @@ from typing import Any, Literal
 
 import aiosqlite
 
+from storage.articles import iso
 from storage.db import Database
 
-__all__ = ["DeliveryState", "OutboxStore", "Pending", "Progress"]
+__all__ = ["GONE_REASONS", "DeliveryState", "OutboxStore", "Pending", "Progress"]
 
 DeliveryState = Literal["running", "paused", "cancelled", "done"]
-
-
-def _stamp(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -36,7 +33,7 @@ class Pending:
     chat_id: int
     message_key: int
     attempts: int  # attempts made before this one
-    active: bool  # False when the chat is known to be unreachable
+    unreachable: str | None  # why the chat is known to be unreachable, None if it is not
 
 
 @dataclass(frozen=True)
@@ -58,18 +55,18 @@ class Progress:
     start_at: float | None = None
 
     @property
-    def done(self) -> int:
-        """Recipients whose outcome is settled."""
-        return self.total - self.pending
-
-    @property
     def blocked(self) -> int:
         """Recipients who blocked the bot or left, found now or known before."""
         return sum(
             count
             for reason, count in (*self.failed.items(), *self.skipped.items())
-            if reason in _GONE
+            if reason in GONE_REASONS
         )
+
+    @property
+    def errors(self) -> int:
+        """Recipients the message failed for although they are still there."""
+        return sum(n for reason, n in self.failed.items() if reason not in GONE_REASONS)
 
     def summary(self) -> dict[str, Any]:
         """The counts as JSON-ready data."""
@@ -83,7 +80,7 @@ class Progress:
 
 
 # Reasons that mean the recipient is gone, not that the message was wrong.
-_GONE = frozenset({"blocked", "deactivated", "kicked", "chat_not_found", "inactive"})
+GONE_REASONS = frozenset({"blocked", "deactivated", "kicked", "chat_not_found", "inactive"})
 
 
 class OutboxStore:
@@ -121,7 +118,16 @@ class OutboxStore:
                 "INSERT INTO deliveries (kind, dedupe_key, label, priority, state, created_by,"
                 " created_at, start_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (dedupe_key) DO NOTHING",
-                (kind, dedupe_key, label, priority, state, created_by, _stamp(), start_at),
+                (
+                    kind,
+                    dedupe_key,
+                    label,
+                    priority,
+                    state,
+                    created_by,
+                    iso(datetime.now(UTC)),
+                    start_at,
+                ),
             )
             if cursor.rowcount == 0:
                 return None
@@ -166,7 +172,7 @@ class OutboxStore:
         """Rows ready to send now, the most urgent job first, in the order they were written."""
         rows = await self._db.fetchall(
             "SELECT o.outbox_id, o.delivery_id, o.chat_id, o.message_key, o.attempts,"
-            " COALESCE(c.active, 1)"
+            " CASE WHEN c.active = 0 THEN COALESCE(c.reason, 'inactive') END"
             " FROM deliveries d"
             " JOIN outbox o ON o.delivery_id = d.delivery_id AND o.state = 'pending'"
             " LEFT JOIN chats c ON c.chat_id = o.chat_id"
@@ -175,9 +181,7 @@ class OutboxStore:
             " ORDER BY d.priority, d.delivery_id, o.outbox_id LIMIT ?",
             (now, now, limit),
         )
-        return [
-            Pending(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), bool(r[5])) for r in rows
-        ]
+        return [Pending(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5]) for r in rows]
 
     async def next_due(self) -> float | None:
         """The earliest time a pending row of a running job may be sent (None if there is none)."""
@@ -306,7 +310,13 @@ class OutboxStore:
         written = await self._db.write(
             f"UPDATE deliveries SET state = ?, finished_at = ?, summary = ?"
             f" WHERE delivery_id = ? AND state IN ({','.join('?' * len(from_states))})",
-            (state, _stamp(), json.dumps(progress.summary()), delivery_id, *from_states),
+            (
+                state,
+                iso(datetime.now(UTC)),
+                json.dumps(progress.summary()),
+                delivery_id,
+                *from_states,
+            ),
         )
         return written.rowcount == 1
 
@@ -393,12 +403,10 @@ class OutboxStore:
             start_at=None if job[7] is None else float(job[7]),
         )
 
-    async def recent(self, limit: int = 10, kind: str | None = None) -> list[Progress]:
+    async def recent(self, limit: int = 10) -> list[Progress]:
         """The latest jobs, newest first."""
         rows = await self._db.fetchall(
-            "SELECT delivery_id FROM deliveries WHERE ? IS NULL OR kind = ?"
-            " ORDER BY delivery_id DESC LIMIT ?",
-            (kind, kind, limit),
+            "SELECT delivery_id FROM deliveries ORDER BY delivery_id DESC LIMIT ?", (limit,)
         )
         found = [await self.progress(int(row[0])) for row in rows]
         return [progress for progress in found if progress is not None]
