@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 from telegram import Bot, User
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
-from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.delivery import DeliveryEngine
@@ -16,6 +15,7 @@ from bot.i18n import Catalog, pick_language
 from bot.news import NewsReader, news_client, reader_for
 from bot.push import Pusher
 from bot.ratelimit import FloodControl
+from bot.request import JsonRequest
 from storage import AuditLog, Database, PollStore, StaffStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
 from storage.chats import ChatStore
@@ -67,7 +67,7 @@ class Services:
         """Start sending what the outbox holds (the running bot does; the CLI's tools do not)."""
         root = self.settings.TELEGRAM_API_URL
         # Its own connections: a large job never holds one a reply to a resident needs.
-        request = HTTPXRequest(connection_pool_size=min(self.flood.max_in_flight, 64) + 4)
+        request = JsonRequest(connection_pool_size=min(self.flood.max_in_flight, 64) + 4)
         bot = Bot(
             self.settings.token,
             base_url=f"{root}/bot",

@@ -20,17 +20,23 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.ratelimit import retry_after_seconds
+from bot.request import JsonRequest
 from tests.standins.telegram import FakeTelegram, FloodLimits
 
 
-@pytest.fixture
-async def client(telegram: FakeTelegram) -> AsyncIterator[Bot]:
-    """A plain PTB Bot pointed at the stand-in (no retries, short read timeout)."""
+@pytest.fixture(params=["form", "json"])
+async def client(telegram: FakeTelegram, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
+    """A plain PTB Bot pointed at the stand-in (no retries, short read timeout).
+
+    Every test runs twice: with PTB's own HTTPXRequest (URL-encoded forms) and with the bot's
+    JsonRequest (JSON bodies), so both reach Telegram's behaviour and errors the same way.
+    """
+    sender = HTTPXRequest if request.param == "form" else JsonRequest
     bot = Bot(
         telegram.token,
         base_url=f"{telegram.url}/bot",
         base_file_url=f"{telegram.url}/file/bot",
-        request=HTTPXRequest(read_timeout=0.5),
+        request=sender(read_timeout=0.5),
     )
     async with bot:
         yield bot
@@ -231,3 +237,35 @@ async def test_injected_updates_reach_get_updates(telegram: FakeTelegram, client
     assert updates[3].my_chat_member.new_chat_member.status == "kicked"
     # Confirmed updates are not delivered again.
     assert await client.get_updates(offset=updates[-1].update_id + 1, timeout=0) == ()
+
+
+async def test_uploads_and_texts_arrive_intact(telegram: FakeTelegram, client: Bot) -> None:
+    telegram.user(11)
+    text = "Thông báo: lịch tiêm chủng đợt 2 – Trạm Y tế xã"
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Xem chi tiết", callback_data="a:1")]])
+    sent = await client.send_message(11, text, reply_markup=keyboard)
+    assert sent.text == text
+    assert sent.reply_markup == keyboard
+    assert telegram.calls_to("sendMessage")[0].params["chat_id"] == 11
+
+    # A file goes as a multipart form, with its caption and keyboard beside it.
+    document = await client.send_document(
+        11, b"%PDF-1.4 lich", filename="lich.pdf", caption=text, reply_markup=keyboard
+    )
+    assert document.caption == text
+    call = telegram.calls_to("sendDocument")[0]
+    assert list(call.files.values()) == [b"%PDF-1.4 lich"]
+    assert call.params["reply_markup"] == keyboard.to_dict()
+
+
+async def test_unreachable_api_is_a_network_error_without_the_token(
+    telegram: FakeTelegram,
+) -> None:
+    # Nothing listens on the stand-in's port once it has stopped.
+    url = telegram.url
+    await telegram.stop()
+    bot = Bot(telegram.token, base_url=f"{url}/bot", request=JsonRequest(connect_timeout=1))
+    with pytest.raises(NetworkError) as failure:
+        await bot.initialize()
+    assert telegram.token not in str(failure.value)
+    assert "ConnectError" in str(failure.value)

@@ -69,7 +69,8 @@ async def read_some_news(telegram: FakeTelegram, user: User) -> None:
 async def test_stats_counts_what_residents_did(
     telegram: FakeTelegram, stats_bot: BotApplication
 ) -> None:
-    lan, binh = telegram.user(901, "Lan"), telegram.user(902, "Bình")
+    # Ids as long as real ones: a short id such as 901 could turn up inside a hex key by chance.
+    lan, binh = telegram.user(7_301_552_901, "Lan"), telegram.user(7_301_552_902, "Bình")
     await read_some_news(telegram, lan)
     await read_some_news(telegram, binh)
     reply = await telegram.reply_to(lan, "/stats")
