@@ -20,7 +20,7 @@ from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
 from bot.menus import MENU_COMMANDS, register_commands, set_staff_menus
 from bot.ratelimit import RetryAfterLimiter
-from bot.request import JsonRequest
+from bot.request import JsonRequest, proxy_from_environment
 from handlers import delivery, news, push, reading, stats
 
 __all__ = ["MENU_COMMANDS", "build_application", "running"]
@@ -35,6 +35,7 @@ def build_application(settings: Settings, catalog: Catalog | None = None) -> Bot
     """Build the python-telegram-bot Application with every handler registered."""
     root = settings.TELEGRAM_API_URL
     services = Services(settings, catalog or Catalog.load(settings.DEFAULT_LANGUAGE))
+    proxy = proxy_from_environment(root)
     builder = (
         ApplicationBuilder()
         .token(settings.token)
@@ -44,9 +45,9 @@ def build_application(settings: Settings, catalog: Catalog | None = None) -> Bot
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         # Residents should not wait for one another: updates are handled concurrently.
         .concurrent_updates(True)
-        # Calls go as JSON, not as URL-encoded forms (see bot.request).
-        .request(JsonRequest())
-        .get_updates_request(JsonRequest(1, read_timeout=POLL_TIMEOUT + 5))
+        # Calls go as JSON, straight to httpx's connection pool (see bot.request).
+        .request(JsonRequest(proxy=proxy))
+        .get_updates_request(JsonRequest(1, read_timeout=POLL_TIMEOUT + 5, proxy=proxy))
         .rate_limiter(RetryAfterLimiter(flood=services.flood))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

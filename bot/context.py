@@ -15,7 +15,7 @@ from bot.i18n import Catalog, pick_language
 from bot.news import NewsReader, news_client, reader_for
 from bot.push import Pusher
 from bot.ratelimit import FloodControl
-from bot.request import JsonRequest
+from bot.request import JsonRequest, proxy_from_environment
 from storage import AuditLog, Database, PollStore, StaffStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
 from storage.chats import ChatStore
@@ -67,7 +67,9 @@ class Services:
         """Start sending what the outbox holds (the running bot does; the CLI's tools do not)."""
         root = self.settings.TELEGRAM_API_URL
         # Its own connections: a large job never holds one a reply to a resident needs.
-        request = JsonRequest(connection_pool_size=min(self.flood.max_in_flight, 64) + 4)
+        request = JsonRequest(
+            min(self.flood.max_in_flight, 64) + 4, proxy=proxy_from_environment(root)
+        )
         bot = Bot(
             self.settings.token,
             base_url=f"{root}/bot",
