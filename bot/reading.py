@@ -18,6 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 
 from bot.callbacks import ListPage, OpenArticle, SearchPage, ShowCategories
 from bot.i18n import Catalog
+from bot.keyboard import Keyboard
 from storage.articles import Category, Headline, StoredArticle
 from storage.subscriptions import NewArticle
 
@@ -262,7 +263,7 @@ def render_article(
         if article.image_url and page <= 1
         else LinkPreviewOptions(is_disabled=True)
     )
-    return Rendered(text, InlineKeyboardMarkup(rows), preview)
+    return Rendered(text, Keyboard(rows), preview)
 
 
 def _pages(total: int) -> int:
@@ -327,7 +328,7 @@ def render_list(
                 )
             ]
         )
-    return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))
+    return Rendered("\n".join(lines), Keyboard(rows))
 
 
 def render_categories(categories: list[Category], catalog: Catalog, lang: str) -> Rendered:
@@ -343,7 +344,7 @@ def render_categories(categories: list[Category], catalog: Catalog, lang: str) -
         ]
         for category in categories[:99]
     ]
-    return Rendered(catalog.text("read.categories_title", lang), InlineKeyboardMarkup(rows))
+    return Rendered(catalog.text("read.categories_title", lang), Keyboard(rows))
 
 
 def render_links(links: list[tuple[str, str]], catalog: Catalog, lang: str) -> Rendered:
@@ -351,7 +352,7 @@ def render_links(links: list[tuple[str, str]], catalog: Catalog, lang: str) -> R
     if not links:
         return Rendered(catalog.text("read.no_links", lang))
     rows = [[InlineKeyboardButton(name, url=url)] for name, url in links[:99]]
-    return Rendered(catalog.text("read.links_title", lang), InlineKeyboardMarkup(rows))
+    return Rendered(catalog.text("read.links_title", lang), Keyboard(rows))
 
 
 def _deep_link(article_id: int, bot_username: str) -> str:
@@ -392,7 +393,7 @@ def render_alert(
         if article.image_url
         else LinkPreviewOptions(is_disabled=True)
     )
-    return Rendered("\n".join(lines), InlineKeyboardMarkup(rows), preview)
+    return Rendered("\n".join(lines), Keyboard(rows), preview)
 
 
 def render_digest(
@@ -455,6 +456,6 @@ def render_digest(
     lines += ["", footer]
     return Rendered(
         "\n".join(lines),
-        InlineKeyboardMarkup(rows) if rows else None,
+        Keyboard(rows) if rows else None,
         LinkPreviewOptions(is_disabled=True),
     )

@@ -1,0 +1,88 @@
+"""Keyboards written to JSON directly say exactly what python-telegram-bot would send."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import NoReturn
+from zoneinfo import ZoneInfo
+
+import pytest
+from telegram import (
+    CopyTextButton,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LoginUrl,
+    SwitchInlineQueryChosenChat,
+)
+
+from bot.i18n import Catalog
+from bot.keyboard import Keyboard
+from bot.reading import render_article
+from storage.articles import StoredArticle
+
+ROWS = [
+    [InlineKeyboardButton("◀ Tin cũ hơn", callback_data="a:4999:0:2")],
+    [
+        InlineKeyboardButton("🌐 Xem trên website", url="https://xa.example.vn/tin/1"),
+        InlineKeyboardButton("↗️ Chia sẻ", url="https://t.me/share/url?url=x&text=T%C3%B4i"),
+    ],
+    # Buttons of other kinds are left to PTB, whatever they carry.
+    [InlineKeyboardButton("Tìm", switch_inline_query_current_chat="dân vận")],
+    [InlineKeyboardButton("Đăng nhập", login_url=LoginUrl("https://xa.example.vn/login"))],
+    [InlineKeyboardButton("Chép", copy_text=CopyTextButton("0235 3123 456"))],
+    [
+        InlineKeyboardButton(
+            "Gửi cho", switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat("tin")
+        )
+    ],
+    [InlineKeyboardButton("Lạ", callback_data="x", api_kwargs={"future_field": 1})],
+]
+
+
+def test_same_json_as_ptb_for_every_kind_of_button() -> None:
+    assert Keyboard(ROWS).to_dict() == InlineKeyboardMarkup(ROWS).to_dict()
+
+
+def test_plain_buttons_skip_ptbs_reflection(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = InlineKeyboardMarkup(ROWS[:2]).to_dict()
+
+    def refuse(self: object, recursive: bool = True) -> NoReturn:
+        raise AssertionError("PTB's to_dict was used for a plain button")
+
+    monkeypatch.setattr(InlineKeyboardButton, "to_dict", refuse)
+    assert Keyboard(ROWS[:2]).to_dict() == expected
+    with pytest.raises(AssertionError):  # and any other button still goes through PTB
+        Keyboard(ROWS[2:3]).to_dict()
+
+
+def test_a_keyboard_with_unknown_fields_goes_through_ptb() -> None:
+    keyboard = Keyboard(ROWS[:1], api_kwargs={"future_field": True})
+    assert (
+        keyboard.to_dict()
+        == InlineKeyboardMarkup(ROWS[:1], api_kwargs={"future_field": True}).to_dict()
+    )
+    assert keyboard.to_dict()["future_field"] is True
+
+
+def test_an_article_view_keyboard_matches_ptb() -> None:
+    article = StoredArticle(
+        article_id=7,
+        url="https://xa.example.vn/tin/7",
+        title="Tiêm chủng & khám bệnh <miễn phí>",
+        summary="Trạm Y tế xã tổ chức tiêm chủng.",
+        body_html="<b>Đợt 1</b>\n\n" + "Nội dung. " * 800,
+        body_text="Đợt 1\n\n" + "Nội dung. " * 800,
+        author="Trạm Y tế",
+        image_url=None,
+        published_at=datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+        published_estimated=False,
+        category="Y tế – Giáo dục",
+        first_seen_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+    )
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    rendered = render_article(article, 2, 3, (6, 8), Catalog.load("vi"), "vi", tz, "tinxa_bot")
+    keyboard = rendered.keyboard
+    assert isinstance(keyboard, Keyboard)
+    assert keyboard.to_dict() == InlineKeyboardMarkup(keyboard.inline_keyboard).to_dict()
+    assert sum(len(row) for row in keyboard.inline_keyboard) >= 6
