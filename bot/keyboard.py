@@ -9,6 +9,7 @@ other button (a login URL, an inline-query switch, a field a newer PTB adds) to 
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -20,6 +21,7 @@ __all__ = ["Keyboard"]
 _OTHER_FIELDS = tuple(
     name for name in InlineKeyboardButton.__slots__ if name not in ("text", "callback_data", "url")
 )
+_others = attrgetter(*_OTHER_FIELDS)
 
 
 class Keyboard(InlineKeyboardMarkup):
@@ -41,7 +43,7 @@ def _button(button: InlineKeyboardButton) -> dict[str, Any]:
     if (
         button.api_kwargs
         or not isinstance(data, str | None)
-        or any(getattr(button, name) is not None for name in _OTHER_FIELDS)
+        or _others(button).count(None) != len(_OTHER_FIELDS)
     ):
         return button.to_dict()
     if data is not None and button.url is None:

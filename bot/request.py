@@ -21,6 +21,7 @@ environment is used unless `NO_PROXY` names Telegram's host.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import urllib.request
@@ -129,12 +130,13 @@ class JsonRequest(BaseRequest):
         )
         headers = {"User-Agent": self.USER_AGENT}
         extensions = {"timeout": timeout.as_dict()}
+        address = _parsed(url)
         if request_data is None:
-            request = httpx.Request(method, url, headers=headers, extensions=extensions)
+            request = httpx.Request(method, address, headers=headers, extensions=extensions)
         elif files:
             request = httpx.Request(
                 method,
-                url,
+                address,
                 headers=headers,
                 data=request_data.json_parameters,
                 files=files,
@@ -144,7 +146,7 @@ class JsonRequest(BaseRequest):
             headers["Content-Type"] = "application/json"
             body = json.dumps(request_data.parameters, ensure_ascii=False).encode()
             request = httpx.Request(
-                method, url, headers=headers, content=body, extensions=extensions
+                method, address, headers=headers, content=body, extensions=extensions
             )
         try:
             response = await self._transport.handle_async_request(request)
@@ -162,6 +164,12 @@ class JsonRequest(BaseRequest):
         if log.isEnabledFor(logging.DEBUG):
             log.debug("HTTP Request: %s %s %d", method, url, response.status_code)
         return response.status_code, content
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(url: str) -> httpx.URL:
+    """A Bot API address, parsed once: the bot calls the same few methods again and again."""
+    return httpx.URL(url)
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:
