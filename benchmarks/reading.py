@@ -9,6 +9,9 @@ category (30%). The echo bot answers each with the same Telegram calls (a messag
 a button gets its answer and an edit) and does nothing else, so comparing the two shows what our
 handlers and database cost.
 
+With --stock, a third contender runs: our bot with python-telegram-bot's stock HTTPXRequest in
+place of bot.request.JsonRequest (benchmarks/stock_bot.py), to show what the request class adds.
+
 Two phases, both bots each, repeated --rounds times taking turns (each keeps its best run):
 - one resident at a time: latency per update (from sending it to the bot's last call for it);
   our p99 less the echo's p99 is the time our own handler code adds;
@@ -160,21 +163,28 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=300)
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--stock", action="store_true", help="also run our bot with PTB's stock HTTPXRequest"
+    )
     args = parser.parse_args()
     opt_in_to_ptb_timedelta(os.environ)
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "bench.sqlite3"
         asyncio.run(fill(database, args.articles))
         env = {**os.environ, "DATABASE_PATH": str(database), "LOG_LEVEL": "WARNING"}
-        ours = [sys.executable, "-m", "bot", "run"]
-        echo = [sys.executable, "-m", "benchmarks.echo_bot"]
+        contenders = {
+            "echo": [sys.executable, "-m", "benchmarks.echo_bot"],
+            "ours": [sys.executable, "-m", "bot", "run"],
+        }
+        if args.stock:
+            contenders["stock"] = [sys.executable, "-m", "benchmarks.stock_bot"]
         one = workload(args.sequential, args.articles, 1)
         many = workload(args.updates, args.articles, RESIDENTS)
         # The machine is shared: the two bots take turns, several times, and each keeps its
         # best run (the one least disturbed by anything else running).
         results: dict[str, tuple[tuple[float, list[float]], tuple[float, list[float]]]] = {}
         for _ in range(args.rounds):
-            for name, command in (("echo", echo), ("ours", ours)):
+            for name, command in contenders.items():
                 alone = asyncio.run(with_bot(command, env, one))
                 crowd = asyncio.run(with_bot(command, env, many))
                 if name in results:
@@ -184,18 +194,21 @@ def main() -> None:
                 results[name] = (alone, crowd)
 
     print(f"{args.articles:,} articles stored; mix: 30% /latest, 40% open, 30% newer/older")
-    for name in ("echo", "ours"):
+    for name in results:
         (_, alone), (seconds, _) = results[name]
         print(
-            f"{name:>4}: one resident: p50 {ms(alone, 50):.1f} ms, p99 {ms(alone, 99):.1f} ms;"
+            f"{name:>5}: one resident: p50 {ms(alone, 50):.1f} ms, p99 {ms(alone, 99):.1f} ms;"
             f" {RESIDENTS} residents: {args.updates / seconds:,.0f} updates/s"
         )
-    for name, key in (("echo", "benchmarks.echo_bot"), ("ours", "run")):
-        print(f"{name:>4}: bot process CPU per update: {min(CPU[key]) * 1000:.2f} ms")
+    for name, command in contenders.items():
+        print(f"{name:>5}: bot process CPU per update: {min(CPU[command[-1]]) * 1000:.2f} ms")
     added = ms(results["ours"][0][1], 99) - ms(results["echo"][0][1], 99)
     ratio = results["echo"][1][0] / results["ours"][1][0]
     print(f"handler time added by our code, p99: {added:.1f} ms (target under 20 ms)")
     print(f"throughput, ours / echo: {ratio:.2f} (target at least 0.80)")
+    if "stock" in results:
+        stock = results["echo"][1][0] / results["stock"][1][0]
+        print(f"throughput, ours with PTB's stock HTTPXRequest / echo: {stock:.2f}")
 
 
 if __name__ == "__main__":
