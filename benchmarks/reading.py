@@ -162,7 +162,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=1500)
     parser.add_argument("--sequential", type=int, default=300)
     parser.add_argument("--articles", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--stock", action="store_true", help="also run our bot with PTB's stock HTTPXRequest"
     )
