@@ -81,9 +81,15 @@ class FloodControl:
     def note(self, chat_id: int | None) -> None:
         """A message (a reply, outside any slot) was answered by Telegram just now."""
         now = self._clock()
+        # Forget what left the windows here too, not only when a bulk send waits for a slot:
+        # a bot that answers residents all day without a broadcast must not keep every reply.
+        self._prune(now)
         self._answered.append(now)
         if chat_id is not None:
-            self._chats.setdefault(chat_id, deque()).append(now)
+            sent = self._chats.setdefault(chat_id, deque())
+            while sent and now - sent[0] >= _CHAT_MEMORY:
+                sent.popleft()
+            sent.append(now)
 
     def release(self, chat_id: int, *, answered: bool = True) -> None:
         """A bulk send that held a slot is over (`answered` unless it never reached Telegram)."""

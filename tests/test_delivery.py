@@ -335,6 +335,21 @@ async def test_flood_control_keeps_the_window() -> None:
     assert flood.chat_wait(-5) == pytest.approx(7)
 
 
+def test_replies_alone_do_not_pile_up() -> None:
+    """A day of replies and no broadcast: only the last window's sends are remembered."""
+    clock = [0.0]
+    flood = FloodControl(30, clock=lambda: clock[0])
+    for second in range(3 * 3600):  # three hours, a reply a second to one of 50 residents
+        clock[0] = float(second)
+        flood.note(1000 + second % 50)
+    # White-box on purpose: memory is what is tested. The last second's sends, and per chat
+    # its sends of the last minute (one or two here), not 216 each.
+    assert len(flood._answered) == 1
+    assert len(flood._chats) == 50
+    assert max(len(sent) for sent in flood._chats.values()) <= 2
+    assert flood.chat_wait(1000 + (3 * 3600 - 1) % 50) == pytest.approx(1.0)
+
+
 async def test_my_chat_member_marks_the_chat(telegram: FakeTelegram, tmp_path: Path) -> None:
     """Blocking the bot marks the resident unreachable at once; unblocking restores them."""
     application = build_application(make_settings(tmp_path, telegram))
