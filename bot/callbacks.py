@@ -58,8 +58,8 @@ class CallbackData:
     def pack(self) -> str:
         """The string to put in a button; raises if it would exceed Telegram's 64 bytes."""
         parts = [self.prefix]
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
+        for name, _ in _layout(type(self)):
+            value = getattr(self, name)
             if isinstance(value, bool):
                 parts.append("1" if value else "0")
             elif isinstance(value, int):
@@ -67,7 +67,7 @@ class CallbackData:
             elif isinstance(value, str) and _SAFE_STR.match(value):
                 parts.append(value)
             else:
-                raise CallbackError(f"{type(self).__name__}.{field.name}: cannot pack {value!r}")
+                raise CallbackError(f"{type(self).__name__}.{name}: cannot pack {value!r}")
         packed = ":".join(parts)
         if len(packed.encode()) > MAX_BYTES:
             raise CallbackError(f"{type(self).__name__} packs to more than {MAX_BYTES} bytes")
@@ -77,13 +77,13 @@ class CallbackData:
     def unpack(cls, data: str) -> Self:
         """Parse `data` produced by `pack()`; raise CallbackError for anything else."""
         parts = data.split(":")
-        fields = dataclasses.fields(cls)
-        if parts[0] != cls.prefix or len(parts) != len(fields) + 1:
+        layout = _layout(cls)
+        if parts[0] != cls.prefix or len(parts) != len(layout) + 1:
             raise CallbackError(f"not a {cls.__name__}: {data[:MAX_BYTES]!r}")
-        hints = _hints(cls)
-        values: dict[str, Any] = {}
-        for field, raw in zip(fields, parts[1:], strict=True):
-            values[field.name] = _parse(hints[field.name], raw, field.name)
+        values = {
+            name: _parse(kind, raw, name)
+            for (name, kind), raw in zip(layout, parts[1:], strict=True)
+        }
         try:
             return cls(**values)
         except (TypeError, ValueError) as exc:
@@ -101,14 +101,18 @@ class CallbackData:
         return True
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+_LAYOUTS: dict[type, tuple[tuple[str, Any], ...]] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    """A class's field types, resolved once: every button press checks several classes."""
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
+def _layout(cls: type) -> tuple[tuple[str, Any], ...]:
+    """A class's fields in order with their types, resolved once: every view packs several
+    buttons and every press checks several classes."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        hints = typing.get_type_hints(cls)
+        layout = tuple((field.name, hints[field.name]) for field in dataclasses.fields(cls))
+        _LAYOUTS[cls] = layout
+    return layout
 
 
 def _parse(kind: Any, raw: str, name: str) -> Any:
