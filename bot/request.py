@@ -86,7 +86,12 @@ class JsonRequest(BaseRequest):
         self._open = True
 
     def _new_transport(self) -> httpx.AsyncHTTPTransport:
-        return httpx.AsyncHTTPTransport(limits=self._limits, proxy=self._proxy)
+        try:
+            return httpx.AsyncHTTPTransport(limits=self._limits, proxy=self._proxy)
+        except ImportError as exc:  # a socks5:// proxy without httpx's optional support
+            raise NetworkError(
+                f"the proxy needs an extra package: python3 -m pip install 'httpx[socks]' ({exc})"
+            ) from exc
 
     @property
     def read_timeout(self) -> float | None:

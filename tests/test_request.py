@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import importlib.util
 
-from bot.request import proxy_from_environment
+import pytest
+from telegram.error import NetworkError
+
+from bot.request import JsonRequest, proxy_from_environment
 
 API = "https://api.telegram.org"
 
@@ -32,3 +35,10 @@ def test_all_proxy_and_no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     assert proxy_from_environment(API) == "socks5://10.0.0.1:1080"
     monkeypatch.setenv("NO_PROXY", "api.telegram.org")
     assert proxy_from_environment(API) is None
+
+
+def test_a_socks_proxy_without_its_package_says_what_to_install() -> None:
+    if importlib.util.find_spec("socksio") is not None:
+        pytest.skip("httpx[socks] is installed here")
+    with pytest.raises(NetworkError, match=r"pip install 'httpx\[socks\]'"):
+        JsonRequest(proxy="socks5://10.0.0.1:1080")
