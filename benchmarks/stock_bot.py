@@ -19,7 +19,6 @@ from bot.cli import main
 
 def stock(connection_pool_size: int = 256, *, proxy: str | None = None, **timeouts: Any) -> Any:
     """PTB's own request class, built with the arguments JsonRequest would have got."""
-    timeouts.pop("idle_connections", None)
     return HTTPXRequest(connection_pool_size, proxy=proxy, **timeouts)
 
 

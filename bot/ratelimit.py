@@ -87,8 +87,7 @@ class FloodControl:
         self._answered.append(now)
         if chat_id is not None:
             sent = self._chats.setdefault(chat_id, deque())
-            while sent and now - sent[0] >= _CHAT_MEMORY:
-                sent.popleft()
+            _forget_before(sent, now - _CHAT_MEMORY)
             sent.append(now)
 
     def release(self, chat_id: int, *, answered: bool = True) -> None:
@@ -134,8 +133,7 @@ class FloodControl:
             if chat_id > 0:  # a private chat: one a second
                 wait = max(wait, sent[-1] + self.private_interval - now)
             else:  # a group or channel: 20 a minute
-                while sent and now - sent[0] >= _CHAT_MEMORY:
-                    sent.popleft()
+                _forget_before(sent, now - _CHAT_MEMORY)
                 if len(sent) >= self.group_per_minute:
                     wait = max(wait, sent[0] + _CHAT_MEMORY - now)
         return max(0.0, wait)
@@ -162,12 +160,17 @@ class FloodControl:
                     await self._freed.wait()
 
     def _prune(self, now: float) -> None:
-        while self._answered and now - self._answered[0] >= 1.0:
-            self._answered.popleft()
+        _forget_before(self._answered, now - 1.0)
         if now - self._pruned_at > _CHAT_MEMORY:  # forget chats quiet for a minute
             self._pruned_at = now
             self._chats = {c: s for c, s in self._chats.items() if s and now - s[-1] < _CHAT_MEMORY}
             self._chat_paused = {c: t for c, t in self._chat_paused.items() if t > now}
+
+
+def _forget_before(times: deque[float], cutoff: float) -> None:
+    """Drop the moments at or before `cutoff` from the left of a deque kept in time order."""
+    while times and times[0] <= cutoff:
+        times.popleft()
 
 
 def retry_after_seconds(error: RetryAfter) -> float:

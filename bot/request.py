@@ -71,7 +71,6 @@ class JsonRequest(BaseRequest):
         pool_timeout: float | None = 1.0,
         media_write_timeout: float | None = 20.0,
         proxy: str | None = None,
-        idle_connections: int = IDLE_CONNECTIONS,
     ) -> None:
         self._timeout = httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=write_timeout, pool=pool_timeout
@@ -79,7 +78,7 @@ class JsonRequest(BaseRequest):
         self._media_write_timeout = media_write_timeout
         self._limits = httpx.Limits(
             max_connections=connection_pool_size,
-            max_keepalive_connections=min(idle_connections, connection_pool_size),
+            max_keepalive_connections=min(IDLE_CONNECTIONS, connection_pool_size),
         )
         self._proxy = proxy
         self._transport = self._new_transport()

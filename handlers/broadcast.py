@@ -483,12 +483,7 @@ class Broadcaster:
             done = await engine.resume(broadcast.delivery_id)
         elif name == "stop":
             await query.answer()
-            await query.edit_message_reply_markup(
-                self._markup(
-                    [[self._button(services, lang, broadcast, "stopok"),
-                      self._button(services, lang, broadcast, "keep")]]
-                )
-            )  # fmt: skip
+            await query.edit_message_reply_markup(self._confirm_stop(services, lang, broadcast))
             return
         elif name == "stopok":
             done = await engine.cancel(broadcast.delivery_id)
@@ -506,12 +501,7 @@ class Broadcaster:
         catalog = services.catalog
         await query.answer()
         if name == "stop":
-            await query.edit_message_reply_markup(
-                self._markup(
-                    [[self._button(services, lang, broadcast, "stopok"),
-                      self._button(services, lang, broadcast, "keep")]]
-                )
-            )  # fmt: skip
+            await query.edit_message_reply_markup(self._confirm_stop(services, lang, broadcast))
             return
         if name == "stopok" and await BroadcastStore(services.db).update(
             broadcast.broadcast_id, expect=("queued",), state="cancelled"
@@ -821,6 +811,16 @@ class Broadcaster:
     @staticmethod
     def _markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
         return InlineKeyboardMarkup(rows)
+
+    @classmethod
+    def _confirm_stop(
+        cls, services: Services, lang: str, broadcast: Broadcast
+    ) -> InlineKeyboardMarkup:
+        """The two buttons that ask "really stop?" (for a send under way or a queued one)."""
+        return cls._markup(
+            [[cls._button(services, lang, broadcast, "stopok"),
+              cls._button(services, lang, broadcast, "keep")]]
+        )  # fmt: skip
 
 
 def handlers(application: BotApplication) -> list[BaseHandler[Update, BotContext, None]]:
