@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,6 +26,30 @@ from tests.standins.website import FakePortal
 
 # As the command line does: PTB 22 warns on every 429 otherwise, and warnings fail tests.
 opt_in_to_ptb_timedelta(os.environ)
+
+
+async def settled(telegram: FakeTelegram, application: BotApplication, timeout: float = 15) -> None:
+    """Wait until the bot has handled every update sent so far, each to the end of its handlers.
+
+    For checks that something did *not* happen, in place of sleeping and hoping: the bot has
+    taken every update from the stand-in (it asks past an update only once it has queued it),
+    its queue is empty and no update is being processed, on two looks a loop turn apart (an update
+    just taken from the queue starts being processed on the next turn).
+    """
+
+    def idle() -> bool:
+        processor = application.update_processor
+        return (
+            telegram.all_taken
+            and application.update_queue.empty()
+            and processor.current_concurrent_updates == 0
+        )
+
+    async with asyncio.timeout(timeout):
+        quiet = 0
+        while quiet < 2:
+            quiet = quiet + 1 if idle() else 0
+            await asyncio.sleep(0.01)
 
 
 @pytest.fixture

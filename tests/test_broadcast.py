@@ -14,7 +14,7 @@ from bot.app import build_application, running
 from bot.context import BotApplication, Services
 from handlers.broadcast import BroadcastAction, parse_time
 from storage.subscriptions import Subscription
-from tests.conftest import TZ, make_settings
+from tests.conftest import TZ, make_settings, settled
 from tests.standins.telegram import FakeTelegram, User
 from tests.test_delivery import until
 from tests.test_push import add_article
@@ -136,8 +136,16 @@ async def test_text_announcement_reaches_subscribers_formatted(
     assert "Thông báo cắt nước" in str(latest.params)
     # A second tap on "Gửi ngay" sends nothing more.
     await telegram.press(owner, audience, go)
-    await asyncio.sleep(0.3)
+    await settled(telegram, app)
+    assert len(await services.outbox.recent()) == 1  # no second job: nothing more will go
     assert all(len(telegram.chat_messages(r.id)) == 1 for r in residents)
+
+
+async def follow_round(app: BotApplication) -> None:
+    """Run one round of the job that follows broadcasts (and releases those due), now."""
+    assert app.job_queue is not None
+    (job,) = app.job_queue.get_jobs_by_name("broadcast-progress")
+    await job.run(app)
 
 
 async def test_photo_and_document_announcements(
@@ -217,7 +225,7 @@ async def test_cancel_at_each_step(telegram: FakeTelegram, app: BotApplication) 
     await until(lambda: "Gửi lúc nào" in current(telegram, audience)["text"])
     await telegram.press(owner, audience, button(current(telegram, audience), "❌ Hủy"))
     await until(lambda: "Đã hủy" in current(telegram, audience)["text"])
-    await asyncio.sleep(0.3)
+    await settled(telegram, app)
     assert telegram.chat_messages(lan.id) == []
     assert await services.outbox.recent() == []
 
@@ -243,7 +251,8 @@ async def test_scheduled_announcement_is_queued(
     )
     listed = await telegram.reply_to(owner, "/broadcasts")
     assert f"hẹn gửi lúc 06:30 {tomorrow} cho 2 người" in listed.params["text"]
-    await asyncio.sleep(0.5)
+    await settled(telegram, app)
+    await follow_round(app)
     assert await services.outbox.recent() == []  # nothing written to send yet
     assert "Thông báo" not in {c.name for c in await services.reading.categories()}
 
@@ -281,7 +290,7 @@ async def test_scheduled_announcement_can_be_called_off(
     )
     await until(lambda: "Đã hủy" in current(telegram, queued.result)["text"])
     await services.db.write("UPDATE broadcasts SET start_at = 0")
-    await asyncio.sleep(4)  # a redraw round of the progress job
+    await follow_round(app)  # the job that releases announcements when due
     assert telegram.chat_messages(lan.id) == []
     assert await services.outbox.recent() == []
 

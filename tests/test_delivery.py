@@ -16,7 +16,7 @@ from bot.context import Services
 from bot.delivery import outgoing
 from bot.i18n import Catalog
 from bot.ratelimit import FloodControl
-from tests.conftest import make_settings
+from tests.conftest import make_settings, settled
 from tests.standins.telegram import FakeTelegram, FloodLimits
 
 pytestmark = pytest.mark.timeout(90)
@@ -233,7 +233,18 @@ async def test_pause_resume_cancel_and_progress(tmp_path: Path, telegram: FakeTe
         assert 5 < estimate.seconds_left < 15
 
         assert await engine.pause(delivery_id)
-        await asyncio.sleep(0.3)  # what was in flight lands
+
+        async def in_flight() -> int:
+            row = await services.db.fetchone(
+                "SELECT COUNT(*) FROM outbox WHERE delivery_id = ? AND state = 'sending'",
+                (delivery_id,),
+            )
+            assert row is not None
+            return int(row[0])
+
+        async with asyncio.timeout(30):  # what was in flight lands
+            while await in_flight():  # noqa: ASYNC110 - the state is the database's
+                await asyncio.sleep(0.02)
         paused_at = len(telegram.calls_to("sendMessage"))
         await asyncio.sleep(0.6)
         assert len(telegram.calls_to("sendMessage")) == paused_at
@@ -253,10 +264,9 @@ async def test_pause_resume_cancel_and_progress(tmp_path: Path, telegram: FakeTe
             )
             return row is not None and row[0] is not None
 
-        for _ in range(100):
-            if await closed():
-                break
-            await asyncio.sleep(0.02)
+        async with asyncio.timeout(30):
+            while not await closed():  # noqa: ASYNC110 - the state is the database's
+                await asyncio.sleep(0.02)
         final = await services.outbox.progress(delivery_id)
         assert final is not None
         assert final.state == "cancelled"
@@ -281,15 +291,17 @@ async def test_same_dedupe_key_makes_one_job(services: Services) -> None:
 async def test_scheduled_job_waits_for_its_time(telegram: FakeTelegram, services: Services) -> None:
     """A job with a start time sends nothing before it."""
     lan = telegram.user(6001)
+    start_at = time.time() + 1.0
+    due = time.monotonic() + 1.0  # the same moment on the stand-in's clock
     delivery_id = await services.outbox.create(
-        "broadcast", [text("Sáng mai")], [(lan.id, 0)], start_at=time.time() + 1.0
+        "broadcast", [text("Sáng mai")], [(lan.id, 0)], start_at=start_at
     )
     assert delivery_id is not None
     services.delivery.wake()
-    await asyncio.sleep(0.5)
-    assert telegram.calls_to("sendMessage", chat_id=lan.id) == []
     await wait_done(services, delivery_id)
     assert received(telegram, lan.id) == ["Sáng mai"]
+    (sent,) = telegram.calls_to("sendMessage", chat_id=lan.id)
+    assert sent.at >= due - 0.05  # not before its time, however busy the machine
 
 
 async def test_private_chats_get_one_bulk_message_a_second(
@@ -357,16 +369,10 @@ async def test_my_chat_member_marks_the_chat(telegram: FakeTelegram, tmp_path: P
         services = application.bot_data.services
         lan = telegram.user(8001)
         await telegram.member_status(lan, "kicked")
-        for _ in range(100):
-            if not await services.chats.is_active(lan.id):
-                break
-            await asyncio.sleep(0.02)
+        await settled(telegram, application)
         assert await services.chats.reason(lan.id) == "blocked"
         await telegram.member_status(lan, "member")
-        for _ in range(100):
-            if await services.chats.is_active(lan.id):
-                break
-            await asyncio.sleep(0.02)
+        await settled(telegram, application)
         assert await services.chats.is_active(lan.id)
 
 

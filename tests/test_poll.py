@@ -27,7 +27,7 @@ from bot.i18n import Catalog
 from handlers.poll import SHARED_EDIT_SECONDS, DraftAction, ShowResults, Vote
 from storage import Database, PollStore
 from storage.polls import PollInvalidError, PollLockedError, VoteOutcome, shares
-from tests.conftest import make_settings
+from tests.conftest import make_settings, settled
 from tests.standins.telegram import ApiCall, FakeTelegram, User
 from tests.standins.tghtml import parse_html
 
@@ -153,7 +153,7 @@ async def test_the_same_option_again_is_already_chosen(
     start = telegram.mark()
     answer = await telegram.tap(lan, poll.result["message_id"], data_of(poll, "Tốt"))
     assert answer.params["text"] == "Bạn đã chọn ý này rồi: Tốt"
-    await asyncio.sleep(0.2)
+    await settled(telegram, bot)
     # Nothing changed, so no edit was even tried (Telegram would refuse it as "not modified").
     assert not telegram.calls_to("editMessageText", after=start)
     assert not telegram.calls_to("sendMessage", after=start)
@@ -183,14 +183,14 @@ async def test_not_modified_is_taken_calmly(telegram: FakeTelegram, settings: Se
         await vote(telegram, lan, poll, "Tốt")
     # A restarted bot does not know what the message shows: its redraw is identical, and
     # Telegram answers "message is not modified", which must not reach the resident.
-    async with running(build_application(settings)):
+    async with running(build_application(settings)) as restarted:
         start = telegram.mark()
         answer = await telegram.tap(lan, poll.result["message_id"], data_of(poll, "Tốt"))
         assert answer.params["text"] == "Bạn đã chọn ý này rồi: Tốt"
         refused = await telegram.wait_for("editMessageText", after=start, chat_id=lan.id)
         assert refused.status == 400
         assert "not modified" in refused.response["description"]
-        await asyncio.sleep(0.2)
+        await settled(telegram, restarted)
         assert not telegram.calls_to("sendMessage", after=start)
 
 
@@ -260,7 +260,7 @@ async def test_forged_or_stale_poll_buttons_get_a_polite_answer(
     answer = await telegram.tap(lan, poll.result["message_id"], data)
     assert answer.params["text"] == expected
     assert answer.params["show_alert"] is True
-    await asyncio.sleep(0.2)
+    await settled(telegram, bot)
     assert not telegram.calls_to("editMessageText", after=start)
     assert not telegram.calls_to("sendMessage", after=start)  # no apology: nothing failed
     assert await count_votes(bot) == 0

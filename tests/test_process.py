@@ -105,10 +105,9 @@ async def test_run_answers_start_in_vietnamese(
     assert reply.params["text"].startswith("Xin chào Lan!")
 
     # Meanwhile the bot reads the stand-in website (its first poll starts after a second).
-    for _ in range(150):
-        if len(portal.requests_to("/thong-bao")) >= 2:  # page 1 and page 2: backfill done
-            break
-        await asyncio.sleep(0.1)
+    async with asyncio.timeout(60):
+        while len(portal.requests_to("/thong-bao")) < 2:  # noqa: ASYNC110 - page 1 and 2: backfill
+            await asyncio.sleep(0.1)
     assert portal.requests[0].headers["user-agent"].startswith("commune-bot/")
 
     # A backup taken while the bot runs holds what the bot wrote.

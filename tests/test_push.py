@@ -82,12 +82,10 @@ async def settle(services: Services) -> None:
         row = await services.db.fetchone("SELECT COUNT(*) FROM deliveries WHERE state = 'running'")
         return int(row[0]) if row else 0
 
-    for _ in range(500):
-        if await open_jobs() == 0:
-            return
-        services.delivery.wake()
-        await asyncio.sleep(0.02)
-    raise AssertionError("the outbox did not empty")
+    async with asyncio.timeout(60):
+        while await open_jobs():
+            services.delivery.wake()
+            await asyncio.sleep(0.02)
 
 
 def texts(telegram: FakeTelegram, chat_id: int) -> list[str]:
@@ -493,10 +491,9 @@ async def test_owners_are_told_once_when_the_channel_cannot_be_posted_to(
                 }
             }
         )
-        for _ in range(100):
-            if await services.chats.is_active(channel.id):
-                break
-            await asyncio.sleep(0.02)
+        async with asyncio.timeout(30):
+            while not await services.chats.is_active(channel.id):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
         third = await add_article(services.db, 3, 1)
         await services.push.announce()
         await settle(services)

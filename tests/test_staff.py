@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -18,7 +17,7 @@ from bot.config import Settings
 from bot.context import BotApplication, Services
 from bot.menus import MENU_COMMANDS, OWNER_COMMANDS, STAFF_COMMANDS
 from storage import AuditLog, Database, StaffStore, UserStore
-from tests.conftest import make_settings
+from tests.conftest import make_settings, settled
 from tests.standins.telegram import ApiCall, FakeTelegram, User
 
 OWNER = 1001  # ADMIN_IDS of the conftest settings
@@ -126,7 +125,7 @@ async def test_an_owner_adds_staff_by_answering_a_forwarded_message(
     binh = telegram.user(2002, "Bình", language_code="en")
     start = telegram.mark()
     forwarded = await telegram.forward(owner, "Chào anh, em là Bình.", origin=binh)
-    await asyncio.sleep(0.3)
+    await settled(telegram, bot)
     assert telegram.calls_to("sendMessage", after=start, chat_id=OWNER) == []  # not a search
     start = telegram.mark()
     await telegram.send_reply(owner, "/addstaff", reply_to=forwarded)

@@ -240,6 +240,8 @@ class FakeTelegram:
         self._faults: list[Fault] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
+        self._last_update_id = 0  # the newest update queued for the bot
+        self._confirmed_id = 0  # the newest update the bot confirmed it has taken
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._query_ids = itertools.count(1)
         self._sent_at: dict[int | str, deque[float]] = defaultdict(deque)
@@ -547,11 +549,17 @@ class FakeTelegram:
     async def push(self, payload: dict[str, Any]) -> int:
         """Queue any update for the bot; returns its update_id."""
         update = {"update_id": next(self._update_ids), **payload}
+        self._last_update_id = update["update_id"]
         self._updates.append(update)
         await self._notify()
         if self.webhook is not None:
             self._ensure_webhook_delivery()
         return int(update["update_id"])
+
+    @property
+    def all_taken(self) -> bool:
+        """Whether the bot has taken every update queued so far (confirmed by its next offset)."""
+        return self._confirmed_id >= self._last_update_id
 
     # -- reading what the bot did -----------------------------------------------------------
 
@@ -677,6 +685,8 @@ class FakeTelegram:
             )
         offset = int(params.get("offset") or 0)
         if offset:
+            # The bot asks past an update only once it has queued it for its handlers.
+            self._confirmed_id = max(self._confirmed_id, offset - 1)
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
@@ -1119,6 +1129,7 @@ class FakeTelegram:
                 status = 0
             self.webhook_deliveries.append((int(update["update_id"]), status))
             if status == 200:
+                self._confirmed_id = max(self._confirmed_id, int(update["update_id"]))
                 self._updates.pop(0)
             else:
                 await asyncio.sleep(0.2)
