@@ -318,9 +318,7 @@ class FakeTelegram:
         self.chats[chat_id] = chat
         return chat
 
-    def channel(
-        self, chat_id: int, title: str = "Tin tức xã", username: str | None = None
-    ) -> Chat:
+    def channel(self, chat_id: int, title: str = "Tin tức xã", username: str | None = None) -> Chat:
         """A channel where the bot is an administrator (public when it has a `username`)."""
         chat = Chat(chat_id, "channel", title, username=username)
         self.chats[chat_id] = chat
