@@ -109,14 +109,13 @@ class Database:
                 "writable place"
             ) from None
         try:
-            # isolation_level=None: statements autocommit; multi-statement changes use
-            # transaction().
-            conn = await aiosqlite.connect(path, isolation_level=None)
+            conn = await _connect(path)
         except sqlite3.Error as exc:
             raise unusable(path, exc) from None
         try:
             await _configure(conn)
             await apply_migrations(conn, bundled_migrations() if migrations is None else migrations)
+            await _check_writable(conn)
         except BaseException as exc:
             await conn.close()
             if isinstance(exc, sqlite3.Error):
@@ -255,8 +254,8 @@ def check_backup_target(source_path: Path | str, target: Path | str) -> Path:
     for own in _database_files(Path(source_path)):
         if _is_same_file(target, own) or _is_same_file(partial, own):
             raise BackupError(
-                f"{target} is the database itself ({own.name}), by another name: a backup "
-                "there would destroy it; choose a file outside the database's own"
+                f"the backup target {_absolute(target)} is the live database's own file {own} "
+                "(by this or another name): a backup there would destroy it; choose another file"
             )
     return target
 
@@ -276,7 +275,7 @@ async def backup_file(
     src = source
     if src is None:
         try:
-            src = await aiosqlite.connect(Path(source_path), isolation_level=None)
+            src = await _connect(Path(source_path))
             await src.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await src.execute_fetchall("SELECT count(*) FROM sqlite_master")  # is it SQLite?
         except sqlite3.Error as exc:
@@ -286,10 +285,13 @@ async def backup_file(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial.unlink(missing_ok=True)
-        async with aiosqlite.connect(partial, isolation_level=None) as dst:
+        dst = await _connect(partial)
+        try:
             # pages=0 copies everything in one step, so the copy is one consistent snapshot.
             await src.backup(dst, pages=0)
             await dst.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            await dst.close()
         # Replace atomically so an interrupted backup never leaves a half-written file at
         # `target`.
         os.replace(partial, target)
@@ -307,6 +309,35 @@ async def backup_file(
     finally:
         if own:
             await src.close()
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    """An aiosqlite connection (autocommit) to `path`; sqlite3.Error if it cannot be opened.
+
+    When opening fails, aiosqlite stops its thread without waiting for it, and the thread then
+    prints a traceback if the event loop has closed meanwhile (a command that exits at once):
+    the file is first opened, and closed, here.
+    """
+
+    def probe() -> None:
+        sqlite3.connect(path).close()
+
+    await asyncio.to_thread(probe)
+    # isolation_level=None: statements autocommit; multi-statement changes use transaction().
+    return await aiosqlite.connect(path, isolation_level=None)
+
+
+async def _check_writable(conn: aiosqlite.Connection) -> None:
+    """Fail at start, not at a resident's first tap, on a file that cannot be written.
+
+    A read-only file (or mount) opens, is read, and may even take WAL writes until a checkpoint:
+    only a write to the file's own schema, rolled back, tells.
+    """
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        await conn.execute("CREATE TABLE main.commune_bot_write_check (x)")
+    finally:
+        await conn.execute("ROLLBACK")
 
 
 async def _configure(conn: aiosqlite.Connection) -> None:
