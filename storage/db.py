@@ -43,15 +43,21 @@ def _absolute(path: Path | str) -> Path:
     return Path(os.path.abspath(path))
 
 
+def damaged(path: Path, detail: str) -> DatabaseUnusable:
+    """One line saying the database file is damaged, and what to do."""
+    return DatabaseUnusable(
+        f"the database {_absolute(path)} is damaged or is not a SQLite database ({detail}): "
+        "restore it from a backup (commune-bot backup makes them), or set DATABASE_PATH to the "
+        "right file"
+    )
+
+
 def unusable(path: Path, error: BaseException) -> DatabaseUnusable:
     """One line naming the database file, what is wrong with it and what to do."""
     where = _absolute(path)
     code = getattr(error, "sqlite_errorcode", 0) & 0xFF
     if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
-        return DatabaseUnusable(
-            f"the database {where} is damaged or is not a SQLite database ({error}): restore it "
-            "from a backup (commune-bot backup makes them), or set DATABASE_PATH to the right file"
-        )
+        return damaged(where, str(error))
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return DatabaseUnusable(
             f"the database {where} is locked by another program ({error}): stop it, or wait and "
@@ -290,14 +296,21 @@ async def backup_file(
             # pages=0 copies everything in one step, so the copy is one consistent snapshot.
             await src.backup(dst, pages=0)
             await dst.execute("PRAGMA journal_mode = DELETE")
+            # The copy is page for page: a damaged database gives a damaged copy, which must
+            # not take the place of an earlier, good one.
+            check = [str(row[0]) for row in await dst.execute_fetchall("PRAGMA quick_check(3)")]
         finally:
             await dst.close()
+        if check != ["ok"]:
+            raise damaged(Path(source_path), "; ".join(check))
         # Replace atomically so an interrupted backup never leaves a half-written file at
         # `target`.
         os.replace(partial, target)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, DatabaseUnusable) as exc:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
+        if isinstance(exc, DatabaseUnusable):
+            raise
         code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
         if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
             raise unusable(Path(source_path), exc) from None
