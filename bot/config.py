@@ -195,7 +195,7 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None if value == "" else value
-        if not re.match(r"^https?://[^\s/]+", value):
+        if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
             raise ValueError("malformed")
         return value.rstrip("/")
 
@@ -281,9 +281,10 @@ class Settings(BaseSettings):
         return self.BOT_TOKEN.get_secret_value() if self.BOT_TOKEN is not None else ""
 
 
-def _describe(error: ValidationError) -> str:
-    """One line naming the first bad key and what it should look like."""
-    first = error.errors()[0]
+def _describe(error: ValidationError, skip: tuple[str, ...] = ()) -> str:
+    """One line naming the first bad key (of those not in `skip`) and what it should look like."""
+    errors = error.errors()
+    first = next((e for e in errors if not e["loc"] or e["loc"][0] not in skip), errors[0])
     key = str(first["loc"][0]) if first["loc"] else "?"
     return _complaint(key, missing=first["type"] == "missing")
 
@@ -315,7 +316,7 @@ def load_settings(
             bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
             telegram_only = bad & set(TELEGRAM_KEYS)
             if telegram or bad - telegram_only or not telegram_only - ignored.keys():
-                raise ConfigError(_describe(exc)) from None
+                raise ConfigError(_describe(exc, skip=() if telegram else TELEGRAM_KEYS)) from None
             ignored.update({key: Settings.model_fields[key].default for key in telegram_only})
     settings = _anchor_paths(settings, env_file, overrides)
     if telegram:
