@@ -42,7 +42,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 def make_database(path: Path) -> Path:
     """A database at `path`, made by `migrate`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    result = run_cli(["migrate"], path.parent, DATABASE_PATH=str(path))
+    result = run_cli(["migrate"], path.parent, DATABASE_PATH=str(path), BOT_TOKEN=TOKEN)
     assert result.returncode == 0, result.stderr
     return path
 
@@ -291,6 +291,7 @@ PAGE = b"<html><body><h1>Wi-Fi login</h1>" + b"<p>Welcome to the hotel network</
         (200, "text/html", PAGE),  # a captive portal
         (200, "text/plain", b"ok"),
     ],
+    ids=["404-html", "502-html", "captive-portal", "200-text"],
 )
 async def test_an_answer_that_is_not_the_bot_api_is_one_line(
     tmp_path: Path, status: int, content_type: str, body: bytes

@@ -116,7 +116,7 @@ def test_env_example_lists_every_setting_and_loads(tmp_path: Path) -> None:
     ],
 )
 def test_channel_id_is_a_number_or_a_username(value: str, expected: int | str) -> None:
-    assert load_settings(env_file=None, BOT_TOKEN=TOKEN, CHANNEL_ID=value).CHANNEL_ID == expected
+    assert expected == load_settings(env_file=None, BOT_TOKEN=TOKEN, CHANNEL_ID=value).CHANNEL_ID
 
 
 @pytest.mark.parametrize(
