@@ -69,7 +69,9 @@ def test_backup_refuses_the_database_itself_by_any_name(tmp_path: Path) -> None:
         "data/bot.sqlite3-wal",  # the files SQLite keeps beside it
         "data/bot.sqlite3-shm",
     ):
-        result = run_cli(["backup", target], tmp_path, DATABASE_PATH="data/bot.sqlite3")
+        result = run_cli(
+            ["backup", target], tmp_path, DATABASE_PATH="data/bot.sqlite3", BOT_TOKEN=TOKEN
+        )
         assert result.returncode == 1, target
         line = one_line(result)
         assert "is the live database's own file" in line, line
@@ -93,11 +95,16 @@ def test_backup_to_a_folder_or_an_unwritable_place_is_one_line_and_leaves_nothin
         "a-file/copy.sqlite3": "cannot write the backup to",
     }
     for target, expected in cases.items():
-        result = run_cli(["backup", target], tmp_path, DATABASE_PATH="bot.sqlite3")
+        result = run_cli(["backup", target], tmp_path, DATABASE_PATH="bot.sqlite3", BOT_TOKEN=TOKEN)
         assert result.returncode == 1, target
         assert expected in one_line(result)
     with read_only(tmp_path / "backups"):
-        result = run_cli(["backup", "backups/copy.sqlite3"], tmp_path, DATABASE_PATH="bot.sqlite3")
+        result = run_cli(
+            ["backup", "backups/copy.sqlite3"],
+            tmp_path,
+            DATABASE_PATH="bot.sqlite3",
+            BOT_TOKEN=TOKEN,
+        )
     assert result.returncode == 1
     assert "cannot write the backup to" in one_line(result)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a-file", "backups", "bot.sqlite3"]
