@@ -215,7 +215,7 @@ async def _ingest(settings: Settings) -> int:
     print(
         f"ingest finished ({kind}): {len(report.new)} new, {len(report.updated)} updated, "
         f"{report.unchanged} unchanged, {len(report.failures)} failed; "
-        f"{report.requests} requests to the site"
+        f"{report.requests} requests to the site; database {database_path(settings)}"
     )
     for url, reason in report.failures:
         print(f"  failed: {url}: {reason}")
