@@ -87,9 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     env_file = getattr(args, "env_file", None)
     if env_file is not None and not Path(env_file).is_file():
+        problem = "is not a file" if Path(env_file).exists() else "does not exist"
         print(
-            f"Configuration error: the settings file {env_file} given with --env-file does not "
-            f"exist (looked for {Path(env_file).absolute()}); give the path of your .env file.",
+            f"Configuration error: the settings file {env_file} given with --env-file {problem} "
+            f"(looked for {Path(env_file).absolute()}); give the path of your .env file.",
             file=sys.stderr,
         )
         return 2

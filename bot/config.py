@@ -307,6 +307,8 @@ def load_settings(
     are taken from the env file's folder, not from the current directory, so the bot finds the
     same database whatever directory cron or a service manager starts it in.
     """
+    if env_file is not None and Path(env_file).is_file():
+        _check_readable(Path(env_file))
     ignored: dict[str, Any] = {}
     while True:
         try:
@@ -328,6 +330,22 @@ def load_settings(
                 f"{_EXPECTED['WEBHOOK_SECRET']}."
             )
     return settings
+
+
+def _check_readable(env_file: Path) -> None:
+    """ConfigError unless `env_file` can be read as UTF-8 text (as pydantic-settings will)."""
+    try:
+        env_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Configuration error: the settings file {env_file} is not UTF-8 text (byte "
+            f"{exc.start}); save it again as UTF-8 (any editor's 'Save as' offers it)."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"Configuration error: cannot read the settings file {env_file} "
+            f"({exc.strerror or exc}); let the user running the bot read it."
+        ) from None
 
 
 def _path_keys() -> list[str]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import urllib.request
 from urllib.parse import urlsplit
 
@@ -67,10 +68,14 @@ class NotBotApi(NetworkError):
         self.status = status
 
 
+# The Bot API's every answer is a JSON object whose first field is "ok" (then "result", or
+# "error_code" and "description"); checked on the first bytes only, as this runs on every call.
+_BOT_API_ANSWER = re.compile(rb'\s*\{\s*"ok"\s*:')
+
+
 def _is_bot_api_answer(content: bytes) -> bool:
-    """Whether a body is the Bot API's JSON: an object beginning with its "ok" field."""
-    head = content[:32].lstrip()
-    return head.startswith(b"{") and b'"ok"' in head
+    """Whether a body is the Bot API's JSON (not a proxy's page, nor some other JSON)."""
+    return _BOT_API_ANSWER.match(content, 0, 64) is not None
 
 
 def proxy_from_environment(url: str) -> str | None:

@@ -43,6 +43,16 @@ def _absolute(path: Path | str) -> Path:
     return Path(os.path.abspath(path))
 
 
+def _not_a_folder(path: Path) -> Path:
+    """`path`, or DatabaseUnusable if it names a folder."""
+    if path.is_dir():
+        raise DatabaseUnusable(
+            f"DATABASE_PATH {_absolute(path)} is a folder: give the database a file name in it, "
+            "such as commune-bot.sqlite3"
+        )
+    return path
+
+
 def damaged(path: Path, detail: str) -> DatabaseUnusable:
     """One line saying the database file is damaged, and what to do."""
     return DatabaseUnusable(
@@ -100,12 +110,7 @@ class Database:
         cls, path: Path | str, migrations: Sequence[Migration] | None = None
     ) -> Database:
         """Open (creating if needed) the database at `path` and apply pending migrations."""
-        path = Path(path)
-        if path.is_dir():
-            raise DatabaseUnusable(
-                f"DATABASE_PATH {_absolute(path)} is a folder: give the database a file "
-                "name in it, such as commune-bot.sqlite3"
-            )
+        path = _not_a_folder(Path(path))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -275,6 +280,8 @@ async def backup_file(
     whatever name, and a folder; a failure leaves nothing behind, and the source's own problems
     are DatabaseUnusable.
     """
+    if source is None:
+        _not_a_folder(Path(source_path))
     target = check_backup_target(source_path, target)
     partial = target.with_name(target.name + ".partial")
     own = source is None

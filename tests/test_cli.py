@@ -173,6 +173,15 @@ def test_env_file_before_or_after_the_command_and_a_missing_one(tmp_path: Path) 
     assert "conf/typo.env" in line
     assert "does not exist" in line
     assert not (tmp_path / "data").exists()  # nothing was done with the defaults
+    result = run_cli(["migrate", "--env-file", "conf"], tmp_path)
+    assert result.returncode == 2
+    assert "the settings file conf given with --env-file is not a file" in one_line(result)
+
+    # Saved by an editor in a Windows code page instead of UTF-8.
+    (conf / "bot.env").write_bytes("COMMUNE_NAME=Xã Bình Chánh\n".encode("cp1252"))
+    result = run_cli(["migrate", "--env-file", "conf/bot.env"], tmp_path)
+    assert result.returncode == 2
+    assert "conf/bot.env is not UTF-8 text" in one_line(result)
 
     # The default .env may be absent: the environment alone is enough.
     result = run_cli(["migrate"], tmp_path, DATABASE_PATH="bot.sqlite3")
@@ -297,8 +306,10 @@ PAGE = b"<html><body><h1>Wi-Fi login</h1>" + b"<p>Welcome to the hotel network</
         (502, "text/html; charset=utf-8", b"<html><h1>502 Bad Gateway</h1>" + PAGE),
         (200, "text/html", PAGE),  # a captive portal
         (200, "text/plain", b"ok"),
+        (200, "application/json", b'{"status": "ok", "result": "not Telegram"}'),
+        (401, "text/html", b"<html><h1>401 Authorization Required</h1></html>"),
     ],
-    ids=["404-html", "502-html", "captive-portal", "200-text"],
+    ids=["404-html", "502-html", "captive-portal", "200-text", "other-json", "401-html"],
 )
 async def test_an_answer_that_is_not_the_bot_api_is_one_line(
     tmp_path: Path, status: int, content_type: str, body: bytes
@@ -367,6 +378,7 @@ def unusable_databases(tmp_path: Path) -> dict[str, Path]:
     (cases / "locked-folder").mkdir()
     (cases / "locked-folder" / "bot.sqlite3").write_bytes(content)
     (cases / "a-file").write_text("x", encoding="utf-8")
+    (cases / "a-folder").mkdir()
     return {
         "damaged or is not a SQLite database": cases / "text.sqlite3",
         "damaged or is not a SQLite database ": cases / "truncated.sqlite3",
@@ -374,6 +386,7 @@ def unusable_databases(tmp_path: Path) -> dict[str, Path]:
         "cannot open the database": cases / "read-only.sqlite3",
         "cannot open the database ": cases / "locked-folder" / "bot.sqlite3",
         "cannot create the folder": cases / "a-file" / "db" / "bot.sqlite3",
+        "is a folder: give the database a file name": cases / "a-folder",
     }
 
 
