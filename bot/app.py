@@ -68,6 +68,7 @@ async def _post_init(application: BotApplication) -> None:
     # is logged and skipped (see bot.menus).
     await set_staff_menus(application.bot, services)
     await services.start_delivery()
+    await delivery.find_channel(application.bot, services)
     delivery.watch_channel(application.bot, services)
     push.schedule(application)
     if application.job_queue is not None:

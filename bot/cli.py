@@ -9,38 +9,64 @@ import os
 import signal
 import sys
 from collections.abc import MutableMapping, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging, redact
-from storage import Database, MigrationError, backup_file
+from bot.request import NotBotApi
+from storage import BackupError, Database, DatabaseUnusable, MigrationError, backup_file
 
 __all__ = ["main"]
 
 log = logging.getLogger("bot")
 
 
+def program_version() -> str:
+    """The installed package's version (as pip shows it)."""
+    try:
+        return version("commune-bot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
+    # --env-file may come before or after the command: each command's parser knows it too,
+    # with SUPPRESS as default so that leaving it out there keeps what came before.
+    env_file = argparse.ArgumentParser(add_help=False)
+    env_file.add_argument(
+        "--env-file",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="settings file to read (default .env); relative paths in it are from its folder",
+    )
     parser = argparse.ArgumentParser(
         prog="commune-bot",
         description="Telegram bot for a commune's news portal. Settings come from the "
         "environment and a .env file (see .env.example).",
+        parents=[env_file],
     )
-    parser.add_argument(
-        "--env-file", default=".env", metavar="PATH", help="settings file to read (default .env)"
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {program_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser(
-        "run", help="run the bot (long polling, or a webhook if WEBHOOK_URL is set)"
+        "run",
+        parents=[env_file],
+        help="run the bot (long polling, or a webhook if WEBHOOK_URL is set)",
     )
-    commands.add_parser("migrate", help="create or upgrade the database, then exit")
     commands.add_parser(
-        "ingest", help="read the commune's website once now, with progress and a summary"
+        "migrate", parents=[env_file], help="create or upgrade the database, then exit"
+    )
+    commands.add_parser(
+        "ingest",
+        parents=[env_file],
+        help="read the commune's website once now, with progress and a summary",
     )
     backup = commands.add_parser(
-        "backup", help="write a consistent copy of the database, even while the bot runs"
+        "backup",
+        parents=[env_file],
+        help="write a consistent copy of the database, even while the bot runs",
     )
     backup.add_argument("path", type=Path, help="where to write the copy")
     return parser
@@ -54,9 +80,23 @@ def opt_in_to_ptb_timedelta(environ: MutableMapping[str, str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `commune-bot` and `python -m bot`; returns the exit status."""
     opt_in_to_ptb_timedelta(os.environ)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # a bare `commune-bot`: what it can do, not an error
+        parser.print_help()
+        return 2
+    env_file = getattr(args, "env_file", None)
+    if env_file is not None and not Path(env_file).is_file():
+        problem = "is not a file" if Path(env_file).exists() else "does not exist"
+        print(
+            f"Configuration error: the settings file {env_file} given with --env-file {problem} "
+            f"(looked for {Path(env_file).absolute()}); give the path of your .env file.",
+            file=sys.stderr,
+        )
+        return 2
     try:
-        settings = load_settings(args.env_file)
+        # Only `run` talks to Telegram: the other commands neither need nor check its settings.
+        settings = load_settings(env_file or ".env", telegram=args.command == "run")
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -70,8 +110,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_ingest(settings))
         return asyncio.run(_backup(settings, args.path))
     except MigrationError as exc:
-        log.error("database %s: %s", settings.DATABASE_PATH, exc)
+        log.error("database %s: %s", database_path(settings), exc)
         return 1
+    except (DatabaseUnusable, BackupError) as exc:
+        log.error("%s", exc)
+        return 1
+
+
+def database_path(settings: Settings) -> Path:
+    """The database file from the root, as the operator should see it in every message."""
+    return _absolute(settings.DATABASE_PATH)
+
+
+def _absolute(path: Path) -> Path:
+    """`path` from the root (links left as they are)."""
+    return Path(os.path.abspath(path))
+
+
+def _starting(settings: Settings) -> None:
+    """Say at start which database the bot uses, and what is missing to administer it."""
+    log.info("commune-bot %s starting: database %s", program_version(), database_path(settings))
+    if not settings.ADMIN_IDS:
+        log.warning(
+            "ADMIN_IDS is empty: nobody can administer the bot (staff, polls, announcements); "
+            "set ADMIN_IDS to your Telegram user id (send /myid to the bot to learn it)"
+        )
 
 
 def _run(settings: Settings) -> int:
@@ -84,8 +147,12 @@ def _run(settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
         await serve(build_application(settings), stop)
 
+    _starting(settings)
     try:
         asyncio.run(run())
+    except NotBotApi as exc:
+        log.error("cannot reach the Telegram Bot API: %s", redact(str(exc), [settings.token]))
+        return 1
     except InvalidToken:
         log.error("Telegram refused BOT_TOKEN: check the token BotFather gave you (see README)")
         return 1
@@ -104,17 +171,18 @@ def _run(settings: Settings) -> int:
 
 async def _migrate(settings: Settings) -> int:
     async with await Database.open(settings.DATABASE_PATH) as db:
-        version = await db.schema_version()
-    print(f"database {settings.DATABASE_PATH} is at schema version {version}")
+        schema = await db.schema_version()
+    print(f"database {database_path(settings)} is at schema version {schema}")
     return 0
 
 
 async def _backup(settings: Settings, target: Path) -> int:
+    source = database_path(settings)
     if not settings.DATABASE_PATH.exists():
-        log.error("no database at %s: check DATABASE_PATH", settings.DATABASE_PATH)
+        log.error("no database at %s: check DATABASE_PATH", source)
         return 1
     await backup_file(settings.DATABASE_PATH, target)
-    print(f"backup of {settings.DATABASE_PATH} written to {target}")
+    print(f"backup of {source} written to {_absolute(target)}")
     return 0
 
 
@@ -148,7 +216,7 @@ async def _ingest(settings: Settings) -> int:
     print(
         f"ingest finished ({kind}): {len(report.new)} new, {len(report.updated)} updated, "
         f"{report.unchanged} unchanged, {len(report.failures)} failed; "
-        f"{report.requests} requests to the site"
+        f"{report.requests} requests to the site; database {database_path(settings)}"
     )
     for url, reason in report.failures:
         print(f"  failed: {url}: {reason}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,10 +22,21 @@ from storage.polls import (
     clean_text,
 )
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+__all__ = ["TELEGRAM_KEYS", "ConfigError", "Settings", "load_settings"]
 
 # A BotFather token: the bot's numeric id, a colon, then 30+ URL-safe characters.
 _TOKEN_SHAPE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+
+# A public chat's username as Telegram allows it: 5-32 letters, digits and underscores,
+# beginning with a letter (CHANNEL_ID may name the channel this way, `@name`).
+_USERNAME_SHAPE = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{4,31}$")
+
+# Ports Telegram posts webhook updates to (https://core.telegram.org/bots/api#setwebhook).
+WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
+
+# Settings only `run` needs: the commands that never talk to Telegram (migrate, backup, ingest)
+# neither require them nor stop on them.
+TELEGRAM_KEYS = ("BOT_TOKEN", "WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "WEBHOOK_PORT")
 
 # What each key expects, worded for the person editing `.env` (not for a programmer).
 _EXPECTED: dict[str, str] = {
@@ -45,14 +58,16 @@ _EXPECTED: dict[str, str] = {
     "WEB_LINKS": "Name|https://address items separated by ; such as "
     "Cổng Dịch vụ công|https://dichvucong.gov.vn",
     "NEWS_RETRIES": "how often to retry a failed request, between 0 and 10",
-    "WEBHOOK_URL": "the public https address Telegram should post updates to",
+    "WEBHOOK_URL": "the public https:// address Telegram should post updates to, on port "
+    "443, 80, 88 or 8443, such as https://bot.example.vn/telegram",
     "WEBHOOK_SECRET": "1-256 characters of A-Z, a-z, 0-9, _ and -",
     "WEBHOOK_LISTEN": "an IP address to listen on, such as 0.0.0.0",
     "WEBHOOK_PORT": "a port number between 1 and 65535",
     "POLL_QUESTION": "the poll's question, 1 to 300 characters",
     "STATS_KEY": "a long random secret, such as the output of: openssl rand -hex 32",
     "LOG_RETENTION_DAYS": "a number of days between 1 and 3650, such as 400",
-    "CHANNEL_ID": "the channel's numeric id, such as -1001234567890 (see README)",
+    "CHANNEL_ID": "the channel's numeric id, such as -1001234567890, or its public username, "
+    "such as @tinxabinhchanh (5-32 letters, digits or _; see README)",
     "DIGEST_GRACE_HOURS": "a number of hours between 0 and 48, such as 6",
     "SEND_RATE_PER_SECOND": "messages a second between 1 and 1000; 30 unless Telegram gave "
     "the bot a higher limit",
@@ -77,7 +92,7 @@ class Settings(BaseSettings):
         env_ignore_empty=True,
     )
 
-    BOT_TOKEN: SecretStr
+    BOT_TOKEN: SecretStr | None = None  # required by `run` only (see load_settings)
     TELEGRAM_API_URL: str = "https://api.telegram.org"
     DATABASE_PATH: Path = Path("data/commune-bot.sqlite3")
     ADMIN_IDS: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -107,7 +122,7 @@ class Settings(BaseSettings):
     STATS_KEY: SecretStr | None = None
     LOG_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
     SEND_RATE_PER_SECOND: int = Field(default=30, ge=1, le=1000)
-    CHANNEL_ID: int | None = Field(default=None, lt=0)
+    CHANNEL_ID: int | str | None = None  # a numeric id (-100...) or "@username"
     DIGEST_GRACE_HOURS: float = Field(default=6, ge=0, le=48)
     WEB_LINKS: Annotated[tuple[tuple[str, str], ...], NoDecode] = (
         ("Cổng Dịch vụ công quốc gia", "https://dichvucong.gov.vn"),
@@ -116,7 +131,9 @@ class Settings(BaseSettings):
 
     @field_validator("BOT_TOKEN")
     @classmethod
-    def _token_shape(cls, value: SecretStr) -> SecretStr:
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
         if not value.get_secret_value().strip():
             raise PydanticCustomError("missing", "not set")
         if not _TOKEN_SHAPE.match(value.get_secret_value().strip()):
@@ -178,9 +195,41 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None if value == "" else value
-        if not re.match(r"^https?://[^\s/]+", value):
+        if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
             raise ValueError("malformed")
         return value.rstrip("/")
+
+    @field_validator("WEBHOOK_URL")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        """Telegram posts only to https, and only to a few ports."""
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        try:
+            port = parts.port or 443
+        except ValueError:
+            raise ValueError("malformed") from None
+        if parts.scheme.lower() != "https" or port not in WEBHOOK_PORTS:
+            raise ValueError("malformed")
+        return value
+
+    @field_validator("CHANNEL_ID", mode="before")
+    @classmethod
+    def _channel(cls, value: Any) -> Any:
+        """A channel's numeric id (negative) or its public @username."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = value.strip()
+            if _USERNAME_SHAPE.match(value):
+                return value
+            if not re.fullmatch(r"-\d+", value):
+                raise ValueError("malformed")
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value >= 0:
+            raise ValueError("malformed")
+        return value
 
     @field_validator("ADMIN_IDS", mode="before")
     @classmethod
@@ -228,29 +277,102 @@ class Settings(BaseSettings):
 
     @property
     def token(self) -> str:
-        """The bot token; never log it."""
-        return self.BOT_TOKEN.get_secret_value()
+        """The bot token ("" when not set: only `run` requires it); never log it."""
+        return self.BOT_TOKEN.get_secret_value() if self.BOT_TOKEN is not None else ""
 
 
-def _describe(error: ValidationError) -> str:
-    """One line naming the first bad key and what it should look like."""
-    first = error.errors()[0]
+def _describe(error: ValidationError, skip: tuple[str, ...] = ()) -> str:
+    """One line naming the first bad key (of those not in `skip`) and what it should look like."""
+    errors = error.errors()
+    first = next((e for e in errors if not e["loc"] or e["loc"][0] not in skip), errors[0])
     key = str(first["loc"][0]) if first["loc"] else "?"
+    return _complaint(key, missing=first["type"] == "missing")
+
+
+def _complaint(key: str, *, missing: bool) -> str:
     expected = _EXPECTED.get(key, "a valid value")
-    if first["type"] == "missing":
+    if missing:
         return f"Configuration error: {key} is not set; expected {expected}."
     return f"Configuration error: {key} is malformed; expected {expected}."
 
 
-def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
-    """Read settings from the environment and `env_file`; raise ConfigError with one clear line."""
-    try:
-        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
-    if settings.WEBHOOK_URL and settings.WEBHOOK_SECRET is None:
-        raise ConfigError(
-            "Configuration error: WEBHOOK_SECRET is not set; webhook mode needs "
-            f"{_EXPECTED['WEBHOOK_SECRET']}."
-        )
+def load_settings(
+    env_file: Path | str | None = ".env", *, telegram: bool = True, **overrides: Any
+) -> Settings:
+    """Read settings from the environment and `env_file`; raise ConfigError with one clear line.
+
+    With `telegram=False` (commands that never call Telegram), the Telegram settings
+    (TELEGRAM_KEYS) are neither required nor checked: a bad one is left at its default.
+    Relative paths written in `env_file`, or left at their default while an `env_file` exists,
+    are taken from the env file's folder, not from the current directory, so the bot finds the
+    same database whatever directory cron or a service manager starts it in.
+    """
+    if env_file is not None and Path(env_file).is_file():
+        _check_readable(Path(env_file))
+    ignored: dict[str, Any] = {}
+    while True:
+        try:
+            settings = Settings(_env_file=env_file, **{**overrides, **ignored})  # type: ignore[call-arg]
+            break
+        except ValidationError as exc:
+            bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+            telegram_only = bad & set(TELEGRAM_KEYS)
+            if telegram or bad - telegram_only or not telegram_only - ignored.keys():
+                raise ConfigError(_describe(exc, skip=() if telegram else TELEGRAM_KEYS)) from None
+            ignored.update({key: Settings.model_fields[key].default for key in telegram_only})
+    settings = _anchor_paths(settings, env_file, overrides)
+    if telegram:
+        if settings.BOT_TOKEN is None:
+            raise ConfigError(_complaint("BOT_TOKEN", missing=True))
+        if settings.WEBHOOK_URL and settings.WEBHOOK_SECRET is None:
+            raise ConfigError(
+                "Configuration error: WEBHOOK_SECRET is not set; webhook mode needs "
+                f"{_EXPECTED['WEBHOOK_SECRET']}."
+            )
     return settings
+
+
+def _check_readable(env_file: Path) -> None:
+    """ConfigError unless `env_file` can be read as UTF-8 text (as pydantic-settings will)."""
+    try:
+        env_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Configuration error: the settings file {env_file} is not UTF-8 text (byte "
+            f"{exc.start}); save it again as UTF-8 (any editor's 'Save as' offers it)."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"Configuration error: cannot read the settings file {env_file} "
+            f"({exc.strerror or exc}); let the user running the bot read it."
+        ) from None
+
+
+def _path_keys() -> list[str]:
+    """The settings that are file paths."""
+    return [
+        name
+        for name, field in Settings.model_fields.items()
+        if field.annotation is Path or field.annotation == Path | None
+    ]
+
+
+def _anchor_paths(
+    settings: Settings, env_file: Path | str | None, overrides: dict[str, Any]
+) -> Settings:
+    """`settings` with relative paths from the env file (or defaults) made absolute from its folder.
+
+    A path set in the environment or by the caller keeps the usual meaning: the current directory.
+    """
+    if env_file is None or not Path(env_file).is_file():
+        return settings
+    folder = Path(env_file).resolve().parent
+    written = dotenv_values(env_file, encoding="utf-8")
+    update: dict[str, Path] = {}
+    for key in _path_keys():
+        value = getattr(settings, key)
+        if value is None or value.is_absolute() or key in overrides or os.environ.get(key):
+            continue
+        if key in written or key not in settings.model_fields_set:
+            update[key] = folder / value
+    return settings.model_copy(update=update) if update else settings

@@ -48,6 +48,11 @@ class Services:
         self.flood = FloodControl(settings.SEND_RATE_PER_SECOND)
         self._delivery: DeliveryEngine | None = None
         self._push: Pusher | None = None
+        # The commune's channel as Telegram numbers it (chats, the outbox and Telegram's own
+        # updates all use the number): CHANNEL_ID itself, or the id of the @username it gives,
+        # once handlers.delivery.find_channel has looked it up.
+        channel = settings.CHANNEL_ID
+        self.channel: int | None = channel if isinstance(channel, int) else None
 
     async def open(self) -> None:
         """Open the database (applying migrations) and the news reader; called from post_init."""
@@ -81,7 +86,9 @@ class Services:
         await engine.start()
         self._delivery = engine
         username = bot.username
-        self._push = Pusher(self.db, self.catalog, self.settings, username, engine.wake)
+        self._push = Pusher(
+            self.db, self.catalog, self.settings, username, engine.wake, lambda: self.channel
+        )
         return engine
 
     async def close(self) -> None:

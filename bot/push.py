@@ -81,12 +81,17 @@ class Pusher:
         settings: Settings,
         bot_username: str,
         wake: Callable[[], None],
+        channel: Callable[[], int | None] | None = None,
     ) -> None:
         self._db = db
         self._catalog = catalog
         self._settings = settings
         self._username = bot_username
         self._wake = wake
+        # The channel's numeric id, once known (CHANNEL_ID may be an @username looked up later).
+        self._channel = channel or (
+            lambda: settings.CHANNEL_ID if isinstance(settings.CHANNEL_ID, int) else None
+        )
         self._reader = DigestReader(db)
         self._outbox = OutboxStore(db)
         self._lock = asyncio.Lock()  # one announcement or digest run at a time
@@ -152,7 +157,7 @@ class Pusher:
             if subscriber.wants(info.categories):
                 chat = subscriber.chat_id
                 recipients.append((chat, variant(subscriber.subscription.language, chat > 0)))
-        channel = self._settings.CHANNEL_ID
+        channel = self._channel()
         if channel is not None:
             recipients.append((channel, variant(self._settings.DEFAULT_LANGUAGE, False)))
         if not recipients:

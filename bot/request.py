@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import urllib.request
 from urllib.parse import urlsplit
 
@@ -32,7 +33,7 @@ from telegram._utils.types import ODVInput  # the type BaseRequest.do_request is
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-__all__ = ["JsonRequest", "proxy_from_environment"]
+__all__ = ["JsonRequest", "NotBotApi", "proxy_from_environment"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,34 @@ _POOL_FULL = (
     "Pool timeout: All connections in the connection pool are occupied. Request was *not* sent "
     "to Telegram. Consider adjusting the connection pool size or the pool timeout."
 )
+
+
+class NotBotApi(NetworkError):
+    """Something other than the Bot API answered: a wrong address, a proxy, a captive portal.
+
+    PTB would take an HTML 404 for a refused token (it maps 401 and 404 to InvalidToken) and
+    dump a 200 page it cannot parse; only an answer in the Bot API's JSON is Telegram's. A
+    NetworkError, so a passing proxy error while running is retried like any other.
+    """
+
+    def __init__(self, root: str, status: int, content_type: str) -> None:
+        kind = content_type.split(";")[0].strip() or "no content type"
+        super().__init__(
+            f"{root} answered HTTP {status} ({kind}), which is not the Telegram Bot API: "
+            "check TELEGRAM_API_URL and HTTPS_PROXY"
+        )
+        self.root = root
+        self.status = status
+
+
+# The Bot API's every answer is a JSON object whose first field is "ok" (then "result", or
+# "error_code" and "description"); checked on the first bytes only, as this runs on every call.
+_BOT_API_ANSWER = re.compile(rb'\s*\{\s*"ok"\s*:')
+
+
+def _is_bot_api_answer(content: bytes) -> bool:
+    """Whether a body is the Bot API's JSON (not a proxy's page, nor some other JSON)."""
+    return _BOT_API_ANSWER.match(content, 0, 64) is not None
 
 
 def proxy_from_environment(url: str) -> str | None:
@@ -167,6 +196,13 @@ class JsonRequest(BaseRequest):
         # At DEBUG, each call is logged as httpx's client would (the token is masked by bot.logs).
         if log.isEnabledFor(logging.DEBUG):
             log.debug("HTTP Request: %s %s %d", method, url, response.status_code)
+        # Bot API methods are POSTed; a GET is a file download, whose body is the file.
+        if method == "POST" and not _is_bot_api_answer(content):
+            raise NotBotApi(
+                url.rsplit("/bot", 1)[0],  # the API root: the token follows "/bot"
+                response.status_code,
+                response.headers.get("content-type", ""),
+            )
         return response.status_code, content
 
 

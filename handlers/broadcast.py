@@ -573,7 +573,7 @@ class Broadcaster:
         categories = await services.reading.categories()
         names = [c.name for c in categories if c.category_id in broadcast.categories]
         audience = ", ".join(names) if names else "tất cả người đăng ký"
-        if broadcast.channel and services.settings.CHANNEL_ID is not None:
+        if broadcast.channel and services.channel is not None:
             audience += " + kênh"
         if outcome is None:
             outcome = (
@@ -593,7 +593,7 @@ class Broadcaster:
 
     async def _recipients(self, services: Services, broadcast: Broadcast) -> list[int]:
         chats = await DigestReader(services.db).audience(broadcast.categories)
-        channel = services.settings.CHANNEL_ID
+        channel = services.channel
         if broadcast.channel and channel is not None and channel not in chats:
             chats.append(channel)
         return chats
@@ -756,7 +756,7 @@ class Broadcaster:
             if names
             else catalog.text("broadcast.audience_all", lang)
         )
-        if broadcast.channel and services.settings.CHANNEL_ID is not None:
+        if broadcast.channel and services.channel is not None:
             audience += catalog.text("broadcast.audience_channel", lang)
         text = catalog.text("broadcast.choose", lang, audience=audience, count=_number(count, lang))
         rows: list[list[InlineKeyboardButton]] = []
@@ -768,7 +768,7 @@ class Broadcaster:
             for c in categories[:20]
         ]
         rows += [toggles[i : i + 2] for i in range(0, len(toggles), 2)]
-        if services.settings.CHANNEL_ID is not None:
+        if services.channel is not None:
             key = "broadcast.channel_on" if broadcast.channel else "broadcast.channel_off"
             rows.append(
                 [InlineKeyboardButton(

@@ -16,11 +16,71 @@ import aiosqlite
 
 from storage.migrate import Migration, apply_migrations, bundled_migrations
 
-__all__ = ["BUSY_TIMEOUT_MS", "Database", "Written", "backup_file"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "BackupError",
+    "Database",
+    "DatabaseUnusable",
+    "Written",
+    "backup_file",
+]
 
 # How long a writer waits for another connection's lock before giving up (the CLI's backup or a
 # second process may hold it briefly).
 BUSY_TIMEOUT_MS = 5000
+
+
+class DatabaseUnusable(Exception):
+    """The database file cannot be used (damaged, not SQLite, not writable); says what to do."""
+
+
+class BackupError(Exception):
+    """A backup cannot be written where it was asked for; says why and what to do."""
+
+
+def _absolute(path: Path | str) -> Path:
+    """`path` from the root, without resolving links (as an operator would read it)."""
+    return Path(os.path.abspath(path))
+
+
+def _not_a_folder(path: Path) -> Path:
+    """`path`, or DatabaseUnusable if it names a folder."""
+    if path.is_dir():
+        raise DatabaseUnusable(
+            f"DATABASE_PATH {_absolute(path)} is a folder: give the database a file name in it, "
+            "such as commune-bot.sqlite3"
+        )
+    return path
+
+
+def damaged(path: Path, detail: str) -> DatabaseUnusable:
+    """One line saying the database file is damaged, and what to do."""
+    return DatabaseUnusable(
+        f"the database {_absolute(path)} is damaged or is not a SQLite database ({detail}): "
+        "restore it from a backup (commune-bot backup makes them), or set DATABASE_PATH to the "
+        "right file"
+    )
+
+
+def unusable(path: Path, error: BaseException) -> DatabaseUnusable:
+    """One line naming the database file, what is wrong with it and what to do."""
+    where = _absolute(path)
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+        return damaged(where, str(error))
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return DatabaseUnusable(
+            f"the database {where} is locked by another program ({error}): stop it, or wait and "
+            "try again"
+        )
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM) or (
+        isinstance(error, OSError)
+    ):
+        return DatabaseUnusable(
+            f"cannot open the database {where} for writing ({error}): the user running the bot "
+            f"needs to write both the file and its folder {where.parent}; check DATABASE_PATH"
+        )
+    return DatabaseUnusable(f"cannot use the database {where} ({error}): check DATABASE_PATH")
 
 
 @dataclass(frozen=True)
@@ -50,15 +110,27 @@ class Database:
         cls, path: Path | str, migrations: Sequence[Migration] | None = None
     ) -> Database:
         """Open (creating if needed) the database at `path` and apply pending migrations."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: statements autocommit; multi-statement changes use transaction().
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        path = _not_a_folder(Path(path))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnusable(
+                f"cannot create the folder {_absolute(path.parent)} for the database "
+                f"({exc.strerror or exc}): create it yourself, or set DATABASE_PATH to a "
+                "writable place"
+            ) from None
+        try:
+            conn = await _connect(path)
+        except sqlite3.Error as exc:
+            raise unusable(path, exc) from None
         try:
             await _configure(conn)
             await apply_migrations(conn, bundled_migrations() if migrations is None else migrations)
-        except BaseException:
+            await _check_writable(conn)
+        except BaseException as exc:
             await conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise unusable(path, exc) from None
             raise
         return cls(conn, path)
 
@@ -161,28 +233,131 @@ class Database:
         await backup_file(self.path, target, source=self.conn)
 
 
+def _database_files(path: Path) -> list[Path]:
+    """The database file and the files SQLite keeps beside it, by every name SQLite may use."""
+    real = Path(os.path.realpath(path))
+    return [
+        Path(f"{base}{suffix}")
+        for base in (Path(os.path.abspath(path)), real)
+        for suffix in ("", "-wal", "-shm", "-journal")
+    ]
+
+
+def _is_same_file(a: Path, b: Path) -> bool:
+    """Whether two paths are one file: the same inode (hard links), or the same real path."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def check_backup_target(source_path: Path | str, target: Path | str) -> Path:
+    """`target` as a path to write a backup to, or BackupError saying why it cannot be."""
+    target = Path(target)
+    if target.is_dir():
+        raise BackupError(
+            f"{os.path.abspath(target)} is a folder: give the backup a file name in it, such as "
+            f"{Path(os.path.abspath(target)) / 'backup.sqlite3'}"
+        )
+    partial = target.with_name(target.name + ".partial")
+    for own in _database_files(Path(source_path)):
+        if _is_same_file(target, own) or _is_same_file(partial, own):
+            raise BackupError(
+                f"the backup target {_absolute(target)} is the live database's own file {own} "
+                "(by this or another name): a backup there would destroy it; choose another file"
+            )
+    return target
+
+
 async def backup_file(
     source_path: Path | str, target: Path | str, source: aiosqlite.Connection | None = None
 ) -> None:
-    """Copy the database at `source_path` to `target` with SQLite's online backup API."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Copy the database at `source_path` to `target` with SQLite's online backup API.
+
+    Refuses (BackupError) a target that is the database or a file SQLite keeps beside it, by
+    whatever name, and a folder; a failure leaves nothing behind, and the source's own problems
+    are DatabaseUnusable.
+    """
+    if source is None:
+        _not_a_folder(Path(source_path))
+    target = check_backup_target(source_path, target)
     partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
     own = source is None
-    src = source or await aiosqlite.connect(Path(source_path), isolation_level=None)
-    try:
-        if own:
+    src = source
+    if src is None:
+        try:
+            src = await _connect(Path(source_path))
             await src.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        async with aiosqlite.connect(partial, isolation_level=None) as dst:
+            await src.execute_fetchall("SELECT count(*) FROM sqlite_master")  # is it SQLite?
+        except sqlite3.Error as exc:
+            if src is not None:
+                await src.close()
+            raise unusable(Path(source_path), exc) from None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+        dst = await _connect(partial)
+        try:
             # pages=0 copies everything in one step, so the copy is one consistent snapshot.
             await src.backup(dst, pages=0)
             await dst.execute("PRAGMA journal_mode = DELETE")
+            # The copy is page for page: a damaged database gives a damaged copy, which must
+            # not take the place of an earlier, good one.
+            check = [str(row[0]) for row in await dst.execute_fetchall("PRAGMA quick_check(3)")]
+        finally:
+            await dst.close()
+        if check != ["ok"]:
+            raise damaged(Path(source_path), "; ".join(check))
+        # Replace atomically so an interrupted backup never leaves a half-written file at
+        # `target`.
+        os.replace(partial, target)
+    except (OSError, sqlite3.Error, DatabaseUnusable) as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        if isinstance(exc, DatabaseUnusable):
+            raise
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+            raise unusable(Path(source_path), exc) from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BackupError(
+            f"cannot write the backup to {_absolute(target)} ({reason}): choose a file in "
+            "a folder the user running this command can write to"
+        ) from None
     finally:
         if own:
             await src.close()
-    # Replace atomically so an interrupted backup never leaves a half-written file at `target`.
-    os.replace(partial, target)
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    """An aiosqlite connection (autocommit) to `path`; sqlite3.Error if it cannot be opened.
+
+    When opening fails, aiosqlite stops its thread without waiting for it, and the thread then
+    prints a traceback if the event loop has closed meanwhile (a command that exits at once):
+    the file is first opened, and closed, here.
+    """
+
+    def probe() -> None:
+        sqlite3.connect(path).close()
+
+    await asyncio.to_thread(probe)
+    # isolation_level=None: statements autocommit; multi-statement changes use transaction().
+    return await aiosqlite.connect(path, isolation_level=None)
+
+
+async def _check_writable(conn: aiosqlite.Connection) -> None:
+    """Fail at start, not at a resident's first tap, on a file that cannot be written.
+
+    A read-only file (or mount) opens, is read, and may even take WAL writes until a checkpoint:
+    only a write to the file's own schema, rolled back, tells.
+    """
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        await conn.execute("CREATE TABLE main.commune_bot_write_check (x)")
+    finally:
+        await conn.execute("ROLLBACK")
 
 
 async def _configure(conn: aiosqlite.Connection) -> None:

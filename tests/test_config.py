@@ -102,3 +102,63 @@ def test_env_example_lists_every_setting_and_loads(tmp_path: Path) -> None:
     configured = tmp_path / ".env"
     configured.write_text(text, encoding="utf-8")
     assert load_settings(configured).token == TOKEN
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("-1001234567890", -1001234567890),
+        (" -100777 ", -100777),
+        ("@tinxabinhchanh", "@tinxabinhchanh"),
+        ("@Tin_Xa_2026", "@Tin_Xa_2026"),
+        ("@abcde", "@abcde"),  # 5 characters: the shortest username
+        ("@" + "a" * 32, "@" + "a" * 32),
+    ],
+)
+def test_channel_id_is_a_number_or_a_username(value: str, expected: int | str) -> None:
+    assert expected == load_settings(env_file=None, BOT_TOKEN=TOKEN, CHANNEL_ID=value).CHANNEL_ID
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["@abcd", "@" + "a" * 33, "@tin-xa", "@tin xa", "tinxabinhchanh", "@1tinxa", "12345", "@", "-"],
+)
+def test_channel_id_refuses_what_telegram_would(value: str) -> None:
+    with pytest.raises(ConfigError, match="CHANNEL_ID is malformed; expected the channel's"):
+        load_settings(env_file=None, BOT_TOKEN=TOKEN, CHANNEL_ID=value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://bot.example.vn/hook",
+        "HTTP://bot.example.vn/hook",
+        "ftp://bot.example.vn/hook",
+        "https://bot.example.vn:8080/hook",
+        "https://bot.example.vn:notaport/hook",
+    ],
+)
+def test_webhook_url_is_https_on_a_port_telegram_allows(url: str) -> None:
+    with pytest.raises(ConfigError, match="WEBHOOK_URL is malformed; expected the public https"):
+        load_settings(env_file=None, BOT_TOKEN=TOKEN, WEBHOOK_URL=url, WEBHOOK_SECRET="s")
+    for good in ("https://bot.example.vn/hook", "HTTPS://bot.example.vn:8443/hook"):
+        assert load_settings(
+            env_file=None, BOT_TOKEN=TOKEN, WEBHOOK_URL=good, WEBHOOK_SECRET="s"
+        ).WEBHOOK_URL
+
+
+def test_without_telegram_its_settings_are_neither_required_nor_checked() -> None:
+    settings = load_settings(
+        env_file=None,
+        telegram=False,
+        BOT_TOKEN="abc",
+        WEBHOOK_URL="http://bot.example.vn/hook",
+        WEBHOOK_PORT="0",
+    )
+    assert settings.BOT_TOKEN is None
+    assert settings.token == ""
+    assert settings.WEBHOOK_URL is None
+    assert load_settings(env_file=None, telegram=False).BOT_TOKEN is None
+    # Other settings are still checked.
+    with pytest.raises(ConfigError, match="ADMIN_IDS is malformed"):
+        load_settings(env_file=None, telegram=False, BOT_TOKEN="abc", ADMIN_IDS="x")

@@ -124,6 +124,7 @@ async def test_ingest_command_prints_progress_and_summary(
         "ingest finished (update): 0 new, 0 updated, 0 unchanged, 0 failed; 3 requests to the site"
         in second.stdout
     )
+    assert f"; database {tmp_path / 'bot.sqlite3'}" in second.stdout
 
     portal.set_down(True)
     down = await asyncio.to_thread(ingest)

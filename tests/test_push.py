@@ -499,3 +499,65 @@ async def test_owners_are_told_once_when_the_channel_cannot_be_posted_to(
         await settle(services)
         (post,) = telegram.chat_messages(channel.id)
         assert third in post["text"]
+
+
+async def test_alert_reaches_a_channel_given_by_its_username(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """CHANNEL_ID=@name: the bot looks the channel up once and posts there by its number."""
+    channel = telegram.channel(-1006666, username="TinXaBinhChanh")
+    settings = make_settings(tmp_path, telegram, CHANNEL_ID="@tinxabinhchanh")
+    application = build_application(settings)
+    async with running(application):
+        services = application.bot_data.services
+        assert services.channel == channel.id
+        title = await add_article(services.db, 1, 1)
+        await services.push.announce()
+        await settle(services)
+        (post,) = telegram.chat_messages(channel.id)
+        assert title in post["text"]
+        assert telegram.calls_to("getChat")[0].params["chat_id"] == "@tinxabinhchanh"
+
+
+async def test_channel_username_not_found_is_told_then_found_when_the_bot_is_added(
+    telegram: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A channel the bot cannot see yet: one warning and the owners told; found once added."""
+    owner = telegram.user(1001)
+    settings = make_settings(tmp_path, telegram, CHANNEL_ID="@tinxa_kenh")
+    application = build_application(settings)
+    async with running(application):
+        services = application.bot_data.services
+        assert services.channel is None
+        (warning,) = texts(telegram, owner.id)
+        assert "@tinxa_kenh" in warning
+        assert [r for r in caplog.records if "CHANNEL_ID @tinxa_kenh" in r.getMessage()]
+        await add_article(services.db, 1, 1)
+        await services.push.announce()  # no channel yet: the article goes nowhere, no error
+        await settle(services)
+
+        channel = telegram.channel(-1004444, username="tinxa_kenh")
+        admin = {"status": "administrator", "user": telegram.bot_user, "can_post_messages": True,
+                 "can_be_edited": False, "can_manage_chat": True, "can_change_info": True,
+                 "can_delete_messages": True, "can_invite_users": True,
+                 "can_restrict_members": True, "can_promote_members": False,
+                 "can_manage_video_chats": True, "is_anonymous": False,
+                 "can_manage_voice_chats": True, "can_post_stories": True,
+                 "can_edit_stories": True, "can_delete_stories": True}  # fmt: skip
+        await telegram.push(
+            {
+                "my_chat_member": {
+                    "chat": channel.to_api(),
+                    "from": owner.to_api(),
+                    "date": int(datetime.now(UTC).timestamp()),
+                    "old_chat_member": {"status": "left", "user": telegram.bot_user},
+                    "new_chat_member": admin,
+                }
+            }
+        )
+        await until(lambda: services.channel == channel.id)
+        title = await add_article(services.db, 2, 1)
+        await services.push.announce()
+        await settle(services)
+        (post,) = telegram.chat_messages(channel.id)
+        assert title in post["text"]

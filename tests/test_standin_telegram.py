@@ -207,7 +207,12 @@ async def test_wrong_token_is_unauthorized(telegram: FakeTelegram) -> None:
 
 
 async def test_get_updates_conflicts_with_webhook(telegram: FakeTelegram, client: Bot) -> None:
-    await client.set_webhook("http://127.0.0.1:9/hook")
+    telegram.reverse_proxy["https://bot.example.vn"] = "http://127.0.0.1:9"  # nobody there
+    with pytest.raises(BadRequest, match=r"(?i)https url must be provided"):
+        await client.set_webhook("http://127.0.0.1:9/hook")  # as Telegram: https only
+    with pytest.raises(BadRequest, match="ports 80, 88, 443 or 8443"):
+        await client.set_webhook("https://bot.example.vn:8080/hook")
+    await client.set_webhook("https://bot.example.vn/hook")
     with pytest.raises(Conflict):
         await client.get_updates(timeout=0)
     await client.delete_webhook()

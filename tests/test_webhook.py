@@ -24,7 +24,11 @@ async def test_webhook_mode_answers_and_checks_the_secret(
     telegram: FakeTelegram, tmp_path: Path
 ) -> None:
     port = free_port()
-    hook = f"http://127.0.0.1:{port}/telegram-hook"
+    # Telegram posts to the public https address; the operator's reverse proxy (here the
+    # stand-in's) passes it on to where the bot listens.
+    hook = "https://bot.example.vn/telegram-hook"
+    telegram.reverse_proxy["https://bot.example.vn"] = f"http://127.0.0.1:{port}"
+    local = f"http://127.0.0.1:{port}/telegram-hook"
     settings = make_settings(
         tmp_path,
         telegram,
@@ -59,7 +63,7 @@ async def test_webhook_mode_answers_and_checks_the_secret(
         async with httpx.AsyncClient() as client:
             for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "doan-sai"}):
                 response = await client.post(
-                    hook,
+                    local,
                     content=json.dumps(forged),
                     headers={"Content-Type": "application/json", **headers},
                 )

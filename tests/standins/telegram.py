@@ -19,6 +19,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import tornado.httpserver
@@ -136,6 +137,7 @@ class Chat:
     title: str | None = None
     user: User | None = None
     admins: set[int] = field(default_factory=set)
+    username: str | None = None  # a public chat's @username, without the @
 
     def to_api(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "type": self.type}
@@ -143,6 +145,8 @@ class Chat:
             data["first_name"] = self.user.first_name
         if self.title:
             data["title"] = self.title
+        if self.username:
+            data["username"] = self.username
         return data
 
 
@@ -232,6 +236,9 @@ class FakeTelegram:
         self.flood_violations = 0
         self.busy_until = 0.0  # until then (monotonic) every send gets a 429
         self.webhook: dict[str, Any] | None = None
+        # The operator's reverse proxy: the public https origin of WEBHOOK_URL -> where the bot
+        # listens on this machine (Telegram posts only to https; the bot serves plain http).
+        self.reverse_proxy: dict[str, str] = {}
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
         self.files: dict[str, bytes] = {}
         self.answered_queries: dict[str, dict[str, Any]] = {}
@@ -313,9 +320,9 @@ class FakeTelegram:
         self.chats[chat_id] = chat
         return chat
 
-    def channel(self, chat_id: int, title: str = "Tin tức xã") -> Chat:
-        """A channel where the bot is an administrator."""
-        chat = Chat(chat_id, "channel", title)
+    def channel(self, chat_id: int, title: str = "Tin tức xã", username: str | None = None) -> Chat:
+        """A channel where the bot is an administrator (public when it has a `username`)."""
+        chat = Chat(chat_id, "channel", title, username=username)
         self.chats[chat_id] = chat
         return chat
 
@@ -711,6 +718,13 @@ class FakeTelegram:
         return await handler(params, files)
 
     def _chat(self, chat_id: Any) -> Chat:
+        """The chat a `chat_id` parameter names: its number, or "@username" for a public chat."""
+        if isinstance(chat_id, str) and chat_id.startswith("@"):
+            name = chat_id[1:].lower()
+            for chat in self.chats.values():
+                if chat.username and chat.username.lower() == name and chat.type != "private":
+                    return chat
+            raise bad_request("chat not found")
         try:
             return self.chats[int(chat_id)]
         except (KeyError, ValueError, TypeError):
@@ -902,6 +916,13 @@ class FakeTelegram:
         url = str(params.get("url") or "")
         if not url:
             return await self._api_deleteWebhook(params, files)
+        parts = urlsplit(url)
+        if parts.scheme != "https":
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        if (parts.port or 443) not in (80, 88, 443, 8443):
+            raise bad_request(
+                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
         self.webhook = {"url": url, "secret_token": params.get("secret_token")}
         if params.get("drop_pending_updates"):
             self._updates.clear()
@@ -1111,6 +1132,14 @@ class FakeTelegram:
         if self._webhook_task is None or self._webhook_task.done():
             self._webhook_task = asyncio.get_running_loop().create_task(self._deliver_webhook())
 
+    def _through_proxy(self, url: str) -> str:
+        """Where a post to the public `url` lands: through the reverse proxy, if one is set."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin in self.reverse_proxy:
+            return self.reverse_proxy[origin] + url[len(origin) :]
+        return url
+
     async def _deliver_webhook(self) -> None:
         """Post queued updates to the webhook, as Telegram does, until none is left."""
         if self._webhook_client is None:
@@ -1122,7 +1151,9 @@ class FakeTelegram:
                 headers["X-Telegram-Bot-Api-Secret-Token"] = str(self.webhook["secret_token"])
             try:
                 response = await self._webhook_client.post(
-                    self.webhook["url"], content=json.dumps(update), headers=headers
+                    self._through_proxy(self.webhook["url"]),
+                    content=json.dumps(update),
+                    headers=headers,
                 )
                 status = response.status_code
             except httpx.HTTPError:
