@@ -19,6 +19,7 @@ from bot.config import Settings, load_settings
 from bot.context import BotApplication
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
+from bot.news.sites import site_of
 from storage import Database
 from tests.standins.telegram import FakeTelegram
 from tests.standins.website import FakePortal
@@ -97,6 +98,24 @@ async def site(portal: FakePortal, tmp_path: Path) -> AsyncIterator[Harness]:
         httpx.AsyncClient(timeout=0.5) as client,
     ):
         yield Harness(portal, db, client, Clock())
+
+
+async def article_ids(db: Database, *nids: int) -> dict[int, int]:
+    """Article ids of portal articles by nid, whatever site they were read from."""
+    found: dict[int, int] = {}
+    async with db.conn.execute(
+        "SELECT external_id, article_id FROM article_keys WHERE external_id LIKE 'dnn:%'"
+    ) as cursor:
+        async for key, article_id in cursor:
+            nid = int(key.rpartition(":")[2])
+            if nid in nids:
+                found[nid] = article_id
+    return found
+
+
+def portal_key(portal: FakePortal, nid: int | str) -> str:
+    """The key the reader stores a stand-in portal's article under."""
+    return f"dnn:{site_of(portal.url)}:{nid}"
 
 
 @pytest.fixture

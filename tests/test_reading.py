@@ -21,7 +21,7 @@ from bot.context import BotApplication
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
 from storage import Database
-from tests.conftest import SOURCES, TZ
+from tests.conftest import SOURCES, TZ, article_ids
 from tests.standins.telegram import ApiCall, FakeTelegram, User
 from tests.standins.tghtml import parse_html
 from tests.standins.website import FakePortal
@@ -100,7 +100,7 @@ async def test_article_short_then_full_in_pages(
 ) -> None:
     lan = telegram.user(902, "Lan")
     services = reading_bot.bot_data.services
-    long_id = (await services.articles.known(["dnn:268010"]))["dnn:268010"]
+    long_id = (await article_ids(services.db, 268010))[268010]
     listing = await telegram.reply_to(lan, "/latest")
     message_id = listing.result["message_id"]
 
@@ -146,7 +146,7 @@ async def test_article_with_characters_telegram_needs_escaped(
 ) -> None:
     lan = telegram.user(903, "Lan")
     services = reading_bot.bot_data.services
-    article_id = (await services.articles.known(["dnn:273320"]))["dnn:273320"]
+    article_id = (await article_ids(services.db, 273320))[273320]
     listing = await telegram.reply_to(lan, "/latest")
     full = await press(
         telegram, lan, listing.result["message_id"], OpenArticle(article_id, 1, 0).pack()
@@ -165,8 +165,8 @@ async def test_newer_older_within_category_and_its_ends(
     services = reading_bot.bot_data.services
     categories = {c.name: c for c in await services.reading.categories()}
     health = categories["Y tế – Giáo dục"]  # 273320, 271548, 271530, newest first
-    ids = await services.articles.known(["dnn:273320", "dnn:271548", "dnn:271530"])
-    newest, oldest = ids["dnn:273320"], ids["dnn:271530"]
+    ids = await article_ids(services.db, 273320, 271548, 271530)
+    newest, oldest = ids[273320], ids[271530]
     listing = await telegram.reply_to(lan, "/latest")
     message_id = listing.result["message_id"]
 
@@ -258,7 +258,7 @@ async def test_links_deep_link_and_share(
         "https://chinhphu.vn",
     ]
     services = reading_bot.bot_data.services
-    article_id = (await services.articles.known(["dnn:270892"]))["dnn:270892"]
+    article_id = (await article_ids(services.db, 270892))[270892]
     opened = await telegram.reply_to(lan, f"/start a{article_id}")
     assert opened.params["text"].startswith(f"<b>{TITLES[270892]}</b>")
     share = urlsplit(button(opened, "Chia sẻ")["url"])
