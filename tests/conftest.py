@@ -75,14 +75,26 @@ class Harness:
     client: httpx.AsyncClient
     clock: Clock
 
-    def reader(self, sources: tuple[str, ...] = SOURCES, **options: Any) -> NewsReader:
+    def reader(
+        self,
+        sources: tuple[str, ...] = SOURCES,
+        *,
+        limits: dict[str, float] | None = None,
+        **options: Any,
+    ) -> NewsReader:
+        """A reader of these sources (paths on the portal, or absolute addresses); `limits`
+        are the fetcher's `deadline` and `max_bytes`."""
+
         async def no_wait(seconds: float) -> None:
             """Retries back off without making the test wait."""
 
-        fetcher = Fetcher(self.client, concurrency=4, retries=2, sleep=no_wait)
+        fetcher = Fetcher(self.client, concurrency=4, retries=2, sleep=no_wait, **(limits or {}))  # type: ignore[arg-type]
         found = []
         for entry in sources:
             name, _, rest = entry.partition(":")
+            if entry.startswith(("http://", "https://")):
+                found.append(Source(entry))
+                continue
             adapter, path = (name, rest) if rest else (None, entry)
             found.append(Source(self.portal.url_for(path), adapter))
         return NewsReader(self.db, fetcher, found, TZ, clock=self.clock, **options)

@@ -1,0 +1,214 @@
+"""The news reader against a hostile website: pages that never end, pages too large, redirect
+loops, malformed links and bodies, other portals, bad canonical addresses, legacy encodings,
+portals whose categories look different. Each is one page's recorded failure (or is read
+right), quickly, and the run goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import tomllib
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from bot.news.fetch import decode
+from storage.articles import ArticleStore
+from storage.ingest import IngestLog
+from tests.conftest import Harness, article_ids
+from tests.standins.website import FakePortal
+
+FIXTURES = Path(__file__).parent / "fixtures" / "portal"
+EXPECTED: dict[str, Any] = tomllib.loads((FIXTURES / "expected.toml").read_text("utf-8"))
+ARTICLES = {case["nid"]: case for case in EXPECTED["article"]}
+GOOD = (270892, 272301)  # two good articles every hostile list page also links
+
+
+def list_page(*links: str, heading: str = "Tin thử") -> str:
+    """A list page of the portal's shape linking these addresses (plus the two good ones)."""
+    good = [ARTICLES[nid]["path"] for nid in GOOD]
+    items = "\n".join(
+        f'<div class="qti_tt_item"><a class="qti_tt_tieude" href="{href}">Tin {i}</a></div>'
+        for i, href in enumerate([*good, *links])
+    )
+    return (
+        '<html><head><meta charset="utf-8"><title>Tin thử</title></head><body>'
+        f'<div class="qti_box"><h2 class="qti_title"><span class="Head">{heading}</span></h2>'
+        f"{items}</div></body></html>"
+    )
+
+
+async def run_briefly(harness: Harness, sources: tuple[str, ...], **options: Any) -> Any:
+    """Run the reader; a run that does not finish in 15 s fails the test (not the suite)."""
+    async with asyncio.timeout(15):
+        return await harness.reader(sources, **options).run()
+
+
+async def good_articles_stored(harness: Harness) -> bool:
+    return set(GOOD) <= set(await article_ids(harness.db, *GOOD))
+
+
+# -- 1. a deadline per request and a size cap ------------------------------------------------
+
+
+async def test_trickling_and_oversized_pages_fail_quickly_and_the_run_goes_on(
+    site: Harness,
+) -> None:
+    trickle = "/chi-tiet-tin/group/130/nid/990001/nho-giot"
+    huge = "/chi-tiet-tin/group/130/nid/990002/rat-lon"
+    huge_declared = "/chi-tiet-tin/group/130/nid/990003/rat-lon-co-do-dai"
+    site.portal.trickle(trickle, interval=0.1)  # never stalls long enough for a read timeout
+    site.portal.oversized(huge, 50_000_000)  # streamed by the stand-in, never held in memory
+    site.portal.oversized(huge_declared, 50_000_000, declare_length=True)
+    site.portal.replace("/tin-thu", body=list_page(trickle, huge, huge_declared))
+    started = time.monotonic()
+    report = await run_briefly(site, ("/tin-thu",), limits={"deadline": 1.0, "max_bytes": 200_000})
+    assert time.monotonic() - started < 8  # one deadline, not one per retry, nor forever
+    reasons = dict(report.failures)
+    assert "longer than 1 s" in reasons[site.portal.url_for(trickle)]
+    assert "larger than 200,000 bytes" in reasons[site.portal.url_for(huge)]
+    assert "larger than 200,000 bytes" in reasons[site.portal.url_for(huge_declared)]
+    assert report.ok
+    assert await good_articles_stored(site)
+    assert await IngestLog(site.db).failures(report.run_id) == report.failures
+    # No hostile page was asked for twice (they would do the same again): the list page,
+    # two good articles, three hostile ones.
+    assert report.requests == 6
+
+
+async def test_a_source_that_trickles_is_a_failed_run_the_alert_counts(site: Harness) -> None:
+    site.portal.trickle("/tin-cham", interval=0.1)
+    report = await run_briefly(site, ("/tin-cham",), limits={"deadline": 0.5})
+    assert not report.ok
+    assert "longer than 0.5 s" in (report.site_error or "")
+    assert await IngestLog(site.db).failed_in_a_row() == 1
+
+
+# -- 2. redirect loops, malformed links, damaged bodies: each one page's failure -------------
+
+
+async def test_redirect_loops_malformed_links_and_bad_gzip_are_each_one_pages_failure(
+    site: Harness,
+) -> None:
+    loop = "/chi-tiet-tin/group/130/nid/990011/vong-lap"
+    other = "/chi-tiet-tin/group/130/nid/990012/vong-lap-kia"
+    site.portal.redirect(loop, other)
+    site.portal.redirect(other, loop)
+    to_bad_ipv6 = "/chi-tiet-tin/group/130/nid/990013/chuyen-sai"
+    site.portal.redirect(to_bad_ipv6, "http://[::1/x")
+    to_bad_port = "/chi-tiet-tin/group/130/nid/990014/cong-sai"
+    site.portal.redirect(to_bad_port, "http://127.0.0.1:99999/x")
+    gzip = "/chi-tiet-tin/group/130/nid/990015/nen-hong"
+    site.portal.corrupt_gzip(gzip)
+    port = site.portal.url.rpartition(":")[2]
+    page = list_page(
+        loop,
+        to_bad_ipv6,
+        to_bad_port,
+        gzip,
+        "http://[::1/chi-tiet-tin/group/130/nid/990016/ipv6-hong",
+        f"http://127.0.0.1:99999/chi-tiet-tin/group/130/nid/990017/cong-{port}",
+        "http://127.0.0.1:99999999999999999999/chi-tiet-tin/group/130/nid/990018/x",
+    )
+    site.portal.replace("/tin-thu", body=page)
+    report = await run_briefly(site, ("/tin-thu",))
+    reasons = dict(report.failures)
+    assert "redirect" in reasons[site.portal.url_for(loop)]
+    assert reasons[site.portal.url_for(to_bad_ipv6)]
+    assert reasons[site.portal.url_for(to_bad_port)]
+    assert "compressed" in reasons[site.portal.url_for(gzip)]
+    assert len(report.failures) == 4  # malformed links are not followed at all
+    assert report.ok
+    assert await good_articles_stored(site)
+    assert await IngestLog(site.db).failures(report.run_id) == report.failures
+
+
+async def test_a_source_in_a_redirect_loop_is_a_failed_run_the_alert_counts(
+    site: Harness,
+) -> None:
+    site.portal.redirect("/vong", "/vong-lai")
+    site.portal.redirect("/vong-lai", "/vong")
+    site.portal.corrupt_gzip("/nen-hong")
+    report = await run_briefly(site, ("/vong", "/nen-hong"))
+    assert not report.ok
+    assert [url for url, _ in report.failures] == [
+        site.portal.url_for("/vong"),
+        site.portal.url_for("/nen-hong"),
+    ]
+    assert await IngestLog(site.db).failed_in_a_row() == 1
+    # The loop ends after a bounded number of hops.
+    assert len(site.portal.requests_to("/vong")) <= 12
+
+
+# -- 5. encodings -------------------------------------------------------------------------
+
+
+def cp1258(text: str) -> bytes:
+    """`text` in windows-1258, as Vietnamese Windows writes it: the letters the code page has
+    (â, ê, ô, ơ, ư, ă, đ), and tone marks as separate combining characters."""
+    out = bytearray()
+    for char in unicodedata.normalize("NFC", text):
+        try:
+            out += char.encode("cp1258")
+            continue
+        except UnicodeEncodeError:
+            pass
+        base, *marks = unicodedata.normalize("NFD", char)
+        for index, mark in enumerate(marks):  # ế = ê + acute: ê is a letter of the code page
+            combined = unicodedata.normalize("NFC", base + mark)
+            try:
+                combined.encode("cp1258")
+            except UnicodeEncodeError:
+                continue
+            base, marks = combined, marks[:index] + marks[index + 1 :]
+            break
+        out += (base + "".join(marks)).encode("cp1258")
+    return bytes(out)
+
+
+async def test_windows_1258_declared_only_in_meta(site: Harness) -> None:
+    case = ARTICLES[270892]
+    html = (FIXTURES / case["file"]).read_text("utf-8")
+    html = html.replace(
+        'content="text/html; charset=UTF-8"', 'content="text/html; charset=windows-1258"'
+    )
+    raw = cp1258(html)
+    assert raw.decode("utf-8", "replace") != html  # really not UTF-8
+    # The server names no charset: only the page's <meta> does.
+    site.portal.replace(case["path"], body=raw, content_type="text/html")
+    site.portal.replace("/tin-thu", body=list_page())
+    report = await run_briefly(site, ("/tin-thu",))
+    assert not report.failures
+    article = await ArticleStore(site.db).get((await article_ids(site.db, 270892))[270892])
+    assert article is not None
+    assert (
+        article.title
+        == case["title"]
+        == "Bình Chánh nâng cao hiệu quả công tác dân vận chính quyền"
+    )
+    assert unicodedata.is_normalized("NFC", article.body_text)
+    assert article.body_text.startswith(case["body_starts"])
+
+
+def test_charset_precedence() -> None:
+    title = "Thông báo lịch tiếp dân"
+    meta = f'<meta charset="windows-1258"><title>{title}</title>'.encode()
+    assert decode(cp1258(meta.decode()), "text/html") == meta.decode()
+    # The HTTP header wins over <meta>.
+    assert decode(meta, "text/html; charset=utf-8") == meta.decode()
+    # A byte order mark wins over <meta>.
+    assert decode(b"\xef\xbb\xbf" + meta, "text/html") == meta.decode()
+    # An unknown charset in the header falls through to <meta>.
+    assert decode(cp1258(meta.decode()), "text/html; charset=x-nonsense") == meta.decode()
+    # Nothing declared: UTF-8, bad bytes replaced.
+    assert decode(b"<p>ok \xff</p>", "text/html") == "<p>ok \ufffd</p>"
+    # Decomposed input comes out composed.
+    assert decode("Bi\u0300nh".encode(), "text/html; charset=utf-8") == "Bình"
+
+
+async def test_portal_fixture_still_reads_everything(portal: FakePortal, site: Harness) -> None:
+    """The limits and checks leave the ordinary site alone."""
+    report = await run_briefly(site, ("/", "/tin-tuc-su-kien", "/thong-bao"))
+    assert report.ok
+    assert not report.failures
+    assert len(report.new) == 11
