@@ -12,10 +12,15 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from bot.news.fetch import decode
+import httpx
+
+from bot.news.fetch import Fetcher, decode
+from bot.news.reader import NewsReader, Source
+from storage import Database
 from storage.articles import ArticleStore
 from storage.ingest import IngestLog
-from tests.conftest import Harness, article_ids
+from storage.migrate import bundled_migrations
+from tests.conftest import TZ, Harness, article_ids
 from tests.standins.website import FakePortal
 
 FIXTURES = Path(__file__).parent / "fixtures" / "portal"
@@ -212,3 +217,132 @@ async def test_portal_fixture_still_reads_everything(portal: FakePortal, site: H
     assert report.ok
     assert not report.failures
     assert len(report.new) == 11
+
+
+# -- 3. only the configured sites, keys per site -------------------------------------------------
+
+
+def retitled(portal: FakePortal, nid: int, title: str) -> bytes:
+    """The fixture page of article `nid` with another title: another site's article."""
+    case = ARTICLES[nid]
+    raw = (FIXTURES / case["file"]).read_text("utf-8").replace(case["title"], title)
+    return raw.encode()
+
+
+FOREIGN_TITLE = "Tam Kỳ tổng kết công tác dân vận năm 2020"
+
+
+async def test_links_to_other_hosts_are_not_followed(site: Harness) -> None:
+    port = site.portal.url.rpartition(":")[2]
+    async with FakePortal() as province:
+        # Another portal of the same platform, with its own article 270892.
+        province.replace(ARTICLES[270892]["path"], body=retitled(province, 270892, FOREIGN_TITLE))
+        box = [
+            province.url + ARTICLES[270892]["path"],
+            province.url + ARTICLES[273315]["path"],
+            f"http://localhost:{port}/chi-tiet-tin/group/130/nid/990021/loopback-by-name",
+            "http://127.0.0.1:1/chi-tiet-tin/group/130/nid/990022/another-port",
+        ]
+        site.portal.replace("/tin-thu", body=list_page(*box, heading="Tin tỉnh"))
+        report = await run_briefly(site, ("/tin-thu",))
+        assert province.requests == []
+    assert not report.failures
+    hosts = {r.headers.get("host") for r in site.portal.requests}
+    assert hosts == {f"127.0.0.1:{port}"}
+    store = ArticleStore(site.db)
+    ids = await article_ids(site.db, 270892, 272301, 273315)
+    assert set(ids) == {270892, 272301}
+    ours = await store.get(ids[270892])
+    assert ours is not None
+    assert ours.title == ARTICLES[270892]["title"]
+
+
+def list_page_first(*links: str) -> str:
+    """A list page whose first links (a header box) come before the good ones."""
+    items = "\n".join(f'<a href="{href}">Tin tỉnh {i}</a>' for i, href in enumerate(links))
+    return list_page().replace("<body>", f"<body><div>{items}</div>")
+
+
+async def test_a_foreign_article_listed_first_never_replaces_ours(site: Harness) -> None:
+    async with FakePortal() as province:
+        province.replace(ARTICLES[270892]["path"], body=retitled(province, 270892, FOREIGN_TITLE))
+        site.portal.replace(
+            "/tin-thu", body=list_page_first(province.url + ARTICLES[270892]["path"])
+        )
+        await run_briefly(site, ("/tin-thu",))
+        assert province.requests == []
+    ours = await ArticleStore(site.db).get((await article_ids(site.db, 270892))[270892])
+    assert ours is not None
+    assert ours.title == ARTICLES[270892]["title"]
+
+
+async def test_two_configured_sites_with_the_same_nid_never_collide(site: Harness) -> None:
+    async with FakePortal() as neighbour:
+        neighbour.replace(ARTICLES[270892]["path"], body=retitled(neighbour, 270892, FOREIGN_TITLE))
+        ours_list = site.portal.url_for("/danh-sach-tin/group/130/tin-tuc-su-kien")
+        theirs_list = neighbour.url_for("/danh-sach-tin/group/130/tin-tuc-su-kien")
+        report = await run_briefly(site, (ours_list, theirs_list))
+        theirs_site, theirs_url = neighbour.url.removeprefix("http://"), neighbour.url
+    assert report.ok
+    assert not report.failures
+    async with site.db.conn.execute(
+        "SELECT k.external_id, a.title, a.url FROM article_keys AS k JOIN articles AS a"
+        " USING (article_id) WHERE k.external_id LIKE '%:270892'"
+    ) as cursor:
+        rows = {key: (title, url) async for key, title, url in cursor}
+    ours_site = site.portal.url.removeprefix("http://")
+    assert rows[f"dnn:{ours_site}:270892"][0] == ARTICLES[270892]["title"]
+    assert rows[f"dnn:{theirs_site}:270892"][0] == FOREIGN_TITLE
+    assert rows[f"dnn:{theirs_site}:270892"][1].startswith(theirs_url)
+
+
+async def test_database_at_the_previous_schema_upgrades_in_place(
+    portal: FakePortal, tmp_path: Path
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    previous = [m for m in bundled_migrations() if m.version < 13]
+    sources = [Source(portal.url_for(p)) for p in ("/", "/tin-tuc-su-kien", "/thong-bao")]
+    relative = ARTICLES[273315]["path"]
+    async with httpx.AsyncClient(timeout=5) as client:
+        async with await Database.open(path, previous) as db:
+            await NewsReader(db, Fetcher(client), sources, TZ).run()
+            # What the previous version stored: keys by nid alone, a relative canonical
+            # address kept as it was, a feed entry's guid.
+            await db.conn.executescript(
+                "UPDATE article_keys SET external_id ="
+                " 'dnn:' || substr(external_id, length(rtrim(external_id, '0123456789')) + 1);"
+                f"UPDATE articles SET url = '{relative}' WHERE url LIKE '%/nid/273315/%';"
+                "INSERT INTO article_keys (external_id, article_id)"
+                " SELECT 'feed:guid-1', min(article_id) FROM articles;"
+            )
+            await db.conn.commit()
+            async with db.conn.execute(
+                "SELECT external_id, article_id FROM article_keys ORDER BY 1"
+            ) as cursor:
+                before = {key: article_id async for key, article_id in cursor}
+            count = await ArticleStore(db).count()
+        assert "dnn:270892" in before
+
+        async with await Database.open(path) as db:
+            assert await db.schema_version() >= 13
+            async with db.conn.execute(
+                "SELECT external_id, article_id FROM article_keys ORDER BY 1"
+            ) as cursor:
+                after = {key: article_id async for key, article_id in cursor}
+            site_name = portal.url.removeprefix("http://")
+            assert after == {
+                f"{kind}:{site_name}:{rest}": article_id
+                for key, article_id in before.items()
+                for kind, _, rest in [key.partition(":")]
+            }
+            store = ArticleStore(db)
+            fixed = await store.get(after[f"dnn:{site_name}:273315"])
+            assert fixed is not None
+            assert fixed.url == portal.url + relative
+            # The upgraded database reads on: the same articles are found by their new keys.
+            report = await NewsReader(db, Fetcher(client), sources, TZ).run()
+            assert report.ok
+            assert report.new == []
+            assert await store.count() == count
+            async with db.conn.execute("SELECT count(*) FROM article_keys") as cursor:
+                assert tuple(await cursor.fetchone() or ()) == (len(after),)
