@@ -346,3 +346,65 @@ async def test_database_at_the_previous_schema_upgrades_in_place(
             assert await store.count() == count
             async with db.conn.execute("SELECT count(*) FROM article_keys") as cursor:
                 assert tuple(await cursor.fetchone() or ()) == (len(after),)
+
+
+# -- 4. only absolute http(s) addresses on the site are stored ------------------------------
+
+BAD_CANONICAL = {
+    270892: "/chi-tiet-tin/group/130/nid/270892/tuong-doi",  # relative
+    272301: "//binhchanh.example/chi-tiet-tin/group/130/nid/272301/x",  # protocol-relative
+    273320: "javascript:alert(1)//chi-tiet-tin/group/136/nid/273320/x",
+    271548: "http://[::1/chi-tiet-tin/group/136/nid/271548/x",  # an invalid IPv6 literal
+    271530: "ftp://binhchanh.example/chi-tiet-tin/group/136/nid/271530/x",
+    273315: "http://other-portal.example/chi-tiet-tin/group/131/nid/273315/x",  # another site
+}
+
+
+def with_canonical(nid: int, canonical: str) -> bytes:
+    """The fixture page of article `nid` declaring `canonical` as its og:url."""
+    raw = (FIXTURES / ARTICLES[nid]["file"]).read_text("utf-8")
+    start = raw.index('<meta property="og:url" content="') + len(
+        '<meta property="og:url" content="'
+    )
+    end = raw.index('"', start)
+    return (raw[:start] + canonical + raw[end:]).encode()
+
+
+async def test_canonical_addresses_that_are_not_absolute_http_on_the_site_are_not_stored(
+    site: Harness,
+) -> None:
+    for nid, canonical in BAD_CANONICAL.items():
+        site.portal.replace(ARTICLES[nid]["path"], body=with_canonical(nid, canonical))
+    site.portal.replace(
+        "/tin-thu", body=list_page(*(ARTICLES[nid]["path"] for nid in BAD_CANONICAL))
+    )
+    report = await run_briefly(site, ("/tin-thu",))
+    assert not report.failures
+    store = ArticleStore(site.db)
+    ids = await article_ids(site.db, *BAD_CANONICAL)
+    assert set(ids) == set(BAD_CANONICAL)
+    for nid, article_id in ids.items():
+        article = await store.get(article_id)
+        assert article is not None
+        # The address it was fetched from: absolute, on the commune's site.
+        assert article.url == site.portal.url_for(ARTICLES[nid]["path"]), nid
+
+
+async def test_feed_links_are_made_absolute_on_the_site(site: Harness) -> None:
+    root = site.portal.url
+    feed = (FIXTURES / "rss.xml").read_text("utf-8")
+    fixture_root = EXPECTED["fixture_root"]
+    relative = ARTICLES[273320]["path"]
+    feed = feed.replace(f"<link>{fixture_root}{relative}</link>", f"<link>{relative}</link>")
+    hostile = f"<link>{fixture_root}{ARTICLES[273315]['path']}</link>"
+    assert hostile in feed
+    feed = feed.replace(hostile, "<link>javascript:alert(1)</link>")
+    site.portal.replace("/rss.xml", body=feed, content_type="application/rss+xml")
+    report = await run_briefly(site, ("feed:/rss.xml",))
+    assert report.ok
+    async with site.db.conn.execute("SELECT title, url FROM articles") as cursor:
+        urls = {title: url async for title, url in cursor}
+    assert urls[ARTICLES[273320]["title"]] == root + relative
+    # No usable link: the feed it came from, never the script.
+    assert urls[ARTICLES[273315]["title"]] == site.portal.url_for("/rss.xml")
+    assert all(url.startswith(root + "/") for url in urls.values())

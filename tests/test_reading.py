@@ -20,7 +20,10 @@ from bot.config import Settings
 from bot.context import BotApplication
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
+from bot.news.text import fold
+from bot.reading import render_alert
 from storage import Database
+from storage.articles import ArticleData
 from tests.conftest import SOURCES, TZ, article_ids
 from tests.standins.telegram import ApiCall, FakeTelegram, User
 from tests.standins.tghtml import parse_html
@@ -369,3 +372,45 @@ async def test_old_search_results_ask_to_search_again(
         lan, many.result["message_id"], button(many, "Trang sau")["callback_data"]
     )
     assert answer.params["text"] == "Kết quả tìm kiếm này đã cũ. Bạn vui lòng tìm lại."
+
+
+BAD_ADDRESSES = [
+    "/chi-tiet-tin/group/130/nid/1/tuong-doi",  # relative: what older versions kept from og:url
+    "//binhchanh.example/chi-tiet-tin/group/130/nid/2/x",  # protocol-relative
+    "javascript:alert(1)",
+    "http://[::1/x",  # an invalid IPv6 literal
+    "http://binhchanh.example:99999/x",  # a port out of range
+    "http://binhchanh.example/co khoang trang",  # a space
+]
+
+
+async def test_an_article_whose_address_telegram_refuses_still_opens(
+    telegram: FakeTelegram, reading_bot: BotApplication
+) -> None:
+    lan = telegram.user(910, "Lan")
+    services = reading_bot.bot_data.services
+    for index, bad in enumerate(BAD_ADDRESSES):
+        title = f"Tin thử địa chỉ hỏng số {index}"
+        data = ArticleData(
+            (f"test:{index}",), bad, title, fold(title), summary="Tóm tắt.",
+            body_html="Nội dung.", body_text="Nội dung.", image_url=bad,
+        )  # fmt: skip
+        article_id, _ = await services.articles.upsert(data, datetime.now(UTC))
+        opened = await telegram.reply_to(lan, f"/start a{article_id}")
+        assert opened.ok, opened.response
+        assert opened.params["text"].startswith(f"<b>{title}</b>")
+        labels = [b["text"] for b in buttons(opened)]
+        assert "🌐 Xem trên website" not in labels
+        assert "↗️ Chia sẻ" in labels
+        # An alert about it goes out too.
+        article = await services.articles.get(article_id)
+        assert article is not None
+        for private in (True, False):
+            alert = render_alert(
+                article, services.catalog, "vi", TZ, "tinxa_test_bot", private=private
+            )
+            assert alert.keyboard is not None
+            urls = [b.url for row in alert.keyboard.inline_keyboard for b in row if b.url]
+            assert bad not in urls
+            assert alert.preview is not None
+            assert alert.preview.is_disabled
