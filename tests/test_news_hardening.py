@@ -6,6 +6,7 @@ right), quickly, and the run goes on."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import tomllib
 import unicodedata
@@ -17,7 +18,7 @@ import httpx
 from bot.news.fetch import Fetcher, decode
 from bot.news.reader import NewsReader, Source
 from storage import Database
-from storage.articles import ArticleStore
+from storage.articles import ArticleReader, ArticleStore
 from storage.ingest import IngestLog
 from storage.migrate import bundled_migrations
 from tests.conftest import TZ, Harness, article_ids
@@ -408,3 +409,88 @@ async def test_feed_links_are_made_absolute_on_the_site(site: Harness) -> None:
     # No usable link: the feed it came from, never the script.
     assert urls[ARTICLES[273315]["title"]] == site.portal.url_for("/rss.xml")
     assert all(url.startswith(root + "/") for url in urls.values())
+
+
+# -- 6. category names whatever the shape of the portal's category links --------------------
+
+CATEGORY_LINK = r"/danh-sach-tin/group/(\d+)/([a-z-]+)"
+OTHER_SHAPES = [
+    r"/Default.aspx?tabid=60&amp;GroupId=\1",
+    r"/chuyen-muc/\2/group-\1",
+    r"/\2-group\1.aspx",
+    r"/tin-tuc/danh-muc?group=\1&amp;trang=1",
+]
+
+
+async def categories_of(harness: Harness) -> dict[int, str | None]:
+    """The main category of each stored portal article, by nid."""
+    ids = await article_ids(harness.db, *ARTICLES)
+    store = ArticleStore(harness.db)
+    found = {}
+    for nid, article_id in ids.items():
+        article = await store.get(article_id)
+        assert article is not None
+        found[nid] = article.category
+    return found
+
+
+async def test_category_links_of_another_shape_still_name_the_categories(
+    site: Harness,
+) -> None:
+    for shape in OTHER_SHAPES:
+        site.portal.reset()
+        site.portal.transform((CATEGORY_LINK, shape))
+        async with await Database.open(site.db.path.with_name(f"{hash(shape)}.sqlite3")) as db:
+            harness = Harness(site.portal, db, site.client, site.clock)
+            report = await run_briefly(harness, ("/", "/tin-tuc-su-kien", "/thong-bao"))
+            assert report.ok
+            assert not report.unnamed_sites, shape
+            found = await categories_of(harness)
+            assert found, shape
+            assert found == {nid: ARTICLES[nid]["category"] for nid in found}, shape
+            names = {category.name for category in await ArticleReader(db).categories()}
+            assert names == {ARTICLES[nid]["category"] for nid in found}
+
+
+def without_category_names(portal: FakePortal) -> None:
+    """The portal variant whose category links carry no group id: no name is known."""
+    portal.transform((CATEGORY_LINK, r"/chuyen-muc/\2"))
+
+
+async def test_without_category_names_articles_belong_where_they_were_found(
+    site: Harness,
+) -> None:
+    without_category_names(site.portal)
+    report = await run_briefly(site, ("/", "/tin-tuc-su-kien", "/thong-bao"))
+    assert report.ok
+    assert report.unnamed_sites == {site.portal.url.removeprefix("http://")}
+    found = await categories_of(site)
+    assert len(found) == 11
+    headings = {"Tin tức – Sự kiện", "Thông báo"}  # the headings of the boxes they are listed in
+    assert set(found.values()) == headings
+    assert found[266120] == "Thông báo"  # listed only under "Thông báo"
+    categories = await ArticleReader(site.db).categories()
+    assert sum(category.count for category in categories) >= 11
+
+
+async def test_a_category_list_page_names_its_group_by_heading_or_breadcrumb(
+    site: Harness,
+) -> None:
+    without_category_names(site.portal)
+    # A list of one category, whose address carries the group id, names it by its
+    # breadcrumb's last step; the articles linked with that group id get that name.
+    page = re.sub(
+        CATEGORY_LINK, r"/chuyen-muc/\2", (FIXTURES / "group-136.html").read_text("utf-8")
+    ).replace(
+        '<td id="dnn_ContentPane"',
+        '<td><div class="breadcrumb"><a href="/">Trang chủ</a> » '
+        "<span>Y tế và Giáo dục</span></div></td>"
+        '<td id="dnn_ContentPane"',
+    )
+    site.portal.replace("/tin?groupid=136", body=page)
+    report = await run_briefly(site, ("/tin?groupid=136",))
+    assert report.ok
+    assert not report.unnamed_sites
+    found = await categories_of(site)
+    assert found == {273320: "Y tế và Giáo dục", 271548: "Y tế và Giáo dục",
+                     271530: "Y tế và Giáo dục"}  # fmt: skip

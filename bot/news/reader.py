@@ -122,6 +122,12 @@ class NewsReader:
         if readable == 0 and self.sources:
             report.site_error = report.failures[0][1] if report.failures else "nothing readable"
         report.requests = self.fetcher.requests - requests_before
+        for site in sorted(report.unnamed_sites):
+            log.warning(
+                "news: %s yields articles but no category names; they are filed under the"
+                " headings they were listed under",
+                site or "the site",
+            )
         await self.log.finish(
             RunSummary(
                 report.run_id, report.ok, len(report.new), len(report.updated),

@@ -22,8 +22,9 @@ __all__ = ["DnnPortal", "article_key"]
 # Default.aspx?tabid=..&Group=..&NID=..; a category list is /danh-sach-tin/group/{group}/{slug}.
 _ARTICLE_PATH = re.compile(r"/chi-tiet-tin/group/(\d+)/nid/(\d+)(?:/|$)", re.IGNORECASE)
 # A category (DNN group) id anywhere in an address: /danh-sach-tin/group/130/..., /group-130,
-# /tin-tuc/groupid/130, ?Group=130, ?groupid=130. Sites of the platform write it every way.
-_GROUP_PATH = re.compile(r"(?:^|/)group(?:_?id)?[/=_-]?(\d+)(?=[/_.-]|$)", re.IGNORECASE)
+# /tin-tuc/groupid/130, /tin-tuc-group130.aspx, ?Group=130, ?groupid=130. Sites of the
+# platform write it every way.
+_GROUP_PATH = re.compile(r"(?:^|[/_.-])group(?:_?id)?[/=_-]?(\d+)(?=[/_.-]|$)", re.IGNORECASE)
 _GROUP_QUERY = ("group", "groupid", "group_id")
 # Link texts and headings that name no category.
 _NOT_NAMES = {
