@@ -77,4 +77,4 @@ async def _tell_owners(context: BotContext, services: Services, key: str, **valu
         try:
             await context.bot.send_message(owner, services.catalog.text(key, language, **values))
         except TelegramError as exc:
-            log.warning("could not tell staff member %s about the website: %s", owner, exc)
+            log.warning("could not tell an owner about the website: %s", exc)  # no raw id

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from bot.app import build_application, running
 from bot.context import BotApplication
@@ -133,13 +136,22 @@ async def test_ingest_command_prints_progress_and_summary(
 
 
 async def test_owners_told_once_when_the_site_shows_no_category_names(
-    telegram: FakeTelegram, portal: FakePortal, tmp_path: Path
+    telegram: FakeTelegram, portal: FakePortal, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     owner = telegram.user(1001, "Chị Hoa")
+    away = telegram.user(1987654, "Anh Tư")
+    telegram.block(away.id)  # an owner who blocked the bot: logged, without their id
     resident = telegram.user(2002, "Lan")
     no_group_ids = (r"/danh-sach-tin/group/(\d+)/([a-z-]+)", r"/chuyen-muc/\2")
     portal.transform(no_group_ids)  # a portal whose category links carry no group id
-    settings = make_settings(tmp_path, telegram, NEWS_SITE_URL=portal.url, NEWS_RETRIES="0")
+    settings = make_settings(
+        tmp_path,
+        telegram,
+        NEWS_SITE_URL=portal.url,
+        NEWS_RETRIES="0",
+        ADMIN_IDS=f"{owner.id},{away.id}",
+    )
+    caplog.set_level(logging.INFO)
     application = build_application(settings)
     async with running(application):
         await wait_for_runs(application, 1)
@@ -160,3 +172,7 @@ async def test_owners_told_once_when_the_site_shows_no_category_names(
         ) as cursor:
             assert tuple(await cursor.fetchone() or ()) == (12,)
         assert len(telegram.calls_to("sendMessage", chat_id=owner.id)) == 1
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert any("yields articles but no category names" in line for line in logged)
+    assert any("could not tell an owner" in line for line in logged)
+    assert not [line for line in logged if str(away.id) in line]
