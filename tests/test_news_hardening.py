@@ -10,6 +10,7 @@ import re
 import time
 import tomllib
 import unicodedata
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ import httpx
 
 from bot.news.fetch import Fetcher, decode
 from bot.news.reader import NewsReader, Source
+from bot.news.text import fold
 from storage import Database
-from storage.articles import ArticleReader, ArticleStore
+from storage.articles import ArticleData, ArticleReader, ArticleStore
 from storage.ingest import IngestLog
 from storage.migrate import bundled_migrations
 from tests.conftest import TZ, Harness, article_ids
@@ -316,6 +318,14 @@ async def test_database_at_the_previous_schema_upgrades_in_place(
                 "INSERT INTO article_keys (external_id, article_id)"
                 " SELECT 'feed:guid-1', min(article_id) FROM articles;"
             )
+            # More announcements than portal articles: they point at t.me, not the site.
+            for number in range(20):
+                title = f"Thông báo của xã số {number}"
+                await ArticleStore(db).upsert(
+                    ArticleData((f"broadcast:{number}",), "https://t.me/tinxa_bot", title,
+                                fold(title)),
+                    datetime.now(UTC),
+                )  # fmt: skip
             await db.conn.commit()
             async with db.conn.execute(
                 "SELECT external_id, article_id FROM article_keys ORDER BY 1"
@@ -332,7 +342,7 @@ async def test_database_at_the_previous_schema_upgrades_in_place(
                 after = {key: article_id async for key, article_id in cursor}
             site_name = portal.url.removeprefix("http://")
             assert after == {
-                f"{kind}:{site_name}:{rest}": article_id
+                (key if kind == "broadcast" else f"{kind}:{site_name}:{rest}"): article_id
                 for key, article_id in before.items()
                 for kind, _, rest in [key.partition(":")]
             }

@@ -36,9 +36,12 @@ SELECT article_id, scheme,
 FROM bare
 WHERE auth <> '';
 
--- The commune's own site: the one most stored articles are on.
+-- The commune's own site: the one most articles read from a portal are on (announcements,
+-- stored under "broadcast:" keys, point at t.me).
 CREATE TEMP TABLE main_site AS
-SELECT scheme, site FROM article_sites GROUP BY scheme, site ORDER BY count(*) DESC LIMIT 1;
+SELECT scheme, site FROM article_sites
+WHERE article_id IN (SELECT article_id FROM article_keys WHERE external_id LIKE 'dnn:%')
+GROUP BY scheme, site ORDER BY count(*) DESC LIMIT 1;
 
 UPDATE articles
 SET url = (SELECT scheme || '://' || site FROM main_site) || url
