@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from bot.news.fetch import Fetcher, decode
 from bot.news.reader import NewsReader, Source
@@ -483,24 +484,47 @@ async def test_without_category_names_articles_belong_where_they_were_found(
     assert sum(category.count for category in categories) >= 11
 
 
-async def test_a_category_list_page_names_its_group_by_heading_or_breadcrumb(
-    site: Harness,
+@pytest.mark.parametrize(
+    ("breadcrumb", "name"),
+    [
+        (
+            '<div class="breadcrumb"><a href="/">Trang chủ</a> »'
+            " <span>Y tế và Giáo dục</span></div>",
+            "Y tế và Giáo dục",
+        ),
+        ("", "Y tế – Giáo dục"),  # no breadcrumb: the list's own heading
+    ],
+)
+async def test_a_category_list_page_names_its_group_by_breadcrumb_or_heading(
+    site: Harness, breadcrumb: str, name: str
 ) -> None:
     without_category_names(site.portal)
     # A list of one category, whose address carries the group id, names it by its
-    # breadcrumb's last step; the articles linked with that group id get that name.
+    # breadcrumb's last step, else its heading; the articles linked with that group id get
+    # that name.
     page = re.sub(
         CATEGORY_LINK, r"/chuyen-muc/\2", (FIXTURES / "group-136.html").read_text("utf-8")
-    ).replace(
-        '<td id="dnn_ContentPane"',
-        '<td><div class="breadcrumb"><a href="/">Trang chủ</a> » '
-        "<span>Y tế và Giáo dục</span></div></td>"
-        '<td id="dnn_ContentPane"',
-    )
+    ).replace('<td id="dnn_ContentPane"', f'<td>{breadcrumb}</td><td id="dnn_ContentPane"')
     site.portal.replace("/tin?groupid=136", body=page)
     report = await run_briefly(site, ("/tin?groupid=136",))
     assert report.ok
     assert not report.unnamed_sites
-    found = await categories_of(site)
-    assert found == {273320: "Y tế và Giáo dục", 271548: "Y tế và Giáo dục",
-                     271530: "Y tế và Giáo dục"}  # fmt: skip
+    assert await categories_of(site) == {273320: name, 271548: name, 271530: name}
+
+
+async def test_impossible_dates_beside_links_do_not_lose_the_page(site: Harness) -> None:
+    item = '<div class="qti_tt_item"><a href="{}">Tin lạ {}</a> <span>({})</span></div>'
+    odd = [
+        ("/chi-tiet-tin/group/130/nid/990031/nam-mot", "00:00 | 01/01/0001"),
+        ("/chi-tiet-tin/group/130/nid/990032/ngay-31-2", "08:00 | 31/02/2021"),
+        ("/chi-tiet-tin/group/130/nid/990033/gio-25", "25:61 | 01/04/2021"),
+    ]
+    boxes = "".join(item.format(path, i, when) for i, (path, when) in enumerate(odd))
+    site.portal.replace("/tin-thu", body=list_page().replace("</body>", boxes + "</body>"))
+    report = await run_briefly(site, ("/tin-thu",))
+    assert report.ok
+    assert await good_articles_stored(site)
+    # The odd links are followed and fail as pages that do not exist, one each.
+    assert sorted(url for url, _ in report.failures) == sorted(
+        site.portal.url_for(path) for path, _ in odd
+    )

@@ -133,7 +133,7 @@ class DnnPortal(Adapter):
                 return datetime(int(day[3]), int(day[2]), int(day[1]), tzinfo=self.tz).astimezone(
                     UTC
                 )
-        except ValueError:  # 31/02 and the like
+        except (ValueError, OverflowError):  # 31/02, year 1 moved to UTC, and the like
             return None
         return None
 

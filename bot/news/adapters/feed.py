@@ -28,7 +28,10 @@ def _when(entry: Any) -> datetime | None:
         parsed = entry.get(key)
         if parsed:
             # feedparser gives UTC struct_time; timegm reads it as UTC.
-            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            try:
+                return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            except (ValueError, OverflowError, OSError):  # a date no calendar holds
+                return None
     return None
 
 
