@@ -19,7 +19,6 @@ from bot.config import Settings, load_settings
 from bot.context import BotApplication
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
-from bot.news.sites import site_of
 from storage import Database
 from tests.standins.telegram import FakeTelegram
 from tests.standins.website import FakePortal
@@ -123,11 +122,6 @@ async def article_ids(db: Database, *nids: int) -> dict[int, int]:
             if nid in nids:
                 found[nid] = article_id
     return found
-
-
-def portal_key(portal: FakePortal, nid: int | str) -> str:
-    """The key the reader stores a stand-in portal's article under."""
-    return f"dnn:{site_of(portal.url)}:{nid}"
 
 
 @pytest.fixture
