@@ -58,6 +58,8 @@ _EXPECTED: dict[str, str] = {
     "WEB_LINKS": "Name|https://address items separated by ; such as "
     "Cổng Dịch vụ công|https://dichvucong.gov.vn",
     "NEWS_RETRIES": "how often to retry a failed request, between 0 and 10",
+    "NEWS_PAGE_DEADLINE_SECONDS": "seconds a page may take to arrive in full, such as 60",
+    "NEWS_MAX_PAGE_BYTES": "the largest page to read, in bytes, such as 5000000",
     "WEBHOOK_URL": "the public https:// address Telegram should post updates to, on port "
     "443, 80, 88 or 8443, such as https://bot.example.vn/telegram",
     "WEBHOOK_SECRET": "1-256 characters of A-Z, a-z, 0-9, _ and -",
@@ -112,6 +114,8 @@ class Settings(BaseSettings):
     NEWS_TIMEOUT_SECONDS: float = Field(default=20, gt=0, le=300)
     NEWS_MAX_CONCURRENCY: int = Field(default=4, ge=1, le=32)
     NEWS_RETRIES: int = Field(default=3, ge=0, le=10)
+    NEWS_PAGE_DEADLINE_SECONDS: float = Field(default=60, gt=0, le=3600)
+    NEWS_MAX_PAGE_BYTES: int = Field(default=5_000_000, ge=1000, le=1_000_000_000)
     POLL_QUESTION: str = "Bạn cảm thấy website của chúng tôi như thế nào?"
     POLL_OPTIONS: Annotated[tuple[str, ...], NoDecode] = (
         "Thật tuyệt vời",

@@ -19,6 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from bot.callbacks import ListPage, OpenArticle, SearchPage, ShowCategories
 from bot.i18n import Catalog
 from bot.keyboard import Keyboard
+from bot.news.sites import absolute_http
 from storage.articles import Category, Headline, StoredArticle
 from storage.subscriptions import NewArticle
 
@@ -155,6 +156,14 @@ def _header(article: StoredArticle, catalog: Catalog, lang: str, tz: ZoneInfo) -
     return lines
 
 
+def _website(article: StoredArticle, catalog: Catalog, lang: str) -> list[InlineKeyboardButton]:
+    """The "Xem trên website" button, or none if the stored address is not one Telegram
+    accepts (an older version kept relative canonical links): the view goes out without it."""
+    if not absolute_http(article.url):
+        return []
+    return [InlineKeyboardButton(catalog.text("read.website", lang), url=article.url)]
+
+
 def _share_url(article: StoredArticle, bot_username: str) -> str:
     link = f"https://t.me/{bot_username}?start=a{article.article_id}"
     return f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(article.title)}"
@@ -243,7 +252,7 @@ def render_article(
         rows.append(steps)
     rows.append(
         [
-            InlineKeyboardButton(catalog.text("read.website", lang), url=article.url),
+            *_website(article, catalog, lang),
             InlineKeyboardButton(
                 catalog.text("read.share", lang), url=_share_url(article, bot_username)
             ),
@@ -260,7 +269,7 @@ def render_article(
     # The article's picture, as a large preview above the text, on its first screen only.
     preview = (
         LinkPreviewOptions(url=article.image_url, prefer_large_media=True, show_above_text=True)
-        if article.image_url and page <= 1
+        if absolute_http(article.image_url) and page <= 1
         else LinkPreviewOptions(is_disabled=True)
     )
     return Rendered(text, Keyboard(rows), preview)
@@ -387,10 +396,10 @@ def render_alert(
             catalog.text("push.open_in_bot", lang),
             url=_deep_link(article.article_id, bot_username),
         )
-    rows = [[read], [InlineKeyboardButton(catalog.text("read.website", lang), url=article.url)]]
+    rows = [[read], *filter(None, [_website(article, catalog, lang)])]
     preview = (
         LinkPreviewOptions(url=article.image_url, prefer_large_media=True, show_above_text=True)
-        if article.image_url
+        if absolute_http(article.image_url)
         else LinkPreviewOptions(is_disabled=True)
     )
     return Rendered("\n".join(lines), Keyboard(rows), preview)

@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 JOB_NAME = "news-poll"
 _ALERTED = "news.site_down_alerted"
+_NO_CATEGORIES = "news.no_categories_alerted:"  # + the site: "1" once the owners were told
 
 
 async def poll_news(context: BotContext) -> None:
@@ -30,6 +31,7 @@ async def poll_news(context: BotContext) -> None:
         if report.site_error else "",
     )  # fmt: skip
     await _site_health(context, services, report)
+    await _category_health(context, services, report)
     # New articles go to instant subscribers and the channel (old ones on a first reading not).
     await services.push.announce(backfill=report.backfill)
 
@@ -56,10 +58,23 @@ async def _site_health(context: BotContext, services: Services, report: RunRepor
         await state.set(_ALERTED, "1")
 
 
+async def _category_health(context: BotContext, services: Services, report: RunReport) -> None:
+    """One message when a site yields articles but no category names; asked again only after
+    the site has shown names in between."""
+    state = services.state
+    for site in sorted(report.unnamed_sites):
+        if await state.get(_NO_CATEGORIES + site) != "1":
+            await _tell_owners(context, services, "news.no_categories", site=site)
+            await state.set(_NO_CATEGORIES + site, "1")
+    for site in sorted(report.sites_named):
+        if await state.get(_NO_CATEGORIES + site) == "1":
+            await state.set(_NO_CATEGORIES + site, "0")
+
+
 async def _tell_owners(context: BotContext, services: Services, key: str, **values: object) -> None:
     for owner in sorted(services.settings.ADMIN_IDS):
         language = await services.users.language(owner) or services.settings.DEFAULT_LANGUAGE
         try:
             await context.bot.send_message(owner, services.catalog.text(key, language, **values))
         except TelegramError as exc:
-            log.warning("could not tell staff member %s about the website: %s", owner, exc)
+            log.warning("could not tell an owner about the website: %s", exc)  # no raw id

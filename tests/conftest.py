@@ -99,14 +99,26 @@ class Harness:
     client: httpx.AsyncClient
     clock: Clock
 
-    def reader(self, sources: tuple[str, ...] = SOURCES, **options: Any) -> NewsReader:
+    def reader(
+        self,
+        sources: tuple[str, ...] = SOURCES,
+        *,
+        limits: dict[str, float] | None = None,
+        **options: Any,
+    ) -> NewsReader:
+        """A reader of these sources (paths on the portal, or absolute addresses); `limits`
+        are the fetcher's `deadline` and `max_bytes`."""
+
         async def no_wait(seconds: float) -> None:
             """Retries back off without making the test wait."""
 
-        fetcher = Fetcher(self.client, concurrency=4, retries=2, sleep=no_wait)
+        fetcher = Fetcher(self.client, concurrency=4, retries=2, sleep=no_wait, **(limits or {}))  # type: ignore[arg-type]
         found = []
         for entry in sources:
             name, _, rest = entry.partition(":")
+            if entry.startswith(("http://", "https://")):
+                found.append(Source(entry))
+                continue
             adapter, path = (name, rest) if rest else (None, entry)
             found.append(Source(self.portal.url_for(path), adapter))
         return NewsReader(self.db, fetcher, found, TZ, clock=self.clock, **options)
@@ -122,6 +134,19 @@ async def site(portal: FakePortal, tmp_path: Path) -> AsyncIterator[Harness]:
         httpx.AsyncClient(timeout=0.5) as client,
     ):
         yield Harness(portal, db, client, Clock())
+
+
+async def article_ids(db: Database, *nids: int) -> dict[int, int]:
+    """Article ids of portal articles by nid, whatever site they were read from."""
+    found: dict[int, int] = {}
+    async with db.conn.execute(
+        "SELECT external_id, article_id FROM article_keys WHERE external_id LIKE 'dnn:%'"
+    ) as cursor:
+        async for key, article_id in cursor:
+            nid = int(key.rpartition(":")[2])
+            if nid in nids:
+                found[nid] = article_id
+    return found
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from tests.standins.website import FakePortal
 from tests.test_process import bot_env, complaints, run_cli
 
 TOKEN = "123456789:AAHstandinTOKENabcdefghijklmnopqrstu"
-SCHEMA = f"schema version {len(bundled_migrations())}"
+SCHEMA = f"schema version {bundled_migrations()[-1].version}"
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:

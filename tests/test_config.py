@@ -162,3 +162,28 @@ def test_without_telegram_its_settings_are_neither_required_nor_checked() -> Non
     # Other settings are still checked.
     with pytest.raises(ConfigError, match="ADMIN_IDS is malformed"):
         load_settings(env_file=None, telegram=False, BOT_TOKEN="abc", ADMIN_IDS="x")
+
+
+async def test_page_limits_reach_the_news_reader(tmp_path: Path) -> None:
+    from bot.news import news_client, reader_for
+    from storage import Database
+
+    defaults = load_settings(env_file=None, BOT_TOKEN=TOKEN)
+    assert defaults.NEWS_PAGE_DEADLINE_SECONDS == 60
+    assert defaults.NEWS_MAX_PAGE_BYTES == 5_000_000
+    settings = load_settings(
+        env_file=None,
+        BOT_TOKEN=TOKEN,
+        NEWS_SITE_URL="http://binhchanh.example.vn",
+        NEWS_PAGE_DEADLINE_SECONDS="2.5",
+        NEWS_MAX_PAGE_BYTES="100000",
+    )
+    async with (
+        await Database.open(tmp_path / "bot.sqlite3") as db,
+        news_client(settings) as client,
+    ):
+        reader = reader_for(settings, db, client)
+        assert (reader.fetcher.deadline, reader.fetcher.max_bytes) == (2.5, 100_000)
+    for key, value in (("NEWS_PAGE_DEADLINE_SECONDS", "0"), ("NEWS_MAX_PAGE_BYTES", "lots")):
+        with pytest.raises(ConfigError, match=f"{key} is malformed; expected"):
+            load_settings(env_file=None, BOT_TOKEN=TOKEN, **{key: value})

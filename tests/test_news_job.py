@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from bot.app import build_application, running
 from bot.context import BotApplication
@@ -130,3 +134,46 @@ async def test_ingest_command_prints_progress_and_summary(
     down = await asyncio.to_thread(ingest)
     assert down.returncode == 1
     assert "could not read the website" in down.stderr
+
+
+async def test_owners_told_once_when_the_site_shows_no_category_names(
+    telegram: FakeTelegram, portal: FakePortal, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    owner = telegram.user(1001, "Chị Hoa")
+    away = telegram.user(1987654, "Anh Tư")
+    telegram.block(away.id)  # an owner who blocked the bot: logged, without their id
+    resident = telegram.user(2002, "Lan")
+    no_group_ids = (r"/danh-sach-tin/group/(\d+)/([a-z-]+)", r"/chuyen-muc/\2")
+    portal.transform(no_group_ids)  # a portal whose category links carry no group id
+    settings = make_settings(
+        tmp_path,
+        telegram,
+        NEWS_SITE_URL=portal.url,
+        NEWS_RETRIES="0",
+        ADMIN_IDS=f"{owner.id},{away.id}",
+    )
+    caplog.set_level(logging.INFO)
+    application = build_application(settings)
+    async with running(application):
+        await wait_for_runs(application, 1)
+        told = await telegram.wait_for("sendMessage", chat_id=owner.id)
+        assert told.ok
+        assert "không tìm thấy tên chuyên mục" in told.params["text"]
+        assert portal.url.removeprefix("http://") in told.params["text"]
+        # Residents still find the news by category.
+        categories = await telegram.reply_to(resident, "/categories")
+        assert "Chưa có chuyên mục nào" not in categories.params["text"]
+        assert "Tin tức – Sự kiện" in json.dumps(categories.params, ensure_ascii=False)
+        # A later poll with a new article, still without names: no second message.
+        portal.use_spares("new-article-273402")
+        portal.transform(no_group_ids)
+        await run_poll(application)
+        async with application.bot_data.services.db.conn.execute(
+            "SELECT count(*) FROM articles"
+        ) as cursor:
+            assert tuple(await cursor.fetchone() or ()) == (12,)
+        assert len(telegram.calls_to("sendMessage", chat_id=owner.id)) == 1
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert any("yields articles but no category names" in line for line in logged)
+    assert any("could not tell an owner" in line for line in logged)
+    assert not [line for line in logged if str(away.id) in line]

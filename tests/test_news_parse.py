@@ -16,6 +16,7 @@ from bot.news.adapters.dnn import DnnPortal
 from bot.news.adapters.feed import Feed
 from bot.news.fetch import Page
 from bot.news.models import ArticleRef, NotAnArticle
+from bot.news.sites import site_of
 from bot.news.text import fold
 from storage.ingest import Validators
 from tests.standins.tghtml import parse_html
@@ -23,6 +24,14 @@ from tests.standins.tghtml import parse_html
 FIXTURES = Path(__file__).parent / "fixtures" / "portal"
 EXPECTED: dict[str, Any] = tomllib.loads((FIXTURES / "expected.toml").read_text("utf-8"))
 ROOT = EXPECTED["fixture_root"]
+SITE = site_of(ROOT)
+
+
+def key(nid: object) -> str:
+    """The key of a portal article of the fixture site."""
+    return f"dnn:{SITE}:{nid}"
+
+
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -48,10 +57,10 @@ ARTICLES = [*EXPECTED["article"], *EXPECTED["edited"], *EXPECTED["new_article"]]
 @pytest.mark.parametrize("case", ARTICLES, ids=lambda c: f"{c['nid']}-{c['file']}")
 def test_article_fields(case: dict[str, Any]) -> None:
     portal = DnnPortal(TZ)
-    ref = ArticleRef(f"dnn:{case['nid']}", ROOT + case["path"], listed_at=case["listed"])
+    ref = ArticleRef(key(case["nid"]), ROOT + case["path"], listed_at=case["listed"])
     data = portal.article(page(case["file"], case["path"]), ref)
 
-    assert data.external_ids == (f"dnn:{case['nid']}",)
+    assert data.external_ids == (key(case["nid"]),)
     assert data.title == case["title"]
     assert data.summary == case["summary"]
     assert data.author == expected_value(case["author"])
@@ -84,19 +93,19 @@ def test_article_fields(case: dict[str, Any]) -> None:
 
 def test_published_time_is_local_time_stored_as_utc() -> None:
     case = next(c for c in EXPECTED["article"] if c["nid"] == 270892)
-    data = DnnPortal(TZ).article(page(case["file"], case["path"]), ArticleRef("dnn:270892", ""))
+    data = DnnPortal(TZ).article(page(case["file"], case["path"]), ArticleRef(key(270892), ""))
     assert data.published_at == datetime(2021, 3, 12, 1, 15, tzinfo=UTC)  # 08:15 at UTC+7
 
 
 def test_missing_date_without_a_list_date_is_left_to_the_store() -> None:
     case = next(c for c in EXPECTED["article"] if c["published"] == "missing")
-    data = DnnPortal(TZ).article(page(case["file"], case["path"]), ArticleRef("dnn:0", ""))
+    data = DnnPortal(TZ).article(page(case["file"], case["path"]), ArticleRef(key(0), ""))
     assert data.published_at is None  # stored as first-seen time, marked estimated
 
 
 def test_telegram_sensitive_characters_are_escaped() -> None:
     case = next(c for c in EXPECTED["article"] if c["nid"] == 273320)
-    data = DnnPortal(TZ).article(page(case["file"], case["path"]), ArticleRef("dnn:273320", ""))
+    data = DnnPortal(TZ).article(page(case["file"], case["path"]), ArticleRef(key(273320), ""))
     assert "&gt; 35°C" in data.body_html or "&lt;" in data.body_html
     assert "Q&amp;A" in data.body_html
     assert "<script" not in data.body_html
@@ -104,7 +113,7 @@ def test_telegram_sensitive_characters_are_escaped() -> None:
 
 def test_script_style_iframe_and_table() -> None:
     case = next(c for c in EXPECTED["article"] if c["nid"] == 269010)
-    data = DnnPortal(TZ).article(page(case["file"], case["path"]), ArticleRef("dnn:269010", ""))
+    data = DnnPortal(TZ).article(page(case["file"], case["path"]), ArticleRef(key(269010), ""))
     for junk in ("function", "{", "iframe", "youtube"):
         assert junk not in data.body_html.lower()
     assert " | " in data.body_text  # table rows become lines with cells separated
@@ -117,9 +126,9 @@ def test_list_pages(case: dict[str, Any]) -> None:
     kind = Feed(TZ) if case["file"].endswith(".xml") else DnnPortal(TZ)
     listing = kind.listing(page(case["file"], address, content_type))
     if isinstance(kind, Feed):
-        nids = [a.external_ids[0].removeprefix("dnn:") for a in listing.articles]
+        nids = [a.external_ids[0].rpartition(":")[2] for a in listing.articles]
     else:
-        nids = [ref.external_id.removeprefix("dnn:") for ref in listing.refs]
+        nids = [ref.external_id.rpartition(":")[2] for ref in listing.refs]
     # The list's own items come first, in order (widgets may add more after them).
     items = [str(nid) for nid in case["items"]]
     assert [nid for nid in nids if nid in items] == items
@@ -133,13 +142,13 @@ def test_list_dates_and_unquoted_links() -> None:
     listing = DnnPortal(TZ).listing(page("home.html", "/"))
     by_id = {ref.external_id: ref for ref in listing.refs}
     for case in EXPECTED["article"]:
-        ref = by_id.get(f"dnn:{case['nid']}")
+        ref = by_id.get(key(case["nid"]))
         if ref is not None and ref.listed_at is not None:
             # Some widgets show only the day: the day must be right, the time when shown.
             assert ref.listed_at.astimezone(TZ).date() == case["listed"].date()
     # The "Tin mới" widget's unquoted href= values are read too (268455 is only there).
-    assert "dnn:268455" in by_id
-    assert by_id["dnn:268455"].title == "Thông báo tạm ngưng cung cấp nước sạch ngày 04/3/2021"
+    assert key(268455) in by_id
+    assert by_id[key(268455)].title == "Thông báo tạm ngưng cung cấp nước sạch ngày 04/3/2021"
 
 
 @pytest.mark.parametrize("case", EXPECTED["feed"], ids=lambda c: c["path"])
@@ -148,7 +157,7 @@ def test_feeds(case: dict[str, Any]) -> None:
     assert Feed.recognises(feed_page)
     assert not Feed.recognises(page("home.html", "/"))
     listing = Feed(TZ).listing(feed_page)
-    assert [a.external_ids[0] for a in listing.articles] == [f"dnn:{nid}" for nid in case["items"]]
+    assert [a.external_ids[0] for a in listing.articles] == [key(nid) for nid in case["items"]]
     for article in listing.articles:
         assert article.title
         assert article.published_at is not None
@@ -159,18 +168,18 @@ def test_feeds(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", EXPECTED["page"], ids=lambda c: c["path"])
 def test_pages_that_are_not_articles(case: dict[str, Any]) -> None:
     with pytest.raises(NotAnArticle):
-        DnnPortal(TZ).article(page(case["file"], case["path"]), ArticleRef("dnn:1", ""))
+        DnnPortal(TZ).article(page(case["file"], case["path"]), ArticleRef(key(1), ""))
 
 
 def test_malformed_pages() -> None:
     truncated, garbage = EXPECTED["malformed"]
     data = DnnPortal(TZ).article(
-        page(truncated["file"], truncated["path"]), ArticleRef("dnn:274001", "")
+        page(truncated["file"], truncated["path"]), ArticleRef(key(274001), "")
     )
     assert data.title == truncated["title"]  # from og:title
     assert data.body_text.startswith(truncated["body_starts"])
     with pytest.raises(NotAnArticle):
-        DnnPortal(TZ).article(page(garbage["file"], garbage["path"]), ArticleRef("dnn:2", ""))
+        DnnPortal(TZ).article(page(garbage["file"], garbage["path"]), ArticleRef(key(2), ""))
 
 
 def test_adapters_are_discovered_from_their_modules() -> None:

@@ -11,7 +11,7 @@ from bot.news.reader import RunReport
 from storage import Database
 from storage.articles import ArticleData, ArticleStore
 from storage.ingest import IngestLog
-from tests.conftest import SOURCES, Harness
+from tests.conftest import SOURCES, Harness, article_ids
 
 FIXTURES = Path(__file__).parent / "fixtures" / "portal"
 EXPECTED: dict[str, Any] = tomllib.loads((FIXTURES / "expected.toml").read_text("utf-8"))
@@ -19,7 +19,7 @@ EXPECTED: dict[str, Any] = tomllib.loads((FIXTURES / "expected.toml").read_text(
 
 async def stored_nids(db: Database) -> set[int]:
     async with db.conn.execute("SELECT external_id FROM article_keys") as cursor:
-        return {int(key.removeprefix("dnn:")) async for (key,) in cursor}
+        return {int(key.rpartition(":")[2]) async for (key,) in cursor}
 
 
 async def test_first_run_backfills_every_listed_article(site: Harness) -> None:
@@ -42,11 +42,11 @@ async def test_first_run_backfills_every_listed_article(site: Harness) -> None:
 async def test_stored_fields(site: Harness) -> None:
     await site.reader().run()
     store = ArticleStore(site.db)
-    by_nid = await store.known([f"dnn:{case['nid']}" for case in EXPECTED["article"]])
+    by_nid = await article_ids(site.db, *(case["nid"] for case in EXPECTED["article"]))
     for case in EXPECTED["article"]:
-        if f"dnn:{case['nid']}" not in by_nid:
+        if case["nid"] not in by_nid:
             continue
-        article = await store.get(by_nid[f"dnn:{case['nid']}"])
+        article = await store.get(by_nid[case["nid"]])
         assert article is not None
         assert article.title == case["title"]
         assert article.summary == case["summary"]
@@ -101,7 +101,7 @@ async def test_edited_article_is_updated_in_place(site: Harness) -> None:
     reader = site.reader()
     await reader.run()
     store = ArticleStore(site.db)
-    article_id = (await store.known(["dnn:273315"]))["dnn:273315"]
+    article_id = (await article_ids(site.db, 273315))[273315]
     count = await store.count()
 
     site.portal.use_spares("edited-273315")
@@ -124,13 +124,12 @@ async def test_edited_article_is_updated_in_place(site: Harness) -> None:
 async def test_same_article_under_two_groups_is_one_row(site: Harness) -> None:
     reader = site.reader((*SOURCES, "/thong-tin-chi-đao-đieu-hanh"))
     await reader.run()
-    store = ArticleStore(site.db)
-    keys = await store.known(["dnn:266120"])
+    keys = await article_ids(site.db, 266120)
     assert len(keys) == 1
     async with site.db.conn.execute(
         "SELECT c.name FROM article_categories JOIN categories AS c USING (category_id)"
         " WHERE article_id = ? ORDER BY c.name",
-        (keys["dnn:266120"],),
+        (keys[266120],),
     ) as cursor:
         names = [name async for (name,) in cursor]
     assert names == ["Thông báo", "Thông tin chỉ đạo điều hành"]

@@ -20,8 +20,11 @@ from bot.config import Settings
 from bot.context import BotApplication
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
+from bot.news.text import fold
+from bot.reading import render_alert
 from storage import Database
-from tests.conftest import SOURCES, TZ
+from storage.articles import ArticleData
+from tests.conftest import SOURCES, TZ, article_ids
 from tests.standins.telegram import ApiCall, FakeTelegram, User
 from tests.standins.tghtml import parse_html
 from tests.standins.website import FakePortal
@@ -100,7 +103,7 @@ async def test_article_short_then_full_in_pages(
 ) -> None:
     lan = telegram.user(902, "Lan")
     services = reading_bot.bot_data.services
-    long_id = (await services.articles.known(["dnn:268010"]))["dnn:268010"]
+    long_id = (await article_ids(services.db, 268010))[268010]
     listing = await telegram.reply_to(lan, "/latest")
     message_id = listing.result["message_id"]
 
@@ -146,7 +149,7 @@ async def test_article_with_characters_telegram_needs_escaped(
 ) -> None:
     lan = telegram.user(903, "Lan")
     services = reading_bot.bot_data.services
-    article_id = (await services.articles.known(["dnn:273320"]))["dnn:273320"]
+    article_id = (await article_ids(services.db, 273320))[273320]
     listing = await telegram.reply_to(lan, "/latest")
     full = await press(
         telegram, lan, listing.result["message_id"], OpenArticle(article_id, 1, 0).pack()
@@ -165,8 +168,8 @@ async def test_newer_older_within_category_and_its_ends(
     services = reading_bot.bot_data.services
     categories = {c.name: c for c in await services.reading.categories()}
     health = categories["Y tế – Giáo dục"]  # 273320, 271548, 271530, newest first
-    ids = await services.articles.known(["dnn:273320", "dnn:271548", "dnn:271530"])
-    newest, oldest = ids["dnn:273320"], ids["dnn:271530"]
+    ids = await article_ids(services.db, 273320, 271548, 271530)
+    newest, oldest = ids[273320], ids[271530]
     listing = await telegram.reply_to(lan, "/latest")
     message_id = listing.result["message_id"]
 
@@ -258,7 +261,7 @@ async def test_links_deep_link_and_share(
         "https://chinhphu.vn",
     ]
     services = reading_bot.bot_data.services
-    article_id = (await services.articles.known(["dnn:270892"]))["dnn:270892"]
+    article_id = (await article_ids(services.db, 270892))[270892]
     opened = await telegram.reply_to(lan, f"/start a{article_id}")
     assert opened.params["text"].startswith(f"<b>{TITLES[270892]}</b>")
     share = urlsplit(button(opened, "Chia sẻ")["url"])
@@ -369,3 +372,45 @@ async def test_old_search_results_ask_to_search_again(
         lan, many.result["message_id"], button(many, "Trang sau")["callback_data"]
     )
     assert answer.params["text"] == "Kết quả tìm kiếm này đã cũ. Bạn vui lòng tìm lại."
+
+
+BAD_ADDRESSES = [
+    "/chi-tiet-tin/group/130/nid/1/tuong-doi",  # relative: what older versions kept from og:url
+    "//binhchanh.example/chi-tiet-tin/group/130/nid/2/x",  # protocol-relative
+    "javascript:alert(1)",
+    "http://[::1/x",  # an invalid IPv6 literal
+    "http://binhchanh.example:99999/x",  # a port out of range
+    "http://binhchanh.example/co khoang trang",  # a space
+]
+
+
+async def test_an_article_whose_address_telegram_refuses_still_opens(
+    telegram: FakeTelegram, reading_bot: BotApplication
+) -> None:
+    lan = telegram.user(910, "Lan")
+    services = reading_bot.bot_data.services
+    for index, bad in enumerate(BAD_ADDRESSES):
+        title = f"Tin thử địa chỉ hỏng số {index}"
+        data = ArticleData(
+            (f"test:{index}",), bad, title, fold(title), summary="Tóm tắt.",
+            body_html="Nội dung.", body_text="Nội dung.", image_url=bad,
+        )  # fmt: skip
+        article_id, _ = await services.articles.upsert(data, datetime.now(UTC))
+        opened = await telegram.reply_to(lan, f"/start a{article_id}")
+        assert opened.ok, opened.response
+        assert opened.params["text"].startswith(f"<b>{title}</b>")
+        labels = [b["text"] for b in buttons(opened)]
+        assert "🌐 Xem trên website" not in labels
+        assert "↗️ Chia sẻ" in labels
+        # An alert about it goes out too.
+        article = await services.articles.get(article_id)
+        assert article is not None
+        for private in (True, False):
+            alert = render_alert(
+                article, services.catalog, "vi", TZ, "tinxa_test_bot", private=private
+            )
+            assert alert.keyboard is not None
+            urls = [b.url for row in alert.keyboard.inline_keyboard for b in row if b.url]
+            assert bad not in urls
+            assert alert.preview is not None
+            assert alert.preview.is_disabled

@@ -274,3 +274,27 @@ async def test_unreachable_api_is_a_network_error_without_the_token(
         await bot.initialize()
     assert telegram.token not in str(failure.value)
     assert "ConnectError" in str(failure.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/chi-tiet-tin/group/130/nid/1/x",
+        "//example.org/x",
+        "javascript:alert(1)",
+        "ftp://example.org/x",
+        "http://[::1/x",
+        "http://example.org:99999/x",
+        "http:///x",
+        "http://example.org/a b",
+    ],
+)
+async def test_refuses_url_buttons_telegram_refuses(
+    telegram: FakeTelegram, client: Bot, url: str
+) -> None:
+    chat = telegram.user(7, "Lan")
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Web", url=url)]])
+    with pytest.raises(BadRequest, match=r"(?i)button url"):
+        await client.send_message(chat.id, "x", reply_markup=markup)
+    good = InlineKeyboardMarkup([[InlineKeyboardButton("Web", url="https://example.org/a?b=1")]])
+    assert (await client.send_message(chat.id, "x", reply_markup=good)).message_id

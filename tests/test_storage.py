@@ -35,7 +35,7 @@ async def test_connection_pragmas(tmp_path: Path) -> None:
 async def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     async with await Database.open(path) as db:
-        assert await db.schema_version() == len(bundled_migrations())
+        assert await db.schema_version() == bundled_migrations()[-1].version
     # Second start: nothing to do, nothing breaks.
     async with (
         await Database.open(path) as db,
@@ -53,7 +53,7 @@ async def test_old_database_upgrades_in_place(tmp_path: Path) -> None:
 
     # A later release adds a migration; the existing file upgrades and keeps its data.
     throwaway = Migration(
-        len(bundled_migrations()) + 1,
+        bundled_migrations()[-1].version + 1,
         "add_nickname",
         "ALTER TABLE users ADD COLUMN nickname TEXT;UPDATE users SET nickname = 'bác ' || user_id;",
     )
@@ -84,7 +84,9 @@ async def test_failed_migration_changes_nothing(tmp_path: Path) -> None:
 
 async def test_newer_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    future = Migration(len(bundled_migrations()) + 1, "future", "CREATE TABLE future (x INTEGER);")
+    future = Migration(
+        bundled_migrations()[-1].version + 1, "future", "CREATE TABLE future (x INTEGER);"
+    )
     async with await Database.open(path, [*bundled_migrations(), future]):
         pass
     with pytest.raises(MigrationError, match="newer than this program knows"):
@@ -128,8 +130,8 @@ async def test_backup_while_writing_is_consistent(tmp_path: Path) -> None:
             count = conn.execute("SELECT count(*) FROM users").fetchone()[0]
             assert count % 2 == 0
             assert 0 < count <= written
-            assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == len(
-                bundled_migrations()
+            assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == (
+                bundled_migrations()[-1].version
             )
         assert not copy.with_name(copy.name + ".partial").exists()
 
@@ -149,9 +151,26 @@ async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
             assert tuple(await cursor.fetchone() or ()) == (0,)
 
 
-def test_migration_files_are_numbered_without_gaps() -> None:
+def test_migration_files_are_numbered_distinctly_in_order() -> None:
     numbers = [m.version for m in bundled_migrations()]
-    assert numbers == list(range(1, len(numbers) + 1))
+    assert numbers == sorted(set(numbers))
+    assert numbers[0] == 1
+
+
+async def test_a_lower_number_that_arrives_later_is_still_applied(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    latest = bundled_migrations()[-1].version
+    later = Migration(latest + 2, "later", "CREATE TABLE later (x INTEGER);")
+    async with await Database.open(path, [*bundled_migrations(), later]):
+        pass
+    # A change made side by side, merged afterwards with the lower number.
+    between = Migration(latest + 1, "between", "CREATE TABLE between_ (x INTEGER);")
+    async with await Database.open(path, [*bundled_migrations(), between, later]) as db:
+        async with db.conn.execute("SELECT version FROM schema_migrations") as cursor:
+            versions = {row[0] async for row in cursor}
+        assert {latest + 1, latest + 2} <= versions
+        async with db.conn.execute("SELECT count(*) FROM between_") as cursor:
+            assert tuple(await cursor.fetchone() or ()) == (0,)
 
 
 async def test_concurrent_writers_on_the_shared_connection(tmp_path: Path) -> None:

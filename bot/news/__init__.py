@@ -25,7 +25,13 @@ def reader_for(settings: Settings, db: Database, client: httpx.AsyncClient) -> N
     """A reader of the sources the settings name."""
     return NewsReader(
         db,
-        Fetcher(client, concurrency=settings.NEWS_MAX_CONCURRENCY, retries=settings.NEWS_RETRIES),
+        Fetcher(
+            client,
+            concurrency=settings.NEWS_MAX_CONCURRENCY,
+            retries=settings.NEWS_RETRIES,
+            deadline=settings.NEWS_PAGE_DEADLINE_SECONDS,
+            max_bytes=settings.NEWS_MAX_PAGE_BYTES,
+        ),
         [Source(url, adapter) for url, adapter in settings.news_sources()],
         settings.tz,
         backfill_pages=settings.NEWS_BACKFILL_PAGES,

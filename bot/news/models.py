@@ -23,6 +23,9 @@ class ArticleRef:
     title: str = ""
     listed_at: datetime | None = None  # the date the list shows for it, if any
     category_key: str | None = None  # the site's category id in the link (DNN group)
+    category_name: str | None = None  # that category's name, if the list page showed it
+    found_under: str | None = None  # the heading the link was listed under: the category
+    # of last resort, for an article whose group has no known name
 
 
 @dataclass
@@ -33,3 +36,4 @@ class Listing:
     articles: list[ArticleData] = field(default_factory=list)  # complete ones (feeds)
     next_page: str | None = None
     categories: dict[str, str] = field(default_factory=dict)  # site key → name
+    heading: str | None = None  # the list's own name (heading, breadcrumb, feed title)

@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 from bot.news.adapters import Adapter, adapters
 from bot.news.fetch import Fetcher, FetchError, Page
 from bot.news.models import ArticleData, ArticleRef, Listing, NotAnArticle
+from bot.news.sites import Sites
 from bot.news.text import fold
 from storage import Database
 from storage.articles import ArticleStore
-from storage.ingest import HttpCache, IngestLog, RunSummary
+from storage.ingest import HttpCache, IngestLog, RunSummary, Validators
 
 __all__ = ["NewsReader", "Progress", "RunReport", "Source"]
 
@@ -47,11 +48,19 @@ class RunReport:
     site_error: str | None = None  # set when no source could be read at all
     requests: int = 0
     new_keys: set[str] = field(default_factory=set)  # keys of the articles stored as new
+    sites_with_news: set[str] = field(default_factory=set)  # sites whose lists held articles
+    sites_named: set[str] = field(default_factory=set)  # sites that showed category names
 
     @property
     def ok(self) -> bool:
         """The site could be read (some pages may still have failed)."""
         return self.site_error is None
+
+    @property
+    def unnamed_sites(self) -> set[str]:
+        """Sites that yielded articles but no category name: their articles are filed under
+        the headings they were found under, and staff should know the adapter missed them."""
+        return self.sites_with_news - self.sites_named
 
 
 class NewsReader:
@@ -78,7 +87,9 @@ class NewsReader:
         self.recheck_every = recheck_every
         self.recheck_within = recheck_within
         self.clock = clock
-        self._adapters = {name: kind(tz) for name, kind in adapters().items()}
+        # Links are followed, and redirects too, only to the hosts of the configured sources.
+        self.sites = Sites(source.url for source in self.sources)
+        self._adapters = {name: kind(tz, self.sites) for name, kind in adapters().items()}
         self._listeners: list[Listener] = []
         self._lock = asyncio.Lock()
 
@@ -105,15 +116,18 @@ class NewsReader:
         readable = 0
         seen: set[str] = set()
         for source in self.sources:
-            try:
-                if await self._source(source, report, seen, progress):
-                    readable += 1
-            except FetchError as exc:
-                await self._fail(report, exc.url, exc.reason)
+            if await self._source(source, report, seen, progress):
+                readable += 1
         await self._recheck(report)
         if readable == 0 and self.sources:
             report.site_error = report.failures[0][1] if report.failures else "nothing readable"
         report.requests = self.fetcher.requests - requests_before
+        for site in sorted(report.unnamed_sites):
+            log.warning(
+                "news: %s yields articles but no category names; they are filed under the"
+                " headings they were listed under",
+                site or "the site",
+            )
         await self.log.finish(
             RunSummary(
                 report.run_id, report.ok, len(report.new), len(report.updated),
@@ -123,10 +137,17 @@ class NewsReader:
         )  # fmt: skip
         return report
 
-    async def _fail(self, report: RunReport, url: str, reason: str) -> None:
+    async def _fail(self, report: RunReport, url: str, reason: str | Exception) -> None:
+        """Record one page's failure; the run goes on."""
+        if isinstance(reason, Exception):
+            reason = _reason(reason)
         log.warning("news: %s: %s", url, reason)
         report.failures.append((url, reason))
         await self.log.failure(report.run_id, url, reason)
+
+    async def _get(self, url: str, validators: Validators | None = None) -> Page | None:
+        """Fetch a page of the configured sites (redirects elsewhere are refused)."""
+        return await self.fetcher.get(url, validators, allowed=self.sites.allows)
 
     def _adapter_for(self, source: Source, page: Page) -> Adapter:
         if source.adapter is not None:
@@ -144,18 +165,29 @@ class NewsReader:
         pages = 0
         while url is not None and pages < max(1, self.backfill_pages):
             pages += 1
-            validators = await self.cache.get(url)
-            page = await self.fetcher.get(url, validators)
-            if page is None:  # 304: nothing changed on this page, so nothing below it either
-                return True
             try:
+                page = await self._get(url, await self.cache.get(url))
+                if page is None:  # 304: nothing changed on this page, nor below it
+                    return True
                 adapter = self._adapter_for(source, page)
                 listing = adapter.listing(page)
             except NotAnArticle as exc:
                 await self._fail(report, url, f"not a list of news: {exc}")
-                return False
+                return pages > 1
+            except Exception as exc:  # whatever one page does, the run goes on
+                await self._fail(report, url, exc)
+                return pages > 1
+            site = self.sites.of(page.url) or ""
+            if listing.refs or listing.articles:
+                report.sites_with_news.add(site)
+            if listing.categories:
+                report.sites_named.add(site)
             failures_before = len(report.failures)
-            all_new = await self._listing(adapter, listing, report, seen, progress)
+            try:
+                all_new = await self._listing(adapter, listing, report, seen, progress, site)
+            except Exception as exc:
+                await self._fail(report, url, exc)
+                return True
             # Remember the page's version only if all it links to was stored: otherwise the next
             # poll must read it again to retry what failed.
             if len(report.failures) == failures_before:
@@ -163,7 +195,9 @@ class NewsReader:
             # Later runs stop at the first page that holds an article already known.
             if not report.backfill and not all_new:
                 break
-            url = urljoin(page.url, listing.next_page) if listing.next_page else None
+            url = _next(page.url, listing.next_page)
+            if url is not None and not self.sites.allows(url):
+                url = None
         return True
 
     async def _listing(
@@ -173,13 +207,19 @@ class NewsReader:
         report: RunReport,
         seen: set[str],
         progress: Progress,
+        site: str,
     ) -> bool:
         """Store what a list page holds; True if none of its articles was known before."""
         for data in listing.articles:
             if data.external_ids[0] in seen:
                 continue
             seen.add(data.external_ids[0])
-            await self._store(data, report)
+            if _named(data, listing.heading):
+                report.sites_named.add(site)
+            try:
+                await self._store(data, report)
+            except Exception as exc:
+                await self._fail(report, data.url, exc)
         # Articles this run already stored as new do not count as known: the site may list
         # them on several pages, and older news may still follow.
         stored = await self.articles.known([ref.external_id for ref in listing.refs])
@@ -201,8 +241,8 @@ class NewsReader:
 
         async def fetch(ref: ArticleRef) -> tuple[ArticleRef, Page | Exception | None]:
             try:
-                return ref, await self.fetcher.get(ref.url)
-            except FetchError as exc:
+                return ref, await self._get(ref.url)
+            except Exception as exc:  # recorded as this article's failure below
                 return ref, exc
 
         # Pages download concurrently (the fetcher caps how many at once); storing stays in
@@ -211,19 +251,24 @@ class NewsReader:
             done += 1
             progress("articles", done, len(to_fetch))
             if isinstance(result, Exception):
-                await self._fail(report, ref.url, str(getattr(result, "reason", result)))
+                await self._fail(report, ref.url, result)
                 continue
             if result is None:
                 report.unchanged += 1
                 continue
             try:
                 data = adapter.article(result, ref)
+                await self._store(data, report)
+                for address in {result.url, data.url}:
+                    await self.cache.put(address, result.validators, self.clock())
             except NotAnArticle as exc:
                 await self._fail(report, ref.url, f"not an article: {exc}")
                 continue
-            await self._store(data, report)
-            for address in {result.url, data.url}:
-                await self.cache.put(address, result.validators, self.clock())
+            except Exception as exc:
+                await self._fail(report, ref.url, exc)
+                continue
+            if _named(data, ref.found_under):
+                report.sites_named.add(site)
         await self._link_categories(listing, stored)
         return not known_before
 
@@ -259,23 +304,44 @@ class NewsReader:
             now, self.recheck_every, self.recheck_within, key_prefix="dnn:"
         )
         for article_id, url in due:
-            validators = await self.cache.get(url)
+            if not self.sites.allows(url):
+                continue  # stored before the reader kept to its sites: never fetched again
             try:
-                page = await self.fetcher.get(url, validators)
-            except FetchError as exc:
-                await self._fail(report, exc.url, exc.reason)
-                continue
-            if page is None:
-                await self.articles.mark_checked(article_id, now)
-                report.unchanged += 1
-                continue
-            try:
+                page = await self._get(url, await self.cache.get(url))
+                if page is None:
+                    await self.articles.mark_checked(article_id, now)
+                    report.unchanged += 1
+                    continue
                 data = portal.article(page, ArticleRef(f"id:{article_id}", url))
+                await self._store(data, report)
+                await self.cache.put(url, page.validators, now)
             except NotAnArticle as exc:
                 await self._fail(report, url, f"not an article: {exc}")
-                continue
-            await self._store(data, report)
-            await self.cache.put(url, page.validators, now)
+            except Exception as exc:
+                await self._fail(report, url, exc)
+
+
+def _reason(exc: Exception) -> str:
+    """A failure in a few words; an unexpected one is logged with its traceback."""
+    if isinstance(exc, FetchError):
+        return exc.reason
+    log.warning("news: unexpected %s while reading a page", type(exc).__name__, exc_info=exc)
+    return f"unexpected error ({type(exc).__name__}: {str(exc)[:200]})"
+
+
+def _next(base: str, address: str | None) -> str | None:
+    """The next list page's address, if there is one and it is well formed."""
+    if not address:
+        return None
+    try:
+        return urljoin(base, address)
+    except ValueError:
+        return None
+
+
+def _named(data: ArticleData, fallback: str | None) -> bool:
+    """True if the article got a category name from the site, not only where it was found."""
+    return any(key is not None or name != fallback for name, key in data.categories)
 
 
 def _same_title(listed: str, stored: str) -> bool:

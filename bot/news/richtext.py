@@ -14,9 +14,11 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborNode
+
+from bot.news.sites import absolute_http
 
 __all__ = ["Body", "body_from_dom"]
 
@@ -30,6 +32,15 @@ _BLOCK = {"p", "div", "section", "article", "h1", "h2", "h3", "h4", "h5", "h6", 
 _FORMAT = {"b": "b", "strong": "b", "i": "i", "em": "i", "u": "u", "ins": "u", "s": "s",
            "strike": "s", "del": "s"}  # fmt: skip
 _ORDER = ("a", "b", "i", "u", "s")  # outermost first, so equal formats render identically
+
+
+def _absolute(base: str, address: str) -> str | None:
+    """`address` made absolute against `base`, if it is a valid http(s) address."""
+    try:
+        target = urljoin(base, address.strip())
+    except ValueError:  # "http://[::1/x" and the like
+        return None
+    return target if absolute_http(target) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +107,9 @@ class _Builder:
             return
         if tag == "img":
             src = attrs.get("src")
-            if src and self.first_image is None:
-                self.first_image = urljoin(self.base_url, src.strip())
+            image = _absolute(self.base_url, src) if src else None
+            if image and self.first_image is None:
+                self.first_image = image
             return
         if tag == "br":
             self.line_break()
@@ -106,9 +118,8 @@ class _Builder:
         if tag in _FORMAT:
             inner_formats = formats | {_FORMAT[tag]}
         elif tag == "a":
-            target = urljoin(self.base_url, (attrs.get("href") or "").strip())
-            if urlsplit(target).scheme in ("http", "https"):
-                inner_href = target
+            # Only links Telegram accepts: a malformed one would make it refuse the message.
+            inner_href = _absolute(self.base_url, attrs.get("href") or "") or href
         if tag == "li":
             self.end_paragraph()
             self.current.append(_Piece("• ", frozenset(), None))

@@ -28,6 +28,23 @@ import tornado.web
 
 from tests.standins.tghtml import EntityParseError, parse_html, utf16_len
 
+
+def button_url_ok(url: str) -> bool:
+    """What Telegram accepts as a URL button: tg:// links, and http(s) addresses with a valid
+    host and port and no spaces or control characters (relative, protocol-relative, other
+    schemes and malformed hosts are refused, and with them the whole message)."""
+    if url.startswith("tg://"):
+        return True
+    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 __all__ = ["ApiCall", "ApiError", "Chat", "FakeTelegram", "FloodLimits", "User"]
 
 MAX_TEXT = 4096
@@ -821,10 +838,10 @@ class FakeTelegram:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
                     raise bad_request("BUTTON_DATA_INVALID")
-                if "url" in button and not str(button["url"]).startswith(
-                    ("http://", "https://", "tg://")
-                ):
-                    raise bad_request("inline keyboard button URL is invalid")
+                if "url" in button and not button_url_ok(str(button["url"])):
+                    raise bad_request(
+                        f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL"
+                    )
         return markup
 
     def _new_message(self, chat: Chat, **content: Any) -> dict[str, Any]:

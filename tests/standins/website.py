@@ -12,6 +12,10 @@ Notes for tests:
   one whose client gave up is recorded when its delay ends or the portal stops.
 - `replace()` with the same bytes changes nothing; other bytes get a new ETag (a hash of the
   content) and a Last-Modified strictly newer than before. `reset()` restores the files.
+- Hostile pages, each at one path: `trickle()` (a byte every few tenths of a second, forever),
+  `oversized()` (a huge body streamed in chunks, never held in memory), `redirect()` (to any
+  Location, so loops and malformed targets), `corrupt_gzip()` (Content-Encoding: gzip over
+  garbage). `transform()` rewrites every page, for variants of the portal.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import contextlib
 import email.utils
 import hashlib
 import http
+import re
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +36,7 @@ from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 import tornado.httpserver
 import tornado.httputil
+import tornado.iostream
 import tornado.netutil
 import tornado.web
 
@@ -78,6 +85,19 @@ class _Page:
     content_type: str
     etag: str
     modified: int  # Last-Modified, whole seconds since the epoch
+
+
+@dataclass(frozen=True)
+class _Hostile:
+    """A hostile answer at one path: `kind` is trickle, oversized, redirect or gzip."""
+
+    kind: str
+    body: bytes = b""
+    interval: float = 0.0
+    size: int = 0
+    declare_length: bool = False
+    location: str = ""
+    status: int = 302
 
 
 @dataclass
@@ -159,6 +179,7 @@ class FakePortal:
         self._pages = dict(self._original)
         self._failures: list[_Failure] = []
         self._delays: dict[str | None, float] = {}
+        self._hostile: dict[str, _Hostile] = {}
         self._down = False
         self._server: tornado.httpserver.HTTPServer | None = None
         self._port = 0
@@ -283,11 +304,49 @@ class FakePortal:
         else:
             self._delays.pop(path, None)
 
+    def transform(self, change: Callable[[bytes], bytes] | tuple[str, str]) -> None:
+        """Rewrite every page served now: `change` maps its bytes, or is a (pattern,
+        replacement) pair for `re.sub` over the text. For variants of the portal."""
+        if isinstance(change, tuple):
+            pattern, replacement = (part.encode() for part in change)
+            rewrite: Callable[[bytes], bytes] = lambda raw: re.sub(pattern, replacement, raw)  # noqa: E731
+        else:
+            rewrite = change
+        for key, page in list(self._pages.items()):
+            raw = rewrite(page.raw)
+            if raw != page.raw:
+                modified = max(int(time.time()), page.modified + 1)
+                self._pages[key] = _Page(raw, page.content_type, _etag(raw), modified)
+
+    def trickle(self, path: str, body: bytes = b"<html><body>", interval: float = 0.2) -> None:
+        """Answer 200 at path and send `body` a byte every `interval` seconds, then dots,
+        forever: until the client leaves or the portal stops."""
+        _check_bare(path)
+        self._hostile[path] = _Hostile("trickle", body=body, interval=interval)
+
+    def oversized(self, path: str, size: int, *, declare_length: bool = False) -> None:
+        """Answer 200 at path with a `size`-byte HTML page, streamed in 64 KiB chunks (never
+        held in memory); with `declare_length`, Content-Length says so up front."""
+        _check_bare(path)
+        self._hostile[path] = _Hostile("oversized", size=size, declare_length=declare_length)
+
+    def redirect(self, path: str, location: str, status: int = 302) -> None:
+        """Answer path with a redirect to `location`, sent as it is (relative, absolute,
+        malformed): two redirects to each other make a loop."""
+        _check_bare(path)
+        self._hostile[path] = _Hostile("redirect", location=location, status=status)
+
+    def corrupt_gzip(self, path: str) -> None:
+        """Answer 200 at path with Content-Encoding: gzip over bytes that are not gzip."""
+        _check_bare(path)
+        self._hostile[path] = _Hostile("gzip", body=b"\x1f\x8bnot really gzip at all" * 20)
+
     def reset(self) -> None:
-        """Forget edits, failures, delays, downtime and recorded requests."""
+        """Forget edits, failures, delays, hostile pages, downtime and recorded requests."""
         self._pages = dict(self._original)
         self._failures.clear()
         self._delays.clear()
+        self._hostile.clear()
         self._down = False
         self.requests.clear()
 
@@ -417,6 +476,10 @@ class _PortalHandler(tornado.web.RequestHandler):
             if status is not None:
                 self._send(status, _error_page(status), HTML, send_body)
                 return
+            hostile = portal._hostile.get(path)
+            if hostile is not None:
+                await self._hostile(hostile, send_body)
+                return
             page = portal._lookup(path, self.request.query)
             if page is None:
                 self._send(404, portal._served(portal._not_found), HTML, send_body)
@@ -429,6 +492,46 @@ class _PortalHandler(tornado.web.RequestHandler):
             self._send(200, portal._served(page.raw), page.content_type, send_body)
         finally:
             portal._leave()
+
+    async def _hostile(self, hostile: _Hostile, send_body: bool) -> None:
+        """Answer as a hostile page does."""
+        if hostile.kind == "redirect":
+            self.set_status(hostile.status, _reason(hostile.status))
+            self.set_header("Location", hostile.location)
+            return
+        if hostile.kind == "gzip":
+            self.set_header("Content-Encoding", "gzip")
+            self._send(200, hostile.body, HTML, send_body)
+            return
+        self.set_status(200)
+        self.set_header("Content-Type", HTML)
+        if not send_body:
+            return
+        stopping = self.portal._stopping
+        try:
+            if hostile.kind == "trickle":
+                data = hostile.body
+                sent = 0
+                while not stopping.is_set():
+                    self.write(data[sent : sent + 1] if sent < len(data) else b".")
+                    sent += 1
+                    await self.flush()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(hostile.interval):
+                            await stopping.wait()
+            else:  # oversized
+                if hostile.declare_length:
+                    self.set_header("Content-Length", str(hostile.size))
+                chunk = b"<!-- " + b"x" * (64 * 1024 - 9) + b" -->"
+                head = b"<html><body>"
+                self.write(head)
+                left = hostile.size - len(head)
+                while left > 0 and not stopping.is_set():
+                    self.write(chunk[:left])
+                    left -= min(left, len(chunk))
+                    await self.flush()
+        except tornado.iostream.StreamClosedError:
+            pass  # the client gave up, as it should
 
     def _send(self, status: int, body: bytes, content_type: str, send_body: bool) -> None:
         """Set status and representation headers, and the body unless HEAD."""

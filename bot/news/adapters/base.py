@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.news.fetch import Page
 from bot.news.models import ArticleData, ArticleRef, Listing, NotAnArticle
+from bot.news.sites import Sites
 
 __all__ = ["Adapter"]
 
@@ -20,8 +21,13 @@ class Adapter(ABC):
     # wins, in ascending priority.
     priority: ClassVar[int] = 100
 
-    def __init__(self, tz: ZoneInfo) -> None:
+    def __init__(self, tz: ZoneInfo, sites: Sites | None = None) -> None:
         self.tz = tz  # the site's local time zone, for dates written without one
+        self.sites = sites  # the configured sites; None: only the page's own site
+
+    def sites_for(self, page: Page) -> Sites:
+        """The sites links may lead to when reading `page`."""
+        return self.sites if self.sites is not None else Sites([page.url])
 
     @classmethod
     @abstractmethod
