@@ -30,7 +30,6 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
-    CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -42,6 +41,7 @@ from bot.delivery import Estimate, outgoing, send
 from bot.i18n import Catalog, SafeHtml
 from bot.news.text import fold, title_key
 from bot.reading import plain_text
+from handlers.buttons import ButtonHandler
 from handlers.staff import is_staff, refused
 from storage.articles import ArticleData
 from storage.broadcasts import Broadcast, BroadcastStore
@@ -246,7 +246,7 @@ class Broadcaster:
             CommandHandler("broadcast", self.start),
             CommandHandler("broadcasts", self.list_command),
             CommandHandler("cancel", self.cancel_command, filters=awaiting),
-            CallbackQueryHandler(self.on_button, pattern=BroadcastAction.matches),
+            ButtonHandler(self.on_button, BroadcastAction),
             MessageHandler(filters.ChatType.PRIVATE & content & awaiting, self.on_message),
         ]
 
@@ -404,12 +404,13 @@ class Broadcaster:
         catalog = services.catalog
         user = query.from_user
         lang = await services.language_of(user)
-        store = BroadcastStore(services.db)
-        broadcast = await store.get(action.broadcast_id)
+        # Staff first: nothing a resident's tap carries is looked up.
         if not await is_staff(services, user):
             await query.answer()
             await refused(update, context, "broadcast")
             return
+        store = BroadcastStore(services.db)
+        broadcast = await store.get(action.broadcast_id)
         if broadcast is None or broadcast.chat_id != query.message.chat.id:
             await query.answer(catalog.text("errors.stale_button", lang), show_alert=True)
             return

@@ -28,7 +28,6 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
-    CallbackQueryHandler,
     CommandHandler,
     ExtBot,
     JobQueue,
@@ -37,10 +36,11 @@ from telegram.ext import (
 )
 
 from bot import charts
-from bot.callbacks import CallbackData
+from bot.callbacks import CallbackData, parse_int
 from bot.context import BotContext
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
+from handlers.buttons import ButtonHandler
 from handlers.staff import is_staff, record, refused
 from storage.polls import (
     MAX_OPTION_CHARS,
@@ -487,12 +487,13 @@ async def _results_asked(update: Update, context: BotContext, lang: str) -> Poll
     services = context.services
     args = context.args or []
     if args:
-        if not args[0].isdigit():
+        # Only ASCII digits SQLite can hold are an id; "²" or twenty digits name no poll.
+        poll_id: int | None = parse_int(args[0])
+        if poll_id is None:
             await _reply(
                 update, services.catalog.text("poll.not_found", lang, poll_id=args[0][:20])
             )
             return None
-        poll_id: int | None = int(args[0])
     else:
         poll = await services.polls.current()
         poll_id = None if poll is None else poll.poll_id
@@ -683,7 +684,7 @@ class NewPollDialog:
         return [
             CommandHandler("newpoll", self.start),
             CommandHandler("cancel", self.cancel, filters=writing),
-            CallbackQueryHandler(self.on_button, pattern=DraftAction.matches),
+            ButtonHandler(self.on_button, DraftAction),
             MessageHandler(
                 filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & writing,
                 self.on_text,
@@ -816,6 +817,6 @@ def handlers() -> Sequence[BaseHandler[Update, BotContext, None]]:
         CommandHandler("closepoll", closepoll_command),
         CommandHandler("pollchart", pollchart_command),
         CommandHandler("pollcsv", pollcsv_command),
-        CallbackQueryHandler(messages.on_vote, pattern=Vote.matches),
-        CallbackQueryHandler(messages.on_results, pattern=ShowResults.matches),
+        ButtonHandler(messages.on_vote, Vote),
+        ButtonHandler(messages.on_results, ShowResults),
     ]

@@ -64,7 +64,8 @@ KNOWN_ACTIONS = frozenset(
 _DETAIL_CHARS = 80  # a long value (a poll's question) is cut in /audit
 _MAX_TEXT = 3900  # /audit stops adding lines before Telegram's 4096 characters
 # Telegram user ids are positive and fit in 52 bits; more digits than that is a typing mistake.
-_USER_ID = re.compile(r"[1-9]\d{0,15}")
+# ASCII digits only: "\d" would take "1٣" and int() would read it as 13.
+_USER_ID = re.compile(r"[1-9][0-9]{0,15}")
 
 
 # -- who may do what --------------------------------------------------------------------------
