@@ -17,6 +17,8 @@ import re
 import typing
 from typing import Any, ClassVar, Self
 
+from storage.db import SQLITE_MAX_INT, SQLITE_MIN_INT
+
 __all__ = [
     "MAX_BYTES",
     "MAX_MASK_ID",
@@ -38,8 +40,6 @@ __all__ = [
 MAX_BYTES = 64  # Telegram's limit on callback_data, in UTF-8 bytes
 _SAFE_STR = re.compile(r"[A-Za-z0-9_.-]{0,40}")  # always fullmatch: "$" lets a "\n" through
 _INT = re.compile(r"-?[0-9]{1,19}")  # ASCII only: "\d" is any script's digit
-# What an INTEGER column holds; Python binds a larger int only to raise OverflowError.
-SQLITE_MIN_INT, SQLITE_MAX_INT = -(2**63), 2**63 - 1
 _REGISTRY: dict[str, type[CallbackData]] = {}
 
 

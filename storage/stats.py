@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.db import Database
+from storage.db import Database, fits_integer
 
 __all__ = [
     "KEY_STATE",
@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 # most these; the counts stay consistent because events and counts are written together.
 FLUSH_AFTER = 0.5
 FLUSH_AT = 200
+
+_INSERT = (
+    "INSERT INTO interactions (at, day, kind, target, chat_type, user_key, update_id, words,"
+    " results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 KEY_STATE = "stats_key"  # the bot_state row holding the generated key
 KEY_HEX_CHARS = 32  # 128 bits of the HMAC: no collisions among a commune's residents
@@ -131,15 +136,18 @@ class InteractionLog:
         """Log one interaction: queued, and written with others within FLUSH_AFTER seconds."""
         now = (now or datetime.now(UTC)).astimezone(UTC)
         key = None if user_id is None else self.key_of(user_id)
+        # Checked before queueing: the queue is written as one batch, and a value SQLite cannot
+        # take would fail everyone's interactions of that moment. The event still counts; only
+        # what cannot be stored is left out.
         self._pending.append(
             [
                 now.isoformat(timespec="seconds"),
                 self.local_day(now).isoformat(),
-                event.kind,
-                event.target,
-                event.chat_type,
+                str(event.kind),
+                event.target if fits_integer(event.target) else None,
+                event.chat_type if isinstance(event.chat_type, str) else None,
                 key,
-                event.update_id,
+                event.update_id if fits_integer(event.update_id) else None,
                 None,
                 None,
             ]
@@ -167,14 +175,29 @@ class InteractionLog:
         async with self._flushing:
             try:
                 async with self._db.transaction() as conn:
-                    await conn.executemany(
-                        "INSERT INTO interactions (at, day, kind, target, chat_type, user_key,"
-                        " update_id, words, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        rows,
-                    )
+                    await conn.executemany(_INSERT, rows)
             except Exception:
-                # The replies never wait for the log: losing these events is the lesser harm.
-                log.exception("could not write %d interactions to the log", len(rows))
+                await self._write_one_by_one(rows)
+
+    async def _write_one_by_one(self, rows: list[list[Any]]) -> None:
+        """After a batch failed: each row on its own, so one bad row costs only itself."""
+        dropped: list[tuple[str, Exception]] = []
+        try:
+            async with self._db.transaction() as conn:
+                for row in rows:
+                    try:
+                        await conn.execute(_INSERT, row)
+                    except Exception as exc:  # a statement that fails changes nothing
+                        dropped.append((str(row[2]), exc))
+        except Exception:
+            # The replies never wait for the log: losing these events is the lesser harm.
+            log.exception("could not write %d interactions to the log", len(rows))
+            return
+        if len(dropped) == len(rows):
+            log.error("could not write %d interactions to the log: %s", len(rows), dropped[0][1])
+            return
+        for kind, reason in dropped:
+            log.error("left out one %s interaction the log could not store: %s", kind, reason)
 
     async def close(self) -> None:
         """Write what is queued; called before the database closes."""
@@ -191,6 +214,8 @@ class InteractionLog:
         self, update_id: int, words: str, results: int, now: datetime | None = None
     ) -> None:
         """Mark the update's logged event as a search with its words and number of results."""
+        if not fits_integer(update_id) or not fits_integer(results):
+            return  # no event of this update could have been stored under that id
         for row in reversed(self._pending):
             if row[6] == update_id:  # still queued: change it before it is written
                 row[2], row[7], row[8] = "search", words, results

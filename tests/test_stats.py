@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -211,3 +212,38 @@ async def test_closing_writes_what_is_queued(tmp_path: Path) -> None:
         await log.close()
     async with await Database.open(path) as db:
         assert await _logged(db) == 1
+
+
+async def test_a_number_sqlite_cannot_hold_costs_no_one_their_interactions(
+    db: Database, stats: InteractionLog
+) -> None:
+    now = utc("2026-11-26T05:00:00")
+    for user in (1, 2, 3):
+        await stats.record(OPEN, user, now=now)
+    # Out of SQLite's 64 bits: such a value made the whole batch, everyone's, fail.
+    await stats.record(Interaction("article_open", 2**64, "private", 10**20), 4, now=now)
+    await stats.record(Interaction("vote", -(2**63) - 1, "private", 2**63), 5, now=now)
+    await stats.searched(2**63, "x", 0, now=now)  # nothing to mark, and no error
+    assert await stats.counter(now) == Counter(5, 5, 5, 5, 5, residents=5)
+    rows = await db.fetchall("SELECT kind, target, update_id FROM interactions ORDER BY event_id")
+    assert [tuple(row) for row in rows][3:] == [("article_open", None, None), ("vote", None, None)]
+
+
+async def test_a_row_the_database_refuses_costs_only_itself(
+    db: Database, stats: InteractionLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Whatever makes one row fail (here a trigger of the test's own), the others are written.
+    await db.write(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON interactions WHEN NEW.kind = 'poison'"
+        " BEGIN SELECT RAISE(ABORT, 'poisoned row'); END"
+    )
+    now = utc("2026-11-26T05:00:00")
+    await stats.record(OPEN, 1, now=now)
+    await stats.record(Interaction("poison"), 2, now=now)
+    await stats.record(OPEN, 3, now=now)
+    with caplog.at_level(logging.ERROR, logger="storage.stats"):
+        await stats.flush()
+    assert await stats.counter(now) == Counter(2, 2, 2, 2, 2, residents=2)
+    assert [r.getMessage() for r in caplog.records] == [
+        "left out one poison interaction the log could not store: poisoned row"
+    ]

@@ -231,3 +231,24 @@ async def test_unknown_commands_and_texts_are_not_logged_verbatim(
 async def test_the_retention_job_is_scheduled(stats_bot: BotApplication) -> None:
     assert stats_bot.job_queue is not None
     assert stats_bot.job_queue.get_jobs_by_name("prune-interaction-log")
+
+
+async def test_a_forged_number_costs_no_one_else_their_interactions(
+    telegram: FakeTelegram, bot: BotApplication
+) -> None:
+    """Everyone's interactions of one moment are written together: a button carrying a number
+    SQLite cannot hold must not make the others' fail."""
+    stats = bot.bot_data.services.stats
+    dung = telegram.user(7_301_552_904, "Dũng")
+    greeting = await telegram.reply_to(dung, "/start")
+    await stats.flush()
+    residents = [telegram.user(7_301_552_910 + i, f"Người {i}") for i in range(3)]
+    mark = telegram.mark()
+    for person in residents:
+        await telegram.send(person, "/help")
+    query = await telegram.press(dung, greeting.result["message_id"], "a:9999999999999999999:0:0")
+    await telegram.wait_for("answerCallbackQuery", after=mark, callback_query_id=query)
+    for person in residents:
+        await telegram.wait_for("sendMessage", after=mark, chat_id=person.id)
+    counter = await stats.counter()
+    assert (counter.today, counter.residents) == (5, 4)
