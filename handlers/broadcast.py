@@ -386,7 +386,9 @@ class Broadcaster:
         ):
             return
         await self._audit(services, draft, None, expected, moment.timestamp())
-        log.info("broadcast %s scheduled by staff %s", draft.broadcast_id, draft.created_by)
+        log.info(
+            "broadcast %s scheduled by staff %s", draft.broadcast_id, services.who(draft.created_by)
+        )
         queued = await store.get(draft.broadcast_id)
         assert queued is not None
         text, markup = self._queued_panel(services, lang, queued)
@@ -555,7 +557,7 @@ class Broadcaster:
         await self._audit(services, draft, delivery_id, len(recipients), None)
         log.info(
             "broadcast %s queued by staff %s for %d recipients",
-            draft.broadcast_id, staff_id, len(recipients),
+            draft.broadcast_id, services.who(staff_id), len(recipients),
         )  # fmt: skip
         services.delivery.wake()
         await self._keep_as_news(services, draft.broadcast_id)

@@ -49,7 +49,7 @@ def watch_channel(bot: Bot, services: Services) -> None:
     async def unreachable(chat_id: int, detail: str) -> None:
         if chat_id != channel:
             return
-        log.warning("the channel %s cannot be posted to: %s", channel, detail)
+        log.warning("the channel (CHANNEL_ID) cannot be posted to: %s", detail)
         for owner in sorted(services.settings.ADMIN_IDS):
             lang = await services.users.language(owner) or services.settings.DEFAULT_LANGUAGE
             text = services.catalog.text("delivery.channel_unreachable", lang, error=detail)

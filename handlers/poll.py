@@ -380,7 +380,7 @@ class PollMessages:
             self._redraw_shared,
             delay,
             data=_Redraw(chat_id, message_id, poll_id),
-            name=f"poll-message:{chat_id}:{message_id}",
+            name="poll-message-redraw",  # logged by the scheduler: no chat id in it
         )
 
     async def _redraw_shared(self, context: BotContext) -> None:
@@ -405,12 +405,10 @@ class PollMessages:
             try:
                 shown = await self._show(context.bot, chat_id, message_id, slot, view)
             except TelegramError as exc:
-                log.warning(
-                    "could not redraw poll message %s in chat %s: %s", message_id, chat_id, exc
-                )
+                log.warning("could not redraw a shared poll message: %s", exc)
                 return
             if not shown:
-                log.info("poll message %s in chat %s can no longer be edited", message_id, chat_id)
+                log.info("a shared message of poll %s can no longer be edited", redraw.poll_id)
 
     async def _show(
         self, bot: ExtBot[None], chat_id: int, message_id: int, slot: _Slot, view: View
@@ -469,7 +467,7 @@ async def closepoll_command(update: Update, context: BotContext) -> None:
     if poll is None or not await services.polls.close(poll.poll_id):
         await message.reply_text(services.catalog.text("poll.none_open", lang))
         return
-    log.info("poll %s closed by %s", poll.poll_id, user.id if user else None)
+    log.info("poll %s closed by %s", poll.poll_id, services.who(user.id if user else None))
     if user is not None:
         await record(services, user, "poll_closed", poll_id=poll.poll_id)
     results = await services.polls.results(poll.poll_id, user.id if user else None)
@@ -778,7 +776,7 @@ class NewPollDialog:
         if await refused(update, context, "newpoll"):
             return
         poll = await services.polls.create(draft.question, draft.options, created_by=user.id)
-        log.info("poll %s created by %s", poll.poll_id, user.id)
+        log.info("poll %s created by %s", poll.poll_id, services.who(user.id))
         await record(services, user, "poll_created", poll_id=poll.poll_id, question=poll.question)
         await query.edit_message_text(catalog.text("poll.created", lang, poll_id=poll.poll_id))
 
