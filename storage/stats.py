@@ -7,7 +7,10 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import re
 import secrets
+import unicodedata
+from collections import Counter as Tally
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,6 +25,7 @@ __all__ = [
     "Interaction",
     "InteractionLog",
     "StaffFigures",
+    "mask_numbers",
     "user_key",
 ]
 
@@ -38,8 +42,23 @@ _INSERT = (
     " results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
+# Staff see a search that found nothing only once this many residents typed it: what one
+# person typed may be their name or their phone number; what three typed is a topic.
+MIN_SEARCHERS = 3
+NOT_FOUND_SHOWN = 10
+# A run of digits, with the spaces, dots, dashes or slashes people put inside phone and ID
+# numbers ("0912 345 678", "079.123.456"); every digit was made "0" first (see mask_numbers).
+_NUMBER_RUN = re.compile(r"0+(?:[ .\-/]+0+)*")
+NUMBER_MASK = "***"
+
 KEY_STATE = "stats_key"  # the bot_state row holding the generated key
 KEY_HEX_CHARS = 32  # 128 bits of the HMAC: no collisions among a commune's residents
+
+
+def mask_numbers(text: str) -> str:
+    """`text` with every run of digits (of any script: "٣", "３", "²") replaced by a mask."""
+    plain = "".join("0" if char.isnumeric() else char for char in text)
+    return _NUMBER_RUN.sub(NUMBER_MASK, plain)
 
 
 def user_key(secret: bytes, user_id: int) -> str:
@@ -88,7 +107,9 @@ class StaffFigures:
     mau: int  # the last 30 local days, today included
     top_week: list[tuple[int, int]]  # (article id, opens)
     top_month: list[tuple[int, int]]
-    not_found: list[tuple[str, int]]  # (words, times) of searches with no result, last 30 days
+    # (words, times) of searches with no result in the last 30 days that at least MIN_SEARCHERS
+    # residents typed, digits masked
+    not_found: list[tuple[str, int]]
     votes_month: int  # votes cast in the last 30 days
     voters_month: int  # distinct residents who voted in the last 30 days
     daily: list[tuple[date, int, int]]  # (day, interactions, residents), the last 30 days
@@ -279,9 +300,8 @@ class InteractionLog:
         top_week = await self._db.fetchall(top, (days["monday"], days["today"]))
         top_month = await self._db.fetchall(top, (days["first"], days["today"]))
         not_found = await self._db.fetchall(
-            "SELECT lower(words) AS asked, COUNT(*) AS times FROM interactions"
-            " WHERE kind = 'search' AND day >= ? AND results = 0 AND words IS NOT NULL"
-            " GROUP BY asked ORDER BY times DESC, asked LIMIT 10",
+            "SELECT words, user_key FROM interactions WHERE kind = 'search' AND day >= ?"
+            " AND results = 0 AND words IS NOT NULL AND user_key IS NOT NULL",
             (days["month"],),
         )
         votes = await self._db.fetchone(
@@ -308,7 +328,7 @@ class InteractionLog:
             mau=int(active[2]),
             top_week=[(int(r[0]), int(r[1])) for r in top_week],
             top_month=[(int(r[0]), int(r[1])) for r in top_month],
-            not_found=[(str(r[0]), int(r[1])) for r in not_found],
+            not_found=_common_searches(not_found),
             votes_month=int(votes[0]),
             voters_month=int(votes[1]),
             daily=series,
@@ -334,10 +354,12 @@ class InteractionLog:
                     (-secrets.randbelow(2**62) - 1, poll_id, user_id),
                 )
                 votes += 1
+            # Their search words go too: what they typed may be their name or phone number.
             async with conn.execute(
-                "UPDATE interactions SET user_key = NULL WHERE user_key = ?", (key,)
+                "UPDATE interactions SET user_key = NULL, words = NULL WHERE user_key = ?", (key,)
             ) as cursor:
                 events = cursor.rowcount
+            await conn.execute("DELETE FROM searches WHERE user_key = ?", (key,))
             await conn.execute("DELETE FROM daily_users WHERE user_key = ?", (key,))
             await conn.execute("DELETE FROM stats_residents WHERE user_key = ?", (key,))
             # Their refused attempts at staff commands stay in the audit log, nobody's.
@@ -354,3 +376,22 @@ class InteractionLog:
             # Who was active on a day that long ago is no longer needed either.
             await conn.execute("DELETE FROM daily_users WHERE day < ?", (cutoff,))
         return removed
+
+
+def _common_searches(rows: list[Any]) -> list[tuple[str, int]]:
+    """(words, times) of the searches at least MIN_SEARCHERS residents typed, most asked first.
+
+    Searches are told apart as staff will read them: in lower case, digits masked, so the same
+    question with different phone numbers is one search and no number is shown.
+    """
+    times: Tally[str] = Tally()
+    people: dict[str, set[str]] = {}
+    for words, key in rows:
+        asked = mask_numbers(unicodedata.normalize("NFC", str(words)).lower())
+        times[asked] += 1
+        people.setdefault(asked, set()).add(str(key))
+    common = [
+        (asked, count) for asked, count in times.items() if len(people[asked]) >= MIN_SEARCHERS
+    ]
+    common.sort(key=lambda item: (-item[1], item[0]))
+    return common[:NOT_FOUND_SHOWN]
