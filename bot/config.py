@@ -231,6 +231,13 @@ class Settings(BaseSettings):
         """The bot token; never log it."""
         return self.BOT_TOKEN.get_secret_value()
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret setting's value, for the log to mask: the token, the webhook secret
+        (PTB logs setWebhook's parameters at DEBUG) and the statistics key."""
+        values = (self.BOT_TOKEN, self.WEBHOOK_SECRET, self.STATS_KEY)
+        return tuple(v.get_secret_value() for v in values if v is not None and v.get_secret_value())
+
 
 def _describe(error: ValidationError) -> str:
     """One line naming the first bad key and what it should look like."""
