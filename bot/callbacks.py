@@ -22,6 +22,7 @@ from storage.db import SQLITE_MAX_INT, SQLITE_MIN_INT
 __all__ = [
     "MAX_BYTES",
     "MAX_MASK_ID",
+    "MAX_PAGE",
     "CallbackData",
     "CallbackError",
     "ListPage",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 MAX_BYTES = 64  # Telegram's limit on callback_data, in UTF-8 bytes
+# No list or article has this many pages; a page beyond it is forged, and a page times a page's
+# length must stay an offset SQLite can hold.
+MAX_PAGE = 1_000_000
 _SAFE_STR = re.compile(r"[A-Za-z0-9_.-]{0,40}")  # always fullmatch: "$" lets a "\n" through
 _INT = re.compile(r"-?[0-9]{1,19}")  # ASCII only: "\d" is any script's digit
 _REGISTRY: dict[str, type[CallbackData]] = {}
@@ -186,6 +190,9 @@ class OpenArticle(CallbackData):
     page: int
     category_id: int  # where the reader came from, for newer/older; 0 = all news
 
+    def __post_init__(self) -> None:
+        _check_page(self.page)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ListPage(CallbackData):
@@ -194,6 +201,9 @@ class ListPage(CallbackData):
     prefix: ClassVar[str] = "l"
     category_id: int
     page: int
+
+    def __post_init__(self) -> None:
+        _check_page(self.page)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -210,6 +220,14 @@ class SearchPage(CallbackData):
     prefix: ClassVar[str] = "s"
     search_id: int
     page: int
+
+    def __post_init__(self) -> None:
+        _check_page(self.page)
+
+
+def _check_page(page: int) -> None:
+    if not 0 <= page <= MAX_PAGE:
+        raise ValueError(f"page {page} out of range")
 
 
 # -- subscriptions ----------------------------------------------------------------------------

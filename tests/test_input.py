@@ -10,14 +10,22 @@ import dataclasses
 import itertools
 import logging
 import typing
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
-from bot.callbacks import kinds, parse_int
+from bot.app import build_application, running
+from bot.callbacks import decode, kinds, parse_int
+from bot.config import Settings
 from bot.context import BotApplication
+from bot.news.fetch import Fetcher
+from bot.news.reader import NewsReader, Source
+from storage import Database
+from tests.conftest import SOURCES, TZ
 from tests.standins.telegram import FakeTelegram, User
+from tests.standins.website import FakePortal
 
 OWNER = 1001  # ADMIN_IDS of the conftest settings
 STALE = "Nút này đã cũ. Bạn vui lòng gõ /start để mở lại."
@@ -195,4 +203,58 @@ async def test_hostile_staff_arguments_are_not_found(
         reply = await telegram.reply_to(owner, f"/{name} {number}")
         assert "không phải là mã Telegram" in reply.params["text"], name
     assert await bot.bot_data.services.staff.members() == []
+    assert errors_in(caplog) == []
+
+
+@pytest.fixture
+async def news_bot(
+    telegram: FakeTelegram, portal: FakePortal, settings: Settings
+) -> AsyncIterator[BotApplication]:
+    """The bot over a database the news reader has filled from the stand-in website."""
+    async with (
+        await Database.open(settings.DATABASE_PATH) as db,
+        httpx.AsyncClient(timeout=5) as client,
+    ):
+        await NewsReader(
+            db, Fetcher(client), [Source(portal.url_for(p)) for p in SOURCES], TZ
+        ).run()
+    async with running(build_application(settings)) as application:
+        yield application
+
+
+async def test_numbers_sqlite_holds_but_no_page_has(
+    telegram: FakeTelegram, news_bot: BotApplication, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The largest numbers a button may carry, where a handler computes with them (a page
+    times its length is an offset SQLite cannot hold)."""
+    caplog.set_level(logging.INFO)
+    lan = telegram.user(5_550_001_005, "Lan")
+    found = await telegram.reply_to(lan, "/search xã")
+    search_id = next(
+        decode(b["callback_data"]).search_id  # type: ignore[attr-defined]
+        for row in found.params["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b.get("callback_data", "").startswith("s:")
+    )
+    listing = await telegram.reply_to(lan, "/latest")
+    article_id = next(
+        decode(b["callback_data"]).article_id  # type: ignore[attr-defined]
+        for row in listing.params["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b.get("callback_data", "").startswith("a:")
+    )
+    biggest, smallest = str(2**63 - 1), str(-(2**63))
+    payloads: list[str | None] = []
+    for n in (biggest, smallest):
+        payloads += [
+            f"l:0:{n}", f"l:{n}:2", f"s:{search_id}:{n}", f"a:{article_id}:{n}:0",
+            f"a:{article_id}:1:{n}", f"a:{n}:0:0", f"pv:{n}:{n}", f"pr:{n}",
+            f"sb:toggle:0::{n}", f"bc:{n}:go:0",
+        ]  # fmt: skip
+    mark = telegram.mark()
+    answers = await press_all(telegram, lan, listing.result["message_id"], payloads)
+    for data, answer in zip(payloads, answers, strict=True):
+        assert answer.ok, data
+    sent = [c.params.get("text", "") for c in telegram.calls_to("sendMessage", after=mark)]
+    assert not [text for text in sent if GENERIC in text]
     assert errors_in(caplog) == []
