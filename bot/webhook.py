@@ -44,6 +44,7 @@ class _UpdateHandler(tornado.web.RequestHandler):
         self.bot_app = bot_app
         self.secret = secret
         self.body = bytearray()
+        self.answered = False  # refused already: the rest of the body is not ours to read
 
     def prepare(self) -> None:
         """Runs with the headers only: refuse here and the body is never read."""
@@ -60,7 +61,7 @@ class _UpdateHandler(tornado.web.RequestHandler):
 
     def data_received(self, chunk: bytes) -> None:
         """A piece of the body (chunked bodies declare no length: they are counted)."""
-        if self._finished:
+        if self.answered:
             return
         self.body += chunk
         if len(self.body) > MAX_BODY_BYTES:
@@ -69,7 +70,7 @@ class _UpdateHandler(tornado.web.RequestHandler):
 
     async def post(self) -> None:
         """The whole body arrived: an update for the application, or 400."""
-        if self._finished:
+        if self.answered:
             return
         try:
             data = json.loads(bytes(self.body))
@@ -87,6 +88,7 @@ class _UpdateHandler(tornado.web.RequestHandler):
     def _refuse(self, status: HTTPStatus) -> None:
         # Finishing before the body is read makes tornado close the connection once the answer
         # is sent, instead of reading (and discarding) the rest of the body.
+        self.answered = True
         self.set_status(status)
         self.finish()
 
