@@ -44,6 +44,7 @@ HOSTILE_NUMBERS = (
     "３",
     "1٣",
     "۱۲",
+    "１２",
     "12\n",
 )
 
@@ -167,16 +168,20 @@ ARGUMENTS = [n for n in HOSTILE_NUMBERS if "\n" not in n]
 LINKS = [n for n in ARGUMENTS if not n.startswith("-")]
 
 
-@pytest.mark.parametrize("number", LINKS)
 async def test_hostile_start_links_open_no_article(
-    telegram: FakeTelegram, bot: BotApplication, caplog: pytest.LogCaptureFixture, number: str
+    telegram: FakeTelegram, news_bot: BotApplication, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     lan = telegram.user(5_550_001_003, "Lan")
-    reply = await telegram.reply_to(lan, f"/start a{number}")
-    assert reply.params["text"] == (
-        "Tin này không còn trong bot. Bạn gõ /latest để xem tin mới nhất."
-    )
+    # Articles 1, 2 and 3 exist: "a٣" or "a３" must not open article 3.
+    for plain in ("1", "2", "3"):
+        opened = await telegram.reply_to(lan, f"/start a{plain}")
+        assert not opened.params["text"].startswith("Tin này không còn"), plain
+    for number in LINKS:
+        reply = await telegram.reply_to(lan, f"/start a{number}")
+        assert reply.params["text"] == (
+            "Tin này không còn trong bot. Bạn gõ /latest để xem tin mới nhất."
+        ), number
     assert errors_in(caplog) == []
 
 
