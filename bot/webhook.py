@@ -97,6 +97,15 @@ class _UpdateHandler(tornado.web.RequestHandler):
         log.warning("the webhook could not handle a request")
 
 
+@tornado.web.stream_request_body
+class _NotFound(tornado.web.RequestHandler):
+    """Any other address: 404 from the headers (tornado's own 404 reads the body first)."""
+
+    def prepare(self) -> None:
+        self.set_status(HTTPStatus.NOT_FOUND)
+        self.finish()
+
+
 class _Application(tornado.web.Application):
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         """One DEBUG line per request, without its address or headers."""
@@ -114,7 +123,7 @@ class WebhookServer:
             _UpdateHandler,
             {"bot_app": application, "secret": secret.encode()},
         )
-        self._server = HTTPServer(_Application([rule]))
+        self._server = HTTPServer(_Application([rule], default_handler_class=_NotFound))
         self.listen = listen
         self.port = port
         self._stopped = False

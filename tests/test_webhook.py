@@ -101,13 +101,15 @@ async def hook(telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[str]:
         yield address
 
 
-async def post_headers(address: str, headers: dict[str, str]) -> tuple[bytes, bytes]:
+async def post_headers(
+    address: str, headers: dict[str, str], method: str = "POST"
+) -> tuple[bytes, bytes]:
     """Send a POST's headers only, none of its body; the status line the server answers with
     (within 5 s) and what it sent until it closed the connection."""
     url = urlsplit(address)
     reader, writer = await asyncio.open_connection(url.hostname, url.port)
     try:
-        lines = [f"POST {url.path} HTTP/1.1", f"Host: {url.netloc}"]
+        lines = [f"{method} {url.path} HTTP/1.1", f"Host: {url.netloc}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
         await writer.drain()
@@ -128,6 +130,16 @@ async def test_a_wrong_secret_is_refused_before_the_body_is_read(
         headers[SECRET_HEADER] = secret
     status, _ = await post_headers(hook, headers)
     assert status.startswith(b"HTTP/1.1 403")
+
+
+async def test_other_addresses_and_methods_are_refused_before_the_body_is_read(
+    telegram: FakeTelegram, hook: str
+) -> None:
+    headers = {"Content-Length": str(FIFTY_MB), SECRET_HEADER: SECRET}
+    status, _ = await post_headers(hook.replace("/telegram-hook", "/elsewhere"), headers)
+    assert status.startswith(b"HTTP/1.1 404")
+    status, _ = await post_headers(hook, headers, method="PUT")
+    assert status.startswith(b"HTTP/1.1 405")
 
 
 async def test_a_body_over_the_cap_is_refused_with_413(telegram: FakeTelegram, hook: str) -> None:
