@@ -21,6 +21,7 @@ from bot.i18n import Catalog
 from bot.menus import MENU_COMMANDS, register_commands, set_staff_menus
 from bot.ratelimit import RetryAfterLimiter
 from bot.request import JsonRequest, proxy_from_environment
+from bot.webhook import WebhookServer
 from handlers import delivery, news, push, reading, stats
 
 __all__ = ["MENU_COMMANDS", "build_application", "running"]
@@ -105,23 +106,33 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
     """Run the bot inside the current event loop, in the order run_polling uses.
 
     The command line and the tests both use this, so tests exercise the production start-up and
-    shut-down path: initialize → post_init → updater → start, and the reverse on exit.
+    shut-down path: initialize → post_init → updater (or our webhook server) → start, and the
+    reverse on exit.
     """
     settings = application.bot_data.services.settings
     updater = application.updater
     assert updater is not None
+    webhook: WebhookServer | None = None
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
         if settings.WEBHOOK_URL:
+            # Our own server, not updater.start_webhook: PTB's reads a request's whole body
+            # before it checks the secret (see bot.webhook).
             secret = settings.WEBHOOK_SECRET
-            await updater.start_webhook(
-                listen=settings.WEBHOOK_LISTEN,
-                port=settings.WEBHOOK_PORT,
-                url_path=urlsplit(settings.WEBHOOK_URL).path.lstrip("/"),
-                webhook_url=settings.WEBHOOK_URL,
-                secret_token=secret.get_secret_value() if secret else None,
+            assert secret is not None  # load_settings requires it with a webhook
+            webhook = WebhookServer(
+                application,
+                settings.WEBHOOK_LISTEN,
+                settings.WEBHOOK_PORT,
+                urlsplit(settings.WEBHOOK_URL).path,
+                secret.get_secret_value(),
+            )
+            webhook.start()
+            await application.bot.set_webhook(
+                settings.WEBHOOK_URL,
+                secret_token=secret.get_secret_value(),
                 allowed_updates=Update.ALL_TYPES,
             )
         else:
@@ -135,11 +146,15 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
         try:
             yield application
         finally:
+            if webhook is not None:
+                await webhook.stop()
             if updater.running:
                 await updater.stop()
             if application.running:
                 await application.stop()
     finally:
+        if webhook is not None:  # also when start-up failed after it began listening
+            await webhook.stop()
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)

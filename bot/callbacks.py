@@ -4,6 +4,10 @@ A button's data is `prefix:field:field...`. Each kind of button is one subclass 
 unique prefix; `pack()` writes it, `unpack()` reads it back and refuses anything malformed, so
 handlers only ever see well-typed values. Stale or forged data never reaches a handler: it fails
 `matches()` and is answered by the catch-all handler instead.
+
+A number is read only as ASCII digits within SQLite's signed 64 bits (`parse_int`, which
+handlers also use for ids typed after a command): Python's `int()` takes "٣" or "３" and any
+length, and a number SQLite cannot hold fails every query it reaches.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ import re
 import typing
 from typing import Any, ClassVar, Self
 
+from storage.db import SQLITE_MAX_INT, SQLITE_MIN_INT
+
 __all__ = [
     "MAX_BYTES",
     "MAX_MASK_ID",
+    "MAX_PAGE",
     "CallbackData",
     "CallbackError",
     "ListPage",
@@ -27,16 +34,30 @@ __all__ = [
     "SubscribeStep",
     "SubscribeStepName",
     "decode",
+    "kinds",
+    "parse_int",
 ]
 
 MAX_BYTES = 64  # Telegram's limit on callback_data, in UTF-8 bytes
-_SAFE_STR = re.compile(r"^[A-Za-z0-9_.-]{0,40}$")
-_INT = re.compile(r"^-?\d{1,19}$")
+# No list or article has this many pages; a page beyond it is forged, and a page times a page's
+# length must stay an offset SQLite can hold.
+MAX_PAGE = 1_000_000
+_SAFE_STR = re.compile(r"[A-Za-z0-9_.-]{0,40}")  # always fullmatch: "$" lets a "\n" through
+_INT = re.compile(r"-?[0-9]{1,19}")  # ASCII only: "\d" is any script's digit
 _REGISTRY: dict[str, type[CallbackData]] = {}
 
 
 class CallbackError(ValueError):
     """The callback data is not something this bot produced (stale, truncated or forged)."""
+
+
+def parse_int(text: str) -> int | None:
+    """`text` as an integer SQLite can store, or None: ASCII digits with an optional minus,
+    within signed 64 bits. Everything that becomes an id goes through here."""
+    if not _INT.fullmatch(text):
+        return None
+    value = int(text)
+    return value if SQLITE_MIN_INT <= value <= SQLITE_MAX_INT else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,9 +83,9 @@ class CallbackData:
             value = getattr(self, name)
             if isinstance(value, bool):
                 parts.append("1" if value else "0")
-            elif isinstance(value, int):
+            elif isinstance(value, int) and SQLITE_MIN_INT <= value <= SQLITE_MAX_INT:
                 parts.append(str(value))
-            elif isinstance(value, str) and _SAFE_STR.match(value):
+            elif isinstance(value, str) and _SAFE_STR.fullmatch(value):
                 parts.append(value)
             else:
                 raise CallbackError(f"{type(self).__name__}.{name}: cannot pack {value!r}")
@@ -122,11 +143,12 @@ def _parse(kind: Any, raw: str, name: str) -> Any:
             raise CallbackError(f"{name}: expected 0 or 1")
         return raw == "1"
     if kind is int:
-        if not _INT.match(raw):
-            raise CallbackError(f"{name}: expected a number")
-        return int(raw)
+        value = parse_int(raw)
+        if value is None:
+            raise CallbackError(f"{name}: expected a number SQLite can hold")
+        return value
     if kind is str:
-        if not _SAFE_STR.match(raw):
+        if not _SAFE_STR.fullmatch(raw):
             raise CallbackError(f"{name}: unexpected characters")
         return raw
     if typing.get_origin(kind) is typing.Literal:
@@ -134,6 +156,11 @@ def _parse(kind: Any, raw: str, name: str) -> Any:
             raise CallbackError(f"{name}: expected one of {typing.get_args(kind)}")
         return raw
     raise TypeError(f"unsupported callback field type {kind!r}")
+
+
+def kinds() -> tuple[type[CallbackData], ...]:
+    """Every registered kind of button data (those of handler modules once imported)."""
+    return tuple(_REGISTRY.values())
 
 
 def decode(data: object) -> CallbackData:
@@ -163,6 +190,9 @@ class OpenArticle(CallbackData):
     page: int
     category_id: int  # where the reader came from, for newer/older; 0 = all news
 
+    def __post_init__(self) -> None:
+        _check_page(self.page)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ListPage(CallbackData):
@@ -171,6 +201,9 @@ class ListPage(CallbackData):
     prefix: ClassVar[str] = "l"
     category_id: int
     page: int
+
+    def __post_init__(self) -> None:
+        _check_page(self.page)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -188,6 +221,14 @@ class SearchPage(CallbackData):
     search_id: int
     page: int
 
+    def __post_init__(self) -> None:
+        _check_page(self.page)
+
+
+def _check_page(page: int) -> None:
+    if not 0 <= page <= MAX_PAGE:
+        raise ValueError(f"page {page} out of range")
+
 
 # -- subscriptions ----------------------------------------------------------------------------
 
@@ -198,7 +239,7 @@ SubscribeStepName = typing.Literal[
 _CHOSEN_STEPS = frozenset({"instant", "daily", "weekly", "hour", "day"})
 # The chosen categories travel as a bit mask of their ids in at most 40 hexadecimal digits.
 MAX_MASK_ID = 159
-_MASK = re.compile(r"^[1-9a-f][0-9a-f]{0,39}$")
+_MASK = re.compile(r"[1-9a-f][0-9a-f]{0,39}")
 _STEP_VALUES = {"toggle": range(1, MAX_MASK_ID + 1), "hour": range(24), "day": range(7)}
 
 
@@ -218,7 +259,7 @@ class SubscribeStep(CallbackData):
     value: int = 0
 
     def __post_init__(self) -> None:
-        if self.cats and (not _MASK.match(self.cats) or int(self.cats, 16) & 1):
+        if self.cats and (not _MASK.fullmatch(self.cats) or int(self.cats, 16) & 1):
             raise ValueError("cats: not a mask of category ids")
         if self.every and self.cats:
             raise ValueError("all news and chosen categories at once")

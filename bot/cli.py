@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    configure_logging(settings.LOG_LEVEL, secrets=[settings.token])
+    configure_logging(settings.LOG_LEVEL, secrets=settings.secrets)
     try:
         if args.command == "run":
             return _run(settings)
@@ -160,7 +160,7 @@ def _run(settings: Settings) -> int:
         log.error(
             "cannot reach Telegram at %s: %s; check the network and TELEGRAM_API_URL",
             settings.TELEGRAM_API_URL,
-            redact(str(exc), [settings.token]),
+            redact(str(exc), settings.secrets),
         )
         return 1
     except TelegramError as exc:

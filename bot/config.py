@@ -284,6 +284,13 @@ class Settings(BaseSettings):
         """The bot token ("" when not set: only `run` requires it); never log it."""
         return self.BOT_TOKEN.get_secret_value() if self.BOT_TOKEN is not None else ""
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret setting's value, for the log to mask: the token, the webhook secret
+        (PTB logs setWebhook's parameters at DEBUG) and the statistics key."""
+        values = (self.BOT_TOKEN, self.WEBHOOK_SECRET, self.STATS_KEY)
+        return tuple(v.get_secret_value() for v in values if v is not None and v.get_secret_value())
+
 
 def _describe(error: ValidationError, skip: tuple[str, ...] = ()) -> str:
     """One line naming the first bad key (of those not in `skip`) and what it should look like."""

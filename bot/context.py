@@ -27,6 +27,7 @@ from storage.subscriptions import SubscriptionStore
 __all__ = ["BotApplication", "BotContext", "BotData", "Services"]
 
 SEEN_EVERY = 60.0  # seconds between two records of the same user's activity
+LOG_KEY_CHARS = 8  # of the keyed hash, in log lines: enough to follow one person, no more
 
 
 class Services:
@@ -187,6 +188,15 @@ class Services:
         if self._stats is None:
             raise RuntimeError("services are not open: the database is used before post_init")
         return self._stats
+
+    def who(self, user_id: int | None) -> str:
+        """How a log line at INFO or above names a person or chat: the start of the interaction
+        log's keyed hash of the id (the same person, the same name), never the Telegram id."""
+        if user_id is None:
+            return "nobody"
+        if self._stats is None:  # not open (start-up, shut-down): nothing to name them by
+            return "someone"
+        return "#" + self._stats.key_of(user_id)[:LOG_KEY_CHARS]
 
     def forget_cached(self, user_id: int) -> None:
         """Drop what is kept in memory about a user (after /forget)."""

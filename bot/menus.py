@@ -81,7 +81,9 @@ async def set_staff_menu(
                 commands(catalog, chosen or lang, names), scope=scope, language_code=lang
             )
     except TelegramError as exc:
-        log.warning("could not set the staff command menu of %s: %s", user_id, exc)
+        # The id at DEBUG only; the owner sees who in /staff, and their /start sets the menu.
+        log.debug("staff command menu refused for %s", user_id)
+        log.warning("could not set a staff member's command menu: %s", exc)
         return False
     return True
 
@@ -94,7 +96,8 @@ async def clear_staff_menu(bot: Bot, catalog: Catalog, user_id: int) -> bool:
         for lang in catalog.languages:
             await bot.delete_my_commands(scope=scope, language_code=lang)
     except TelegramError as exc:
-        log.warning("could not remove the staff command menu of %s: %s", user_id, exc)
+        log.debug("staff command menu not removed for %s", user_id)
+        log.warning("could not remove a former staff member's command menu: %s", exc)
         return False
     return True
 

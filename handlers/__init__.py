@@ -27,6 +27,7 @@ from handlers import (
     subscribe,
     tracking,
 )
+from handlers.buttons import ButtonHandler
 
 __all__ = ["register"]
 
@@ -49,11 +50,11 @@ def register(application: BotApplication) -> None:
             CommandHandler("categories", reading.categories_command),
             CommandHandler("search", reading.search_command),
             CommandHandler("links", reading.links_command),
-            CallbackQueryHandler(start.choose_language, pattern=SetLanguage.matches),
-            CallbackQueryHandler(reading.on_open_article, pattern=OpenArticle.matches),
-            CallbackQueryHandler(reading.on_list_page, pattern=ListPage.matches),
-            CallbackQueryHandler(reading.on_categories, pattern=ShowCategories.matches),
-            CallbackQueryHandler(reading.on_search_page, pattern=SearchPage.matches),
+            ButtonHandler(start.choose_language, SetLanguage),
+            ButtonHandler(reading.on_open_article, OpenArticle),
+            ButtonHandler(reading.on_list_page, ListPage),
+            ButtonHandler(reading.on_categories, ShowCategories),
+            ButtonHandler(reading.on_search_page, SearchPage),
             InlineQueryHandler(reading.inline_search),
             # Main-menu taps arrive as text: before the search, which takes any other text.
             MessageHandler(menu & filters.ChatType.PRIVATE, start.menu_button),

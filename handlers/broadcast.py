@@ -30,7 +30,6 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
-    CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -42,6 +41,7 @@ from bot.delivery import Estimate, outgoing, send
 from bot.i18n import Catalog, SafeHtml
 from bot.news.text import fold, title_key
 from bot.reading import plain_text
+from handlers.buttons import ButtonHandler
 from handlers.staff import is_staff, refused
 from storage.articles import ArticleData
 from storage.broadcasts import Broadcast, BroadcastStore
@@ -246,7 +246,7 @@ class Broadcaster:
             CommandHandler("broadcast", self.start),
             CommandHandler("broadcasts", self.list_command),
             CommandHandler("cancel", self.cancel_command, filters=awaiting),
-            CallbackQueryHandler(self.on_button, pattern=BroadcastAction.matches),
+            ButtonHandler(self.on_button, BroadcastAction),
             MessageHandler(filters.ChatType.PRIVATE & content & awaiting, self.on_message),
         ]
 
@@ -386,7 +386,9 @@ class Broadcaster:
         ):
             return
         await self._audit(services, draft, None, expected, moment.timestamp())
-        log.info("broadcast %s scheduled by staff %s", draft.broadcast_id, draft.created_by)
+        log.info(
+            "broadcast %s scheduled by staff %s", draft.broadcast_id, services.who(draft.created_by)
+        )
         queued = await store.get(draft.broadcast_id)
         assert queued is not None
         text, markup = self._queued_panel(services, lang, queued)
@@ -404,12 +406,13 @@ class Broadcaster:
         catalog = services.catalog
         user = query.from_user
         lang = await services.language_of(user)
-        store = BroadcastStore(services.db)
-        broadcast = await store.get(action.broadcast_id)
+        # Staff first: nothing a resident's tap carries is looked up.
         if not await is_staff(services, user):
             await query.answer()
             await refused(update, context, "broadcast")
             return
+        store = BroadcastStore(services.db)
+        broadcast = await store.get(action.broadcast_id)
         if broadcast is None or broadcast.chat_id != query.message.chat.id:
             await query.answer(catalog.text("errors.stale_button", lang), show_alert=True)
             return
@@ -554,7 +557,7 @@ class Broadcaster:
         await self._audit(services, draft, delivery_id, len(recipients), None)
         log.info(
             "broadcast %s queued by staff %s for %d recipients",
-            draft.broadcast_id, staff_id, len(recipients),
+            draft.broadcast_id, services.who(staff_id), len(recipients),
         )  # fmt: skip
         services.delivery.wake()
         await self._keep_as_news(services, draft.broadcast_id)

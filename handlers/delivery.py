@@ -96,7 +96,7 @@ def watch_channel(bot: Bot, services: Services) -> None:
     async def unreachable(chat_id: int, detail: str) -> None:
         if chat_id != services.channel:
             return
-        log.warning("the channel %s cannot be posted to: %s", services.settings.CHANNEL_ID, detail)
+        log.warning("the channel (CHANNEL_ID) cannot be posted to: %s", detail)
         await _tell_owners(bot, services, detail)
 
     services.delivery.on_unreachable(unreachable)

@@ -48,4 +48,7 @@ async def on_error(update: object, context: BotContext) -> None:
     try:
         await context.bot.send_message(update.effective_chat.id, text)
     except TelegramError as exc:
-        log.warning("could not tell chat %s about the failure: %s", update.effective_chat.id, exc)
+        chat = update.effective_chat
+        # No Telegram id in the log: the chat's keyed hash is enough to follow it.
+        who = context.services.who(chat.id)
+        log.warning("could not tell a %s chat (%s) about the failure: %s", chat.type, who, exc)

@@ -77,4 +77,5 @@ async def _tell_owners(context: BotContext, services: Services, key: str, **valu
         try:
             await context.bot.send_message(owner, services.catalog.text(key, language, **values))
         except TelegramError as exc:
-            log.warning("could not tell an owner about the website: %s", exc)  # no raw id
+            who = services.who(owner)
+            log.warning("could not tell owner %s about the website: %s", who, exc)

@@ -28,7 +28,6 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
-    CallbackQueryHandler,
     CommandHandler,
     ExtBot,
     JobQueue,
@@ -37,10 +36,11 @@ from telegram.ext import (
 )
 
 from bot import charts
-from bot.callbacks import CallbackData
+from bot.callbacks import CallbackData, parse_int
 from bot.context import BotContext
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
+from handlers.buttons import ButtonHandler
 from handlers.staff import is_staff, record, refused
 from storage.polls import (
     MAX_OPTION_CHARS,
@@ -380,7 +380,7 @@ class PollMessages:
             self._redraw_shared,
             delay,
             data=_Redraw(chat_id, message_id, poll_id),
-            name=f"poll-message:{chat_id}:{message_id}",
+            name="poll-message-redraw",  # logged by the scheduler: no chat id in it
         )
 
     async def _redraw_shared(self, context: BotContext) -> None:
@@ -405,12 +405,10 @@ class PollMessages:
             try:
                 shown = await self._show(context.bot, chat_id, message_id, slot, view)
             except TelegramError as exc:
-                log.warning(
-                    "could not redraw poll message %s in chat %s: %s", message_id, chat_id, exc
-                )
+                log.warning("could not redraw a shared poll message: %s", exc)
                 return
             if not shown:
-                log.info("poll message %s in chat %s can no longer be edited", message_id, chat_id)
+                log.info("a shared message of poll %s can no longer be edited", redraw.poll_id)
 
     async def _show(
         self, bot: ExtBot[None], chat_id: int, message_id: int, slot: _Slot, view: View
@@ -469,7 +467,7 @@ async def closepoll_command(update: Update, context: BotContext) -> None:
     if poll is None or not await services.polls.close(poll.poll_id):
         await message.reply_text(services.catalog.text("poll.none_open", lang))
         return
-    log.info("poll %s closed by %s", poll.poll_id, user.id if user else None)
+    log.info("poll %s closed by %s", poll.poll_id, services.who(user.id if user else None))
     if user is not None:
         await record(services, user, "poll_closed", poll_id=poll.poll_id)
     results = await services.polls.results(poll.poll_id, user.id if user else None)
@@ -487,12 +485,13 @@ async def _results_asked(update: Update, context: BotContext, lang: str) -> Poll
     services = context.services
     args = context.args or []
     if args:
-        if not args[0].isdigit():
+        # Only ASCII digits SQLite can hold are an id; "²" or twenty digits name no poll.
+        poll_id: int | None = parse_int(args[0])
+        if poll_id is None:
             await _reply(
                 update, services.catalog.text("poll.not_found", lang, poll_id=args[0][:20])
             )
             return None
-        poll_id: int | None = int(args[0])
     else:
         poll = await services.polls.current()
         poll_id = None if poll is None else poll.poll_id
@@ -683,7 +682,7 @@ class NewPollDialog:
         return [
             CommandHandler("newpoll", self.start),
             CommandHandler("cancel", self.cancel, filters=writing),
-            CallbackQueryHandler(self.on_button, pattern=DraftAction.matches),
+            ButtonHandler(self.on_button, DraftAction),
             MessageHandler(
                 filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & writing,
                 self.on_text,
@@ -777,7 +776,7 @@ class NewPollDialog:
         if await refused(update, context, "newpoll"):
             return
         poll = await services.polls.create(draft.question, draft.options, created_by=user.id)
-        log.info("poll %s created by %s", poll.poll_id, user.id)
+        log.info("poll %s created by %s", poll.poll_id, services.who(user.id))
         await record(services, user, "poll_created", poll_id=poll.poll_id, question=poll.question)
         await query.edit_message_text(catalog.text("poll.created", lang, poll_id=poll.poll_id))
 
@@ -816,6 +815,6 @@ def handlers() -> Sequence[BaseHandler[Update, BotContext, None]]:
         CommandHandler("closepoll", closepoll_command),
         CommandHandler("pollchart", pollchart_command),
         CommandHandler("pollcsv", pollcsv_command),
-        CallbackQueryHandler(messages.on_vote, pattern=Vote.matches),
-        CallbackQueryHandler(messages.on_results, pattern=ShowResults.matches),
+        ButtonHandler(messages.on_vote, Vote),
+        ButtonHandler(messages.on_results, ShowResults),
     ]

@@ -161,7 +161,9 @@ async def _search(update: Update, context: BotContext, query: str) -> None:
     if not headlines:
         await _send(update, Rendered(catalog.text("read.search_none", lang, query=query)))
         return
-    search_id = await services.reading.save_search(query, expression, datetime.now(UTC))
+    user = update.effective_user
+    key = None if user is None else services.stats.key_of(user.id)  # for /forget
+    search_id = await services.reading.save_search(query, expression, datetime.now(UTC), key)
     title = catalog.text("read.search_title", lang, query=query, total=total)
     await _send(
         update,

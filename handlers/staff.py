@@ -64,7 +64,8 @@ KNOWN_ACTIONS = frozenset(
 _DETAIL_CHARS = 80  # a long value (a poll's question) is cut in /audit
 _MAX_TEXT = 3900  # /audit stops adding lines before Telegram's 4096 characters
 # Telegram user ids are positive and fit in 52 bits; more digits than that is a typing mistake.
-_USER_ID = re.compile(r"[1-9]\d{0,15}")
+# ASCII digits only: "\d" would take "1٣" and int() would read it as 13.
+_USER_ID = re.compile(r"[1-9][0-9]{0,15}")
 
 
 # -- who may do what --------------------------------------------------------------------------
@@ -107,7 +108,7 @@ async def refused(
         # Staff are accountable: they are named by their id.
         actor: str | None = str(user.id)
         role, key = "staff", "staff.owners_only"
-        log.info("refused /%s to staff member %s: owners only", command, user.id)
+        log.info("refused /%s to staff member %s: owners only", command, services.who(user.id))
     else:
         # A resident is never identified in the logs: the interaction log's key stands for them.
         actor = None if user is None else services.stats.key_of(user.id)
@@ -184,7 +185,7 @@ async def _name_from_telegram(context: BotContext, user_id: int) -> str:
     try:
         chat = await context.bot.get_chat(user_id)
     except TelegramError as exc:
-        log.info("no name for %s from Telegram: %s", user_id, exc)
+        log.info("no name from Telegram for %s: %s", context.services.who(user_id), exc)
         return ""
     return (chat.full_name or "") if chat.type == ChatType.PRIVATE else ""
 
@@ -251,7 +252,7 @@ async def addstaff_command(update: Update, context: BotContext) -> None:
         await message.reply_text(text)
         return
     await record(services, owner, "staff_added", user_id=target.user_id, name=name)
-    log.info("%s made %s staff", owner.id, target.user_id)
+    log.info("%s made %s staff", services.who(owner.id), services.who(target.user_id))
     chosen = await services.users.language(target.user_id)
     menu = await set_staff_menu(context.bot, catalog, target.user_id, owner=False, chosen=chosen)
     await message.reply_text(
@@ -287,7 +288,8 @@ async def removestaff_command(update: Update, context: BotContext) -> None:
         await message.reply_text(catalog.text("staff.not_a_member", lang, user_id=target.user_id))
         return
     await record(services, owner, "staff_removed", user_id=removed.user_id, name=removed.name)
-    log.info("%s removed %s from the staff", owner.id, removed.user_id)
+    who = services.who
+    log.info("%s removed %s from the staff", who(owner.id), who(removed.user_id))
     await clear_staff_menu(context.bot, catalog, removed.user_id)
     await message.reply_text(
         catalog.text(

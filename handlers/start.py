@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
 
-from bot.callbacks import SetLanguage
+from bot.callbacks import SetLanguage, parse_int
 from bot.context import BotContext
 from bot.i18n import Catalog
 from handlers import poll, reading, staff, subscribe
@@ -49,7 +49,9 @@ async def start(update: Update, context: BotContext) -> None:
         return
     payload = context.args[0] if context.args else ""
     if payload.startswith("a") and payload[1:].isdigit():
-        await send_article(update, context, int(payload[1:]))
+        # A link to an article, or something made to look like one ("a²", twenty digits):
+        # an id no article can have is an article that is not there.
+        await send_article(update, context, parse_int(payload[1:]) or 0)
         return
     services = context.services
     user = update.effective_user

@@ -10,13 +10,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import charts
 from bot.callbacks import CallbackData
 from bot.context import BotContext
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
+from handlers.buttons import ButtonHandler
 from handlers.staff import refused
 from storage.stats import Counter, StaffFigures
 from storage.subscriptions import DayEvents, SubscriptionCounts
@@ -318,5 +319,5 @@ def handlers() -> Sequence[BaseHandler[Update, BotContext, None]]:
         CommandHandler("stats", stats_command),
         CommandHandler("forget", forget_command),
         CommandHandler("staffstats", staffstats_command),
-        CallbackQueryHandler(on_forget, pattern=ForgetAnswer.matches),
+        ButtonHandler(on_forget, ForgetAnswer),
     ]

@@ -25,11 +25,12 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ExtBot, filters
+from telegram.ext import BaseHandler, CommandHandler, ExtBot, filters
 
 from bot.callbacks import MAX_MASK_ID, StopSubscription, SubscribeStep, SubscribeStepName
 from bot.context import BotContext, Services
 from bot.i18n import Catalog
+from handlers.buttons import ButtonHandler
 from storage.articles import Category
 from storage.subscriptions import DEFAULT_HOUR, Mode, Saved, Subscription
 
@@ -489,6 +490,6 @@ def handlers() -> Sequence[BaseHandler[Update, BotContext, None]]:
         CommandHandler("subscribe", subscribe_command, filters=where),
         CommandHandler("settings", settings_command, filters=where),
         CommandHandler("unsubscribe", unsubscribe_command, filters=where),
-        CallbackQueryHandler(on_step, pattern=SubscribeStep.matches),
-        CallbackQueryHandler(on_stop, pattern=StopSubscription.matches),
+        ButtonHandler(on_step, SubscribeStep),
+        ButtonHandler(on_stop, StopSubscription),
     ]

@@ -449,11 +449,14 @@ class ArticleReader:
         total = int(row[0]) if row else 0
         return [Headline(int(r[0]), str(r[1]), parse_iso(r[2]), bool(r[3])) for r in rows], total
 
-    async def save_search(self, query: str, fts: str, now: datetime) -> int:
-        """Keep a search so its result pages can be turned; returns its id."""
+    async def save_search(
+        self, query: str, fts: str, now: datetime, user_key: str | None = None
+    ) -> int:
+        """Keep a search so its result pages can be turned; returns its id. `user_key` (the
+        interaction log's key of whoever searched) lets /forget remove it."""
         written = await self._db.write(
-            "INSERT INTO searches (query, fts, created_at) VALUES (?, ?, ?)",
-            (query, fts, iso(now)),
+            "INSERT INTO searches (query, fts, created_at, user_key) VALUES (?, ?, ?, ?)",
+            (query, fts, iso(now), user_key),
         )
         assert written.lastrowid is not None
         return written.lastrowid

@@ -18,16 +18,32 @@ from storage.migrate import Migration, apply_migrations, bundled_migrations
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "SQLITE_MAX_INT",
+    "SQLITE_MIN_INT",
     "BackupError",
     "Database",
     "DatabaseUnusable",
     "Written",
     "backup_file",
+    "fits_integer",
 ]
 
 # How long a writer waits for another connection's lock before giving up (the CLI's backup or a
 # second process may hold it briefly).
 BUSY_TIMEOUT_MS = 5000
+
+# What an INTEGER column holds. Python binds a larger int only to raise OverflowError, so a
+# number from outside (button data, a typed id) is checked against these before any query.
+SQLITE_MIN_INT, SQLITE_MAX_INT = -(2**63), 2**63 - 1
+
+
+def fits_integer(value: object) -> bool:
+    """True for an int (not a bool) SQLite can store in an INTEGER column."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and SQLITE_MIN_INT <= value <= SQLITE_MAX_INT
+    )
 
 
 class DatabaseUnusable(Exception):

@@ -7,13 +7,16 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import re
 import secrets
+import unicodedata
+from collections import Counter as Tally
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.db import Database
+from storage.db import Database, fits_integer
 
 __all__ = [
     "KEY_STATE",
@@ -22,6 +25,7 @@ __all__ = [
     "Interaction",
     "InteractionLog",
     "StaffFigures",
+    "mask_numbers",
     "user_key",
 ]
 
@@ -33,8 +37,28 @@ log = logging.getLogger(__name__)
 FLUSH_AFTER = 0.5
 FLUSH_AT = 200
 
+_INSERT = (
+    "INSERT INTO interactions (at, day, kind, target, chat_type, user_key, update_id, words,"
+    " results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+# Staff see a search that found nothing only once this many residents typed it: what one
+# person typed may be their name or their phone number; what three typed is a topic.
+MIN_SEARCHERS = 3
+NOT_FOUND_SHOWN = 10
+# A run of digits, with the spaces, dots, dashes or slashes people put inside phone and ID
+# numbers ("0912 345 678", "079.123.456"); every digit was made "0" first (see mask_numbers).
+_NUMBER_RUN = re.compile(r"0+(?:[ .\-/]+0+)*")
+NUMBER_MASK = "***"
+
 KEY_STATE = "stats_key"  # the bot_state row holding the generated key
 KEY_HEX_CHARS = 32  # 128 bits of the HMAC: no collisions among a commune's residents
+
+
+def mask_numbers(text: str) -> str:
+    """`text` with every run of digits (of any script: "٣", "３", "²") replaced by a mask."""
+    plain = "".join("0" if char.isnumeric() else char for char in text)
+    return _NUMBER_RUN.sub(NUMBER_MASK, plain)
 
 
 def user_key(secret: bytes, user_id: int) -> str:
@@ -83,7 +107,9 @@ class StaffFigures:
     mau: int  # the last 30 local days, today included
     top_week: list[tuple[int, int]]  # (article id, opens)
     top_month: list[tuple[int, int]]
-    not_found: list[tuple[str, int]]  # (words, times) of searches with no result, last 30 days
+    # (words, times) of searches with no result in the last 30 days that at least MIN_SEARCHERS
+    # residents typed, digits masked
+    not_found: list[tuple[str, int]]
     votes_month: int  # votes cast in the last 30 days
     voters_month: int  # distinct residents who voted in the last 30 days
     daily: list[tuple[date, int, int]]  # (day, interactions, residents), the last 30 days
@@ -131,15 +157,18 @@ class InteractionLog:
         """Log one interaction: queued, and written with others within FLUSH_AFTER seconds."""
         now = (now or datetime.now(UTC)).astimezone(UTC)
         key = None if user_id is None else self.key_of(user_id)
+        # Checked before queueing: the queue is written as one batch, and a value SQLite cannot
+        # take would fail everyone's interactions of that moment. The event still counts; only
+        # what cannot be stored is left out.
         self._pending.append(
             [
                 now.isoformat(timespec="seconds"),
                 self.local_day(now).isoformat(),
-                event.kind,
-                event.target,
-                event.chat_type,
+                str(event.kind),
+                event.target if fits_integer(event.target) else None,
+                event.chat_type if isinstance(event.chat_type, str) else None,
                 key,
-                event.update_id,
+                event.update_id if fits_integer(event.update_id) else None,
                 None,
                 None,
             ]
@@ -167,14 +196,29 @@ class InteractionLog:
         async with self._flushing:
             try:
                 async with self._db.transaction() as conn:
-                    await conn.executemany(
-                        "INSERT INTO interactions (at, day, kind, target, chat_type, user_key,"
-                        " update_id, words, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        rows,
-                    )
+                    await conn.executemany(_INSERT, rows)
             except Exception:
-                # The replies never wait for the log: losing these events is the lesser harm.
-                log.exception("could not write %d interactions to the log", len(rows))
+                await self._write_one_by_one(rows)
+
+    async def _write_one_by_one(self, rows: list[list[Any]]) -> None:
+        """After a batch failed: each row on its own, so one bad row costs only itself."""
+        dropped: list[tuple[str, Exception]] = []
+        try:
+            async with self._db.transaction() as conn:
+                for row in rows:
+                    try:
+                        await conn.execute(_INSERT, row)
+                    except Exception as exc:  # a statement that fails changes nothing
+                        dropped.append((str(row[2]), exc))
+        except Exception:
+            # The replies never wait for the log: losing these events is the lesser harm.
+            log.exception("could not write %d interactions to the log", len(rows))
+            return
+        if len(dropped) == len(rows):
+            log.error("could not write %d interactions to the log: %s", len(rows), dropped[0][1])
+            return
+        for kind, reason in dropped:
+            log.error("left out one %s interaction the log could not store: %s", kind, reason)
 
     async def close(self) -> None:
         """Write what is queued; called before the database closes."""
@@ -191,6 +235,8 @@ class InteractionLog:
         self, update_id: int, words: str, results: int, now: datetime | None = None
     ) -> None:
         """Mark the update's logged event as a search with its words and number of results."""
+        if not fits_integer(update_id) or not fits_integer(results):
+            return  # no event of this update could have been stored under that id
         for row in reversed(self._pending):
             if row[6] == update_id:  # still queued: change it before it is written
                 row[2], row[7], row[8] = "search", words, results
@@ -254,9 +300,8 @@ class InteractionLog:
         top_week = await self._db.fetchall(top, (days["monday"], days["today"]))
         top_month = await self._db.fetchall(top, (days["first"], days["today"]))
         not_found = await self._db.fetchall(
-            "SELECT lower(words) AS asked, COUNT(*) AS times FROM interactions"
-            " WHERE kind = 'search' AND day >= ? AND results = 0 AND words IS NOT NULL"
-            " GROUP BY asked ORDER BY times DESC, asked LIMIT 10",
+            "SELECT words, user_key FROM interactions WHERE kind = 'search' AND day >= ?"
+            " AND results = 0 AND words IS NOT NULL AND user_key IS NOT NULL",
             (days["month"],),
         )
         votes = await self._db.fetchone(
@@ -283,7 +328,7 @@ class InteractionLog:
             mau=int(active[2]),
             top_week=[(int(r[0]), int(r[1])) for r in top_week],
             top_month=[(int(r[0]), int(r[1])) for r in top_month],
-            not_found=[(str(r[0]), int(r[1])) for r in not_found],
+            not_found=_common_searches(not_found),
             votes_month=int(votes[0]),
             voters_month=int(votes[1]),
             daily=series,
@@ -309,10 +354,12 @@ class InteractionLog:
                     (-secrets.randbelow(2**62) - 1, poll_id, user_id),
                 )
                 votes += 1
+            # Their search words go too: what they typed may be their name or phone number.
             async with conn.execute(
-                "UPDATE interactions SET user_key = NULL WHERE user_key = ?", (key,)
+                "UPDATE interactions SET user_key = NULL, words = NULL WHERE user_key = ?", (key,)
             ) as cursor:
                 events = cursor.rowcount
+            await conn.execute("DELETE FROM searches WHERE user_key = ?", (key,))
             await conn.execute("DELETE FROM daily_users WHERE user_key = ?", (key,))
             await conn.execute("DELETE FROM stats_residents WHERE user_key = ?", (key,))
             # Their refused attempts at staff commands stay in the audit log, nobody's.
@@ -329,3 +376,22 @@ class InteractionLog:
             # Who was active on a day that long ago is no longer needed either.
             await conn.execute("DELETE FROM daily_users WHERE day < ?", (cutoff,))
         return removed
+
+
+def _common_searches(rows: list[Any]) -> list[tuple[str, int]]:
+    """(words, times) of the searches at least MIN_SEARCHERS residents typed, most asked first.
+
+    Searches are told apart as staff will read them: in lower case, digits masked, so the same
+    question with different phone numbers is one search and no number is shown.
+    """
+    times: Tally[str] = Tally()
+    people: dict[str, set[str]] = {}
+    for words, key in rows:
+        asked = mask_numbers(unicodedata.normalize("NFC", str(words)).lower())
+        times[asked] += 1
+        people.setdefault(asked, set()).add(str(key))
+    common = [
+        (asked, count) for asked, count in times.items() if len(people[asked]) >= MIN_SEARCHERS
+    ]
+    common.sort(key=lambda item: (-item[1], item[0]))
+    return common[:NOT_FOUND_SHOWN]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from bot.app import build_application, running
 from bot.config import Settings
 from bot.logs import configure_logging, redact
+from tests.conftest import make_settings
 from tests.standins.telegram import FakeTelegram
 
 
@@ -63,3 +66,61 @@ def test_redact_masks_plain_and_url_encoded() -> None:
     token = "123:abc/def"
     text = f"GET /bot{token}/getMe and /bot{quote(token, safe='')}/x"
     assert redact(text, [token]) == "GET /bot[REDACTED]/getMe and /bot[REDACTED]/x"
+
+
+OWNER_ID = 7_300_000_001  # ids long enough that no key, port or timestamp holds them by chance
+RESIDENT_ID = 5_550_777_001
+NEWCOMER_ID = 5_550_777_002  # never opened the bot: Telegram knows no chat with them
+GROUP_ID = -1_009_876_543_210
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until `check()` holds (a log line written after the call a test can wait for)."""
+    async with asyncio.timeout(timeout):
+        while not check():  # noqa: ASYNC110 - the state checked is the log's, not an event
+            await asyncio.sleep(0.05)
+
+
+async def test_no_telegram_id_in_log_lines_at_info_or_above(
+    telegram: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = make_settings(tmp_path, telegram, ADMIN_IDS=str(OWNER_ID))
+    owner = telegram.user(OWNER_ID, "Chủ tịch")
+    lan = telegram.user(RESIDENT_ID, "Lan")
+    group = telegram.group(GROUP_ID, "Thôn Mỹ Trà")
+
+    def logged(part: str) -> bool:
+        return any(part in r.getMessage() for r in caplog.records)
+
+    async with running(build_application(settings)):
+        # A reply fails, and so does the apology that follows.
+        telegram.fail_server("sendMessage", times=2)
+        await telegram.send(lan, "/help")
+        await eventually(lambda: logged("about the failure"))
+        # A resident tries a staff command.
+        await telegram.reply_to(lan, "/addstaff 123456789")
+        # An owner adds someone Telegram cannot name nor give a menu, then removes them while
+        # Telegram refuses to remove the menu.
+        await telegram.reply_to(owner, f"/addstaff {NEWCOMER_ID}")
+        telegram.fail("deleteMyCommands", 400, "Bad Request: chat not found")
+        await telegram.reply_to(owner, f"/removestaff {NEWCOMER_ID}")
+        # The poll in a group: a vote, and the redraw of the shared message is refused.
+        start = telegram.mark()
+        await telegram.send(owner, "/poll", chat=group)
+        posted = await telegram.wait_for("sendMessage", after=start, chat_id=group.id)
+        option = posted.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        telegram.fail("editMessageText", 400, "Bad Request: message can't be edited")
+        await telegram.press(lan, telegram.message(group.id, posted.result["message_id"]), option)
+        await eventually(lambda: logged("can no longer be edited"))
+        await telegram.reply_to(owner, "/closepoll")
+
+    for part in ("refused /addstaff to a resident", "made", "removed", "command menu", "closed by"):
+        assert logged(part), part
+    ids = {str(OWNER_ID), str(RESIDENT_ID), str(NEWCOMER_ID), str(-GROUP_ID)}
+    plain = logging.Formatter("%(message)s")
+    loud = [plain.format(r) for r in caplog.records if r.levelno >= logging.INFO]
+    assert [line for line in loud if any(i in line for i in ids)] == []
+    # The scan would have seen them: the ids are there at DEBUG level.
+    quiet = [plain.format(r) for r in caplog.records if r.levelno < logging.INFO]
+    assert any(str(NEWCOMER_ID) in line for line in quiet)

@@ -175,5 +175,5 @@ async def test_owners_told_once_when_the_site_shows_no_category_names(
         assert len(telegram.calls_to("sendMessage", chat_id=owner.id)) == 1
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     assert any("yields articles but no category names" in line for line in logged)
-    assert any("could not tell an owner" in line for line in logged)
+    assert any("could not tell owner #" in line for line in logged)
     assert not [line for line in logged if str(away.id) in line]

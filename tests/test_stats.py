@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,11 +11,20 @@ from pathlib import Path
 import pytest
 
 from storage import AuditLog, Database
-from storage.stats import FLUSH_AFTER, FLUSH_AT, Counter, Interaction, InteractionLog, user_key
+from storage.articles import ArticleReader
+from storage.stats import (
+    FLUSH_AFTER,
+    FLUSH_AT,
+    Counter,
+    Interaction,
+    InteractionLog,
+    mask_numbers,
+    user_key,
+)
 from tests.conftest import TZ
 
 OPEN = Interaction("article_open", 7, "private")
-LOG_TABLES = ("interactions", "daily_counts", "daily_users", "stats_residents", "audit")
+LOG_TABLES = ("interactions", "daily_counts", "daily_users", "stats_residents", "audit", "searches")
 # The audit log names staff by their Telegram id on purpose (staff are accountable for what they
 # do); only its rows about residents, their refused attempts at staff commands, must hold no id.
 LOG_ROWS = {"audit": "action = 'refused' AND json_extract(detail, '$.role') = 'resident'"}
@@ -142,17 +152,75 @@ async def test_staff_figures(stats: InteractionLog) -> None:
     await stats.record(OPEN, 1, now=now)
     await stats.record(OPEN, 2, now=now)
     await stats.record(Interaction("article_open", 9), 1, now=now - timedelta(days=5))
-    await stats.record(Interaction("cmd:search", update_id=5), 3, now=now - timedelta(days=20))
-    await stats.searched(5, "Cấp Nước", 0, now=now - timedelta(days=20))
+    for update_id, user in ((5, 3), (6, 1), (7, 2)):
+        await stats.record(
+            Interaction("cmd:search", update_id=update_id), user, now=now - timedelta(days=20)
+        )
+        await stats.searched(update_id, "Cấp Nước", 0, now=now - timedelta(days=20))
     await stats.record(Interaction("vote", 1), 2, now=now)
     figures = await stats.staff_figures(now)
     assert (figures.dau, figures.wau, figures.mau) == (2, 2, 3)
     assert figures.top_week == [(7, 2)]  # the opening of 9 was the Saturday before
     assert figures.top_month == [(7, 2), (9, 1)]
-    assert figures.not_found == [("cấp nước", 1)]
+    assert figures.not_found == [("cấp nước", 3)]
     assert (figures.votes_month, figures.voters_month) == (1, 1)
     assert len(figures.daily) == 30
     assert figures.daily[-1][1:] == (3, 2)
+
+
+async def test_staff_see_searches_three_residents_typed_with_numbers_masked(
+    stats: InteractionLog,
+) -> None:
+    now = utc("2026-11-26T05:00:00")
+    update_ids = iter(range(100, 200))
+
+    async def search(user: int, words: str, results: int = 0) -> None:
+        update_id = next(update_ids)
+        await stats.record(Interaction("message", update_id=update_id), user, now=now)
+        await stats.searched(update_id, words, results, now=now)
+
+    await search(11, "Nguyễn Văn An 0912 345 678")  # one resident's name and phone number
+    await search(11, "Nguyễn Văn An 0912 345 678")
+    await search(11, "Nguyễn Văn An 0912 345 678")
+    for user, words in ((1, "Cấp nước"), (2, "CẤP NƯỚC"), (3, "cấp nước"), (1, "cấp nước")):
+        await search(user, words)
+    # The same question with different numbers (any script) is one, and shows no number.
+    for user, words in (
+        (4, "học phí lớp 10"),
+        (5, "Học phí lớp 079.123.456"),
+        (6, "học phí lớp ١٢"),
+    ):
+        await search(user, words)
+    await search(7, "lịch tiêm", results=4)  # found something: not a "not found"
+    await search(8, "lịch tiêm", results=4)
+    await search(9, "lịch tiêm", results=4)
+    figures = await stats.staff_figures(now)
+    assert figures.not_found == [("cấp nước", 4), ("học phí lớp ***", 3)]
+
+
+def test_mask_numbers() -> None:
+    assert mask_numbers("gọi 0912 345 678 hoặc 0912-345-678 nhé") == "gọi *** hoặc *** nhé"
+    assert mask_numbers("CCCD 079123456789, số nhà 12/3") == "CCCD ***, số nhà ***"
+    assert mask_numbers("x²٣３ y") == "x*** y"
+    assert mask_numbers("không có số") == "không có số"
+
+
+async def test_forget_removes_the_words_a_resident_searched(
+    db: Database, stats: InteractionLog
+) -> None:
+    now = utc("2026-11-26T05:00:00")
+    for update_id, user, words in ((1, 11, "Nguyễn Văn An 0912345678"), (2, 12, "cấp nước")):
+        await stats.record(Interaction("message", update_id=update_id), user, now=now)
+        await stats.searched(update_id, words, 0, now=now)
+    reader = ArticleReader(db)
+    kept = await reader.save_search("Nguyễn Văn An", '"nguyen"', now, stats.key_of(11))
+    other = await reader.save_search("cấp nước", '"cap"', now, stats.key_of(12))
+    await stats.forget(11)
+    assert await _cells_holding(db, "Nguyễn") == []
+    assert await _cells_holding(db, "0912345678") == []
+    assert await reader.saved_search(kept) is None
+    assert await reader.saved_search(other) == ("cấp nước", '"cap"')
+    assert await stats.counter(now) == Counter(2, 2, 2, 2, 2, residents=2)
 
 
 async def _cells_holding(db: Database, value: int | str) -> list[tuple[str, str]]:
@@ -209,3 +277,38 @@ async def test_closing_writes_what_is_queued(tmp_path: Path) -> None:
         await log.close()
     async with await Database.open(path) as db:
         assert await _logged(db) == 1
+
+
+async def test_a_number_sqlite_cannot_hold_costs_no_one_their_interactions(
+    db: Database, stats: InteractionLog
+) -> None:
+    now = utc("2026-11-26T05:00:00")
+    for user in (1, 2, 3):
+        await stats.record(OPEN, user, now=now)
+    # Out of SQLite's 64 bits: such a value made the whole batch, everyone's, fail.
+    await stats.record(Interaction("article_open", 2**64, "private", 10**20), 4, now=now)
+    await stats.record(Interaction("vote", -(2**63) - 1, "private", 2**63), 5, now=now)
+    await stats.searched(2**63, "x", 0, now=now)  # nothing to mark, and no error
+    assert await stats.counter(now) == Counter(5, 5, 5, 5, 5, residents=5)
+    rows = await db.fetchall("SELECT kind, target, update_id FROM interactions ORDER BY event_id")
+    assert [tuple(row) for row in rows][3:] == [("article_open", None, None), ("vote", None, None)]
+
+
+async def test_a_row_the_database_refuses_costs_only_itself(
+    db: Database, stats: InteractionLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Whatever makes one row fail (here a trigger of the test's own), the others are written.
+    await db.write(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON interactions WHEN NEW.kind = 'poison'"
+        " BEGIN SELECT RAISE(ABORT, 'poisoned row'); END"
+    )
+    now = utc("2026-11-26T05:00:00")
+    await stats.record(OPEN, 1, now=now)
+    await stats.record(Interaction("poison"), 2, now=now)
+    await stats.record(OPEN, 3, now=now)
+    with caplog.at_level(logging.ERROR, logger="storage.stats"):
+        await stats.flush()
+    assert await stats.counter(now) == Counter(2, 2, 2, 2, 2, residents=2)
+    assert [r.getMessage() for r in caplog.records] == [
+        "left out one poison interaction the log could not store: poisoned row"
+    ]

@@ -185,14 +185,16 @@ async def test_forget_can_be_declined(telegram: FakeTelegram, stats_bot: BotAppl
 async def test_staffstats_for_staff_only(telegram: FakeTelegram, stats_bot: BotApplication) -> None:
     lan, owner = telegram.user(901, "Lan"), telegram.user(1001, "Cán bộ")
     await read_some_news(telegram, lan)
-    await telegram.reply_to(lan, "/search khongcogica")
+    # A search that found nothing is shown once three residents asked it.
+    for person in (lan, telegram.user(902, "Bình"), telegram.user(903, "Chi")):
+        await telegram.reply_to(person, "/search khongcogica")
     refused = await telegram.reply_to(lan, "/staffstats")
     assert refused.params["text"] == "Xin lỗi, lệnh này chỉ dành cho cán bộ xã."
 
     mark = telegram.mark()
     text = (await telegram.reply_to(owner, "/staffstats")).params["text"]
-    assert "Người dùng hôm nay: <b>2</b>" in text  # Lan, and the owner asking
-    assert "“khongcogica” — 1 lần" in text
+    assert "Người dùng hôm nay: <b>4</b>" in text  # Lan, Bình, Chi, and the owner asking
+    assert "“khongcogica” — 3 lần" in text
     assert "1. " in text
     assert "— 1 lượt" in text
     photo = await telegram.wait_for("sendPhoto", after=mark)
@@ -208,7 +210,7 @@ async def test_staffstats_for_staff_only(telegram: FakeTelegram, stats_bot: BotA
         "Dừng nhận tin",
     ]
     assert len(rows) == 31
-    assert rows[-1][1:] == ["6", "2", "0", "0", "0"]
+    assert rows[-1][1:] == ["8", "4", "0", "0", "0"]
 
 
 async def test_unknown_commands_and_texts_are_not_logged_verbatim(
@@ -231,3 +233,62 @@ async def test_unknown_commands_and_texts_are_not_logged_verbatim(
 async def test_the_retention_job_is_scheduled(stats_bot: BotApplication) -> None:
     assert stats_bot.job_queue is not None
     assert stats_bot.job_queue.get_jobs_by_name("prune-interaction-log")
+
+
+async def test_a_forged_number_costs_no_one_else_their_interactions(
+    telegram: FakeTelegram, bot: BotApplication
+) -> None:
+    """Everyone's interactions of one moment are written together: a button carrying a number
+    SQLite cannot hold must not make the others' fail."""
+    stats = bot.bot_data.services.stats
+    dung = telegram.user(7_301_552_904, "Dũng")
+    greeting = await telegram.reply_to(dung, "/start")
+    await stats.flush()
+    residents = [telegram.user(7_301_552_910 + i, f"Người {i}") for i in range(3)]
+    mark = telegram.mark()
+    for person in residents:
+        await telegram.send(person, "/help")
+    query = await telegram.press(dung, greeting.result["message_id"], "a:9999999999999999999:0:0")
+    await telegram.wait_for("answerCallbackQuery", after=mark, callback_query_id=query)
+    for person in residents:
+        await telegram.wait_for("sendMessage", after=mark, chat_id=person.id)
+    counter = await stats.counter()
+    assert (counter.today, counter.residents) == (5, 4)
+
+
+async def test_staff_never_see_what_one_resident_typed_and_forget_removes_it(
+    telegram: FakeTelegram, stats_bot: BotApplication
+) -> None:
+    services = stats_bot.bot_data.services
+    lan = telegram.user(7_301_552_921, "Lan")
+    owner = telegram.user(1001, "Cán bộ")
+    # Lan types her name and phone number as if it were a question, twice; and a search that
+    # finds news (kept so its pages can be turned).
+    private = "Trần Thị Lan 0912 345 678"
+    for _ in range(2):
+        reply = await telegram.reply_to(lan, private)
+        assert reply.params["text"].startswith("Không tìm thấy tin nào")
+    await telegram.reply_to(lan, "/search xã")
+    # Three residents ask the same thing, with their own numbers in it.
+    for i, number in enumerate(("0987654321", "0911 222 333", "0903.444.555")):
+        person = telegram.user(7_301_552_930 + i, f"Người {i}")
+        await telegram.reply_to(person, f"khongcogica lien he {number}")
+
+    mark = telegram.mark()
+    text = (await telegram.reply_to(owner, "/staffstats")).params["text"]
+    assert "“khongcogica lien he ***” — 3 lần" in text
+    document = await telegram.wait_for("sendDocument", after=mark)
+    shown = text + next(iter(document.files.values())).decode("utf-8-sig")
+    for secret in ("Trần", "Lan", "0912", "345", "678", "0987654321", "222", "444"):
+        assert secret not in shown, secret
+
+    forget = await telegram.reply_to(lan, "/forget")
+    mark = telegram.mark()
+    await telegram.tap(lan, forget.result["message_id"], ForgetAnswer(True).pack())
+    await telegram.wait_for("editMessageText", after=mark)
+    db = services.db
+    for table, column in (("interactions", "words"), ("searches", "query")):
+        rows = await db.fetchall(f"SELECT {column} FROM {table}")
+        assert not [r[0] for r in rows if r[0] and ("Lan" in r[0] or r[0] == "xã")], table
+    others = await db.fetchall("SELECT words FROM interactions WHERE words LIKE 'khongcogica%'")
+    assert len(others) == 3  # the others' searches stay
