@@ -12,7 +12,7 @@ import pytest
 from bot.app import build_application, running
 from bot.config import Settings
 from bot.logs import configure_logging, redact
-from tests.standins.telegram import FakeTelegram
+from bot.standins.telegram import FakeTelegram
 
 
 @pytest.fixture

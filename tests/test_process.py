@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.standins.telegram import FakeTelegram
+from bot.standins.website import FakePortal
 from storage import bundled_migrations
-from tests.standins.telegram import FakeTelegram
-from tests.standins.website import FakePortal
 
 _SETTING_KEYS = (
     "BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_PATH", "ADMIN_IDS", "TIMEZONE", "COMMUNE_NAME",

@@ -20,11 +20,11 @@ from bot.config import Settings
 from bot.context import BotApplication
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
+from bot.standins.telegram import ApiCall, FakeTelegram, User
+from bot.standins.tghtml import parse_html
+from bot.standins.website import FakePortal
 from storage import Database
 from tests.conftest import SOURCES, TZ
-from tests.standins.telegram import ApiCall, FakeTelegram, User
-from tests.standins.tghtml import parse_html
-from tests.standins.website import FakePortal
 
 FIXTURES = Path(__file__).parent / "fixtures" / "portal"
 EXPECTED: dict[str, Any] = tomllib.loads((FIXTURES / "expected.toml").read_text("utf-8"))

@@ -21,7 +21,7 @@ from telegram.request import HTTPXRequest
 
 from bot.ratelimit import retry_after_seconds
 from bot.request import JsonRequest
-from tests.standins.telegram import FakeTelegram, FloodLimits
+from bot.standins.telegram import FakeTelegram, FloodLimits
 
 
 @pytest.fixture(params=["form", "json"])

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 
 from bot.app import build_application, running
+from bot.standins.telegram import FakeTelegram
 from tests.conftest import make_settings
-from tests.standins.telegram import FakeTelegram
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from tests.standins.tghtml import EntityParseError, parse_html, utf16_len
+from bot.standins.tghtml import EntityParseError, parse_html, utf16_len
 
 __all__ = ["ApiCall", "ApiError", "Chat", "FakeTelegram", "FloodLimits", "User"]
 
