@@ -39,6 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "ingest", help="read the commune's website once now, with progress and a summary"
     )
+    demo = commands.add_parser(
+        "demo", help="try the bot in a browser: no token, no Telegram, no network needed"
+    )
+    demo.add_argument(
+        "--port", type=int, help="port of the chat page on 127.0.0.1 (default 8080, or a free one)"
+    )
+    demo.add_argument(
+        "--database", type=Path, metavar="PATH", help="keep the demo's database in this file"
+    )
     backup = commands.add_parser(
         "backup", help="write a consistent copy of the database, even while the bot runs"
     )
@@ -51,10 +60,27 @@ def opt_in_to_ptb_timedelta(environ: MutableMapping[str, str]) -> None:
     environ.setdefault("PTB_TIMEDELTA", "true")
 
 
+DEMO_NOTICE = (
+    "Chưa có BOT_TOKEN: đang chạy bản thử / no BOT_TOKEN: starting the demo; "
+    "to run for real, see README (Quick start)"
+)
+
+
+def _no_token(env_file: str) -> bool:
+    """Neither a settings file nor BOT_TOKEN in the environment: a newcomer's first run."""
+    return not Path(env_file).exists() and not os.environ.get("BOT_TOKEN")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `commune-bot` and `python -m bot`; returns the exit status."""
     opt_in_to_ptb_timedelta(os.environ)
     args = _parser().parse_args(argv)
+    if args.command == "demo" or (args.command == "run" and _no_token(args.env_file)):
+        from bot.demo import run_demo
+
+        if args.command == "run":
+            print(DEMO_NOTICE, file=sys.stderr, flush=True)
+        return run_demo(getattr(args, "port", None), getattr(args, "database", None))
     try:
         settings = load_settings(args.env_file)
     except ConfigError as exc:

@@ -237,6 +237,8 @@ class FakeTelegram:
         self.answered_queries: dict[str, dict[str, Any]] = {}
         self.issued_queries: set[str] = set()
         self.keyboards: dict[int, dict[str, Any]] = {}  # reply keyboard each chat shows now
+        # Called with every answered call, in order (the demo's chat page follows the bot so).
+        self.observers: list[Callable[[ApiCall], None]] = []
         self._faults: list[Fault] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -656,6 +658,8 @@ class FakeTelegram:
         except ApiError as exc:
             call.status, call.response = exc.code, exc.body()
         self.calls.append(call)
+        for observer in self.observers:
+            observer(call)
         await self._notify()
         return call.status, call.response
 
