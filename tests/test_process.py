@@ -139,6 +139,8 @@ async def test_run_answers_start_in_vietnamese(
 
 
 def test_missing_token_is_one_line(tmp_path: Path) -> None:
+    # A settings file without the token (with neither, `run` starts the demo: test_demo_process).
+    (tmp_path / ".env").write_text("ADMIN_IDS=1001\n", encoding="utf-8")
     result = run_cli(["run"], tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
