@@ -40,6 +40,7 @@ pytestmark = [
 ]
 
 LAN, MINH, TU, STAFF = 2001, 2002, 2003, 1001
+BROADCAST = re.compile(r"^/broadcast$")
 
 
 class DemoThread:
@@ -203,3 +204,79 @@ def test_start_button_edit_and_broadcast(page) -> None:
     arrived.scroll_into_view_if_needed()
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
+
+
+def image_loaded(page, image) -> None:
+    """Wait until an <img> has really loaded (a chart the bot uploaded, a site picture)."""
+    expect(image).to_be_visible(timeout=WAIT)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=WAIT
+    )
+
+
+def test_poll_votes_statistics_and_charts(page) -> None:
+    """Staff create a poll, three residents vote, staff see the chart, /stats and /staffstats."""
+    be(page, STAFF)
+    page.click("#start")
+    expect(page.locator(".msg.in", has_text="Xin chào")).to_have_count(1, timeout=WAIT)
+    say(page, "/newpoll")
+    expect(last_bot_message(page)).to_contain_text("Tạo cuộc thăm dò mới", timeout=WAIT)
+    say(page, "Bà con muốn họp dân vào buổi nào?")
+    expect(last_bot_message(page)).to_contain_text("Bước 2/3", timeout=WAIT)
+    say(page, "Sáng Chủ nhật\nTối thứ Bảy\nTối thứ Tư")
+    tap_when_shown(page, "Xong")
+    tap_when_shown(page, "Tạo")
+    expect(page.locator(".msg.in", has_text="Đã tạo cuộc thăm dò mới")).to_be_visible(timeout=WAIT)
+
+    for persona, choice in ((LAN, "Sáng Chủ nhật"), (MINH, "Sáng Chủ nhật"), (TU, "Tối thứ Tư")):
+        be(page, persona)
+        say(page, "/poll")
+        poll = page.locator(".msg.in", has_text="Bà con muốn họp dân vào buổi nào?").last
+        expect(poll.locator(".ibtn", has_text=choice)).to_be_visible(timeout=WAIT)
+        poll.locator(".ibtn", has_text=choice).click()
+        # The tap is answered with a toast, and the same message turns into the results.
+        expect(page.locator("#toast")).to_contain_text("Đã ghi nhận", timeout=WAIT)
+        expect(poll).to_contain_text("Kết quả thăm dò ý kiến", timeout=WAIT)
+    expect(poll).to_contain_text("Tổng cộng: 3 phiếu")
+
+    be(page, STAFF)
+    say(page, "/pollchart")
+    chart = page.locator(".msg.in", has_text="Tổng cộng: 3 phiếu").locator("img").last
+    image_loaded(page, chart)
+    say(page, "/stats")
+    expect(last_bot_message(page)).to_contain_text("Thống kê sử dụng bot", timeout=WAIT)
+    say(page, "/staffstats")
+    expect(page.locator(".msg.in", has_text="Thống kê chi tiết")).to_be_visible(timeout=WAIT)
+    image_loaded(page, page.locator(".msg.in", has_text="Hoạt động 30 ngày qua").locator("img"))
+    csv = page.locator(".msg.in", has_text="tệp CSV").locator("a.document")
+    expect(csv).to_be_visible(timeout=WAIT)
+    with page.expect_download() as download:
+        csv.click()
+    assert "Lượt sử dụng" in Path(download.value.path()).read_text("utf-8-sig")
+
+
+def test_a_new_article_on_the_site_reaches_a_subscriber_and_the_menu_works(page) -> None:
+    """The sample site publishes an article: the subscriber's alert arrives by itself."""
+    subscribe(page, TU)
+    # The command menu comes from setMyCommands; a tap on a command sends it.
+    page.click("#menu-button")
+    expect(page.locator("#commands")).to_be_visible()
+    expect(page.locator("#commands .name", has_text=BROADCAST)).to_have_count(0)
+    page.locator("#commands button", has_text="/latest").click()
+    expect(page.locator(".msg.in .ibtn", has_text="Bình Chánh nâng cao")).to_be_visible(
+        timeout=WAIT
+    )
+    be(page, STAFF)
+    page.click("#menu-button")
+    expect(page.locator("#commands .name", has_text=BROADCAST)).to_be_visible()
+    page.click("#menu-button")
+
+    page.click("#publish")
+    expect(page.locator("#tools-note")).to_contain_text("Đã đăng", timeout=WAIT)
+    badge = page.locator(f'[data-persona="{TU}"] .badge')
+    expect(badge).to_be_visible(timeout=WAIT)
+    be(page, TU)
+    alert = page.locator(".msg.in", has_text="Thông báo lịch tạm ngừng cung cấp điện")
+    expect(alert).to_be_visible()
+    alert.locator(".ibtn").first.click()
+    expect(alert).to_contain_text("Điện lực Thăng Bình", timeout=WAIT)
