@@ -8,7 +8,9 @@ The core test also writes the README's screenshot, docs/demo.png.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import struct
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +33,9 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# The README's screenshot, refreshed by
+#     DEMO_SCREENSHOT=1 python3 -m pytest tests/test_demo_browser.py
+# (otherwise the test writes it to a temporary folder and leaves the committed one as it is).
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "demo.png"
 WAIT = 20_000  # ms: sends in bulk go at one a second per chat; allow for a busy machine
 
@@ -155,7 +160,7 @@ def tap_when_shown(page, label: str) -> None:
     button.click()
 
 
-def test_start_button_edit_and_broadcast(page) -> None:
+def test_start_button_edit_and_broadcast(page, tmp_path: Path) -> None:
     """/start, a tapped button edits its message in place, and staff's broadcast arrives."""
     expect(page.locator('[data-persona="2001"]')).to_have_attribute("aria-selected", "true")
     # The resident starts the bot: the greeting, and the reply keyboard under the typing field.
@@ -173,6 +178,17 @@ def test_start_button_edit_and_broadcast(page) -> None:
     expect(same.locator(".meta")).to_contain_text("đã sửa")
     expect(same.locator("img.link-preview")).to_have_attribute("src", re.compile(r"dan-van\.jpg"))
     expect(page.locator(f'.msg[data-id="{message_id}"]')).to_have_count(1)  # edited, not added
+    image_loaded(page, same.locator("img.link-preview"))
+    page.click("#keyboard-toggle")  # the reply keyboard folds away, as in Telegram
+    expect(page.locator("#keyboard")).to_be_hidden()
+    same.evaluate("node => node.scrollIntoView({block: 'start'})")
+    screenshot = SCREENSHOT if os.environ.get("DEMO_SCREENSHOT") else tmp_path / "demo.png"
+    screenshot.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(screenshot))
+    assert screenshot.read_bytes()[16:24] == struct.pack(">II", 412, 915)  # a phone's screen
+
+    page.click("#keyboard-toggle")
+    expect(page.locator("#keyboard button", has_text="Tin mới nhất")).to_be_visible()
 
     # A second resident subscribes too.
     subscribe(page, MINH)
@@ -199,11 +215,7 @@ def test_start_button_edit_and_broadcast(page) -> None:
     be(page, MINH)
     expect(page.locator(".msg.in", has_text="Họp dân thôn Mỹ Trà")).to_be_visible()
     be(page, LAN)
-    arrived = page.locator(".msg.in", has_text="Họp dân thôn Mỹ Trà")
-    expect(arrived).to_be_visible()
-    arrived.scroll_into_view_if_needed()
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    expect(page.locator(".msg.in", has_text="Họp dân thôn Mỹ Trà")).to_be_visible()
 
 
 def image_loaded(page, image) -> None:

@@ -145,6 +145,8 @@ function render(view) {
     const img = document.createElement("img");
     img.src = view.photo;
     img.alt = "Ảnh";
+    img.className = "photo";
+    img.onclick = () => window.open(view.photo, "_blank", "noopener");
     media.push(img);
   }
   if (view.document) {
@@ -281,7 +283,11 @@ function drawMenu() {
     desc.className = "desc";
     desc.textContent = command.description;
     b.append(name, desc);
-    b.onclick = () => { box.hidden = true; sendText("/" + command.command); };
+    b.onclick = () => {
+      box.hidden = true;
+      drawKeyboard(chat(state.current).keyboard.length > 0);
+      sendText("/" + command.command);
+    };
     box.append(b);
   }
   $("menu-button").hidden = chat(state.current).menu.length === 0;
@@ -318,7 +324,12 @@ $("text").addEventListener("keydown", (e) => {
     $("composer").requestSubmit();
   }
 });
-$("menu-button").onclick = () => { $("commands").hidden = !$("commands").hidden; };
+// Like Telegram, the command menu takes the place of the reply keyboard while it is open.
+$("menu-button").onclick = () => {
+  const open = $("commands").hidden;
+  $("commands").hidden = !open;
+  drawKeyboard(!open && chat(state.current).keyboard.length > 0);
+};
 $("keyboard-toggle").onclick = () => { $("keyboard").hidden = !$("keyboard").hidden; };
 $("start").onclick = () => sendText("/start");
 $("alert-ok").onclick = () => { $("alert").hidden = true; };
