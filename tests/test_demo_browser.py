@@ -189,6 +189,9 @@ def test_start_button_edit_and_broadcast(page, tmp_path: Path) -> None:
 
     page.click("#keyboard-toggle")
     expect(page.locator("#keyboard button", has_text="Tin mới nhất")).to_be_visible()
+    # Sharing opens Telegram's chat list; the page says so instead of leaving for t.me.
+    same.locator(".ibtn", has_text="Chia sẻ").click()
+    expect(page.locator("#toast")).to_contain_text("danh sách cuộc trò chuyện")
 
     # A second resident subscribes too.
     subscribe(page, MINH)

@@ -27,10 +27,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def start(args: list[str], cwd: Path) -> asyncio.subprocess.Process:
+async def start(args: list[str], cwd: Path, **env: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", *args,
-        cwd=cwd, env=bot_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        cwd=cwd, env=bot_env(**env), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
 
 
@@ -110,6 +111,16 @@ async def test_a_taken_port_is_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1
     assert f"port {port}" in lines[0]
     assert "--port" in lines[0]
+
+
+async def test_a_malformed_setting_in_the_environment_is_one_line(tmp_path: Path) -> None:
+    process = await start(["demo", "--port", "0"], tmp_path, SEND_RATE_PER_SECOND="many")
+    async with asyncio.timeout(60):
+        _, stderr = await process.communicate()
+    assert process.returncode == 2
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1
+    assert "SEND_RATE_PER_SECOND is malformed" in lines[0]
 
 
 def test_the_demo_files_are_package_data() -> None:

@@ -14,13 +14,14 @@ import os
 import signal
 import sys
 import tempfile
+import webbrowser
 from collections.abc import MutableMapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import tornado.httpserver
 
-from bot.config import Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.context import BotApplication
 from bot.demo.chat import ChatRoom, Persona, serve_chat
 from bot.demo.site import SampleSite
@@ -36,6 +37,7 @@ OWNER_ID = 1001
 # The demo's own token: the stand-in accepts only it; it means nothing to Telegram.
 DEMO_TOKEN = "123456789:DEMOdemoDEMOdemoDEMOdemoDEMOdemo123"
 TIMEZONE = "Asia/Ho_Chi_Minh"
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 PERSONAS = [
     Persona(2001, "Lan", "Chị Lan"),
     Persona(2002, "Minh", "Anh Minh"),
@@ -82,6 +84,7 @@ class Demo:
             DATABASE_PATH=database,
             ADMIN_IDS=str(OWNER_ID),
             TIMEZONE=TIMEZONE,
+            LOG_LEVEL="WARNING",
             DEFAULT_LANGUAGE="vi",
             COMMUNE_NAME="Xã Bình Chánh",
             WEBHOOK_URL=None,
@@ -151,12 +154,35 @@ class Demo:
         return article.title
 
 
+def open_browser(url: str) -> None:
+    """Open the page in the desktop's browser, if there is one and someone is at the terminal.
+
+    Never a text-mode browser (it would take over the terminal), and never when the output is not
+    a terminal (a service, a test).
+    """
+    graphical = sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+    if not (graphical and sys.stdout.isatty()):
+        return
+    try:
+        browser = webbrowser.get()
+    except webbrowser.Error:
+        return
+    if isinstance(browser, webbrowser.GenericBrowser) and not isinstance(
+        browser, webbrowser.BackgroundBrowser
+    ):
+        return
+    browser.open(url)
+
+
 def run_demo(port: int | None = None, database: Path | None = None) -> int:
     """Run the demo until Ctrl+C or SIGTERM; returns the exit status.
 
     Without `port`, the page is on 8080, or on a free port if 8080 is taken.
     """
-    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), secrets=[DEMO_TOKEN])
+    level = os.environ.get("LOG_LEVEL", "WARNING").upper()
+    configure_logging(level if level in _LEVELS else "WARNING", secrets=[DEMO_TOKEN])
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -172,9 +198,13 @@ def run_demo(port: int | None = None, database: Path | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
+        except ConfigError as exc:  # a malformed setting in the environment
+            print(exc, file=sys.stderr)
+            return 2
         try:
             print(f"Bản thử đang chạy / the demo is running: mở / open {demo.url}", flush=True)
             print("Dừng bằng Ctrl+C / stop with Ctrl+C", flush=True)
+            await loop.run_in_executor(None, open_browser, demo.url)
             await stop.wait()
         finally:
             await demo.stop()

@@ -4,6 +4,7 @@
 
 const state = { personas: [], current: null, chats: {}, username: "", socket: null };
 const $ = (id) => document.getElementById(id);
+const SHARE_NOTE = "Trong Telegram, nút này mở danh sách cuộc trò chuyện để gửi tin cho người khác.";
 
 function chat(id) {
   if (!state.chats[id]) {
@@ -213,7 +214,7 @@ function tap(view, button) {
   } else if (button.url) {
     if (!openBotLink(button.url)) window.open(button.url, "_blank", "noopener");
   } else if (button.share) {
-    toast("Trong Telegram, nút này mở danh sách cuộc trò chuyện để gửi tin cho người khác.");
+    toast(SHARE_NOTE);
   }
 }
 
@@ -221,9 +222,12 @@ function tap(view, button) {
 function openBotLink(href) {
   let url;
   try { url = new URL(href); } catch { return false; }
-  if (url.hostname !== "t.me" || url.pathname.slice(1).toLowerCase() !== state.username.toLowerCase()) {
-    return false;
+  if (url.hostname !== "t.me") return false;
+  if (url.pathname === "/share/url") {
+    toast(SHARE_NOTE);
+    return true;
   }
+  if (url.pathname.slice(1).toLowerCase() !== state.username.toLowerCase()) return false;
   const start = url.searchParams.get("start");
   send({ action: "send", chat: state.current, text: start ? `/start ${start}` : "/start" });
   return true;
