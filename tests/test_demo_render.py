@@ -77,3 +77,23 @@ def test_a_message_view_has_buttons_media_and_preview() -> None:
     disabled = message_view(data, bot_id=99, preview={"is_disabled": True})
     assert "preview" not in disabled
     assert "preview" not in message_view(data, bot_id=99, preview={"url": "javascript:x"})
+
+
+async def test_the_chat_room_ignores_malformed_requests_from_the_page() -> None:
+    """Whatever a page sends, the room neither crashes nor makes updates for unknown people."""
+    from bot.demo.chat import ChatRoom, Persona
+    from bot.standins.telegram import FakeTelegram
+
+    async def publish() -> str | None:
+        return None
+
+    async with FakeTelegram() as api:
+        room = ChatRoom(api, [Persona(2001, "Lan", "Chị Lan")], publish, "http://127.0.0.1:1")
+        await room.act({"action": "send", "chat": 9999, "text": "/start"})
+        await room.act({"action": "press", "chat": 2001, "message": 42, "data": "x"})
+        await room.act({"action": "send", "chat": 2001, "text": "   "})
+        await room.act({"action": "send", "chat": "Lan", "text": "/start"})
+        await room.act({"action": "press", "chat": 2001, "message": None, "data": "x"})
+        assert api._updates == []
+        await room.act({"action": "send", "chat": 2001, "text": "/start"})
+        assert [u["message"]["text"] for u in api._updates] == ["/start"]

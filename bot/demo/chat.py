@@ -9,7 +9,6 @@ pages as a message view, so edits replace the message in place and nothing is re
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,6 @@ from bot.demo.render import message_view
 from bot.standins.telegram import ApiCall, FakeTelegram
 
 __all__ = ["ChatRoom", "Persona", "serve_chat"]
-
-log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_TEXT = 4096
@@ -183,7 +180,7 @@ class ChatRoom:
             title = await self.publish()
             self.emit({"type": "published", "title": title})
             return
-        persona = self.personas.get(int(request.get("chat") or 0))
+        persona = self.personas.get(_number(request.get("chat")))
         if persona is None:
             return
         user = self.api.users[persona.id]
@@ -193,12 +190,20 @@ class ChatRoom:
                 message = await self.api.send(user, text)
                 self.emit(self._message_event(persona.id, int(message["message_id"])))
         elif action == "press":
-            key = (persona.id, int(request.get("message") or 0))
+            key = (persona.id, _number(request.get("message")))
             stored = self.api.messages.get(key)
             if stored is None or stored.deleted:
                 return
             query_id = await self.api.press(user, key[1], str(request.get("data") or ""))
             self.queries[query_id] = persona.id
+
+
+def _number(value: object) -> int:
+    """An id the page sent, or 0 if it is not one."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
 
 
 class _ChatSocket(tornado.websocket.WebSocketHandler):
