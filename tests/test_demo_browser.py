@@ -295,3 +295,13 @@ def test_a_new_article_on_the_site_reaches_a_subscriber_and_the_menu_works(page)
     expect(alert).to_be_visible()
     alert.locator(".ibtn").first.click()
     expect(alert).to_contain_text("Điện lực Thăng Bình", timeout=WAIT)
+
+    # The sample site's own page has the button too, and shows the new article at once.
+    site = page.context.new_page()
+    site.goto(page.locator("#site-link").get_attribute("href"))
+    expect(site.locator(".qti_tt_tieude").first).to_contain_text("tạm ngừng cung cấp điện")
+    site.click("form.demo button")
+    expect(site.locator(".qti_tt_tieude").first).to_contain_text("Khám sức khỏe miễn phí")
+    image_loaded(site, site.locator(".qti_tt_item img").first)
+    site.close()
+    expect(page.locator(".msg.in", has_text="Khám sức khỏe miễn phí")).to_be_visible(timeout=WAIT)

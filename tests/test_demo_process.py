@@ -63,6 +63,10 @@ async def test_demo_serves_the_chat_page_without_token_or_env_file(tmp_path: Pat
         async with httpx.AsyncClient(trust_env=False) as client:
             page = await client.get(address + "/")
             script = await client.get(address + "/static/chat.js")
+            # Only the sample site and the chat page may publish, not another site in the browser.
+            foreign = await client.post(
+                address + "/publish", headers={"Origin": "http://example.com"}
+            )
     finally:
         status, stderr = await stop(process)
     assert page.status_code == 200
@@ -70,6 +74,7 @@ async def test_demo_serves_the_chat_page_without_token_or_env_file(tmp_path: Pat
     assert 'lang="vi"' in page.text
     assert script.status_code == 200
     assert "WebSocket" in script.text
+    assert foreign.status_code == 403
     assert status == 0, stderr
     assert "Traceback" not in stderr
     assert not any(tmp_path.iterdir())  # noqa: ASYNC240 (the throw-away database is gone)

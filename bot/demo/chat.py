@@ -259,6 +259,21 @@ class _FileHandler(tornado.web.RequestHandler):
         self.finish(content)
 
 
+class _PublishHandler(tornado.web.RequestHandler):
+    """POST /publish: the sample site's "publish a new article" button; back to the site."""
+
+    def initialize(self, room: ChatRoom) -> None:
+        self.room = room
+
+    async def post(self) -> None:
+        # Only the sample site's page and the chat page may publish, not any site in the browser.
+        host = self.request.headers.get("Host", "")
+        if self.request.headers.get("Origin") not in (self.room.site_url, f"http://{host}"):
+            raise tornado.web.HTTPError(403)
+        await self.room.act({"action": "publish"})
+        self.redirect(self.room.site_url + "/", status=303)
+
+
 class _PageHandler(tornado.web.RequestHandler):
     """GET /: the chat page."""
 
@@ -280,6 +295,7 @@ def serve_chat(
             (r"/", _PageHandler),
             (r"/ws", _ChatSocket, {"room": room}),
             (r"/files/([A-Za-z0-9_-]+)", _FileHandler, {"room": room}),
+            (r"/publish", _PublishHandler, {"room": room}),
             (r"/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC)}),
         ],
         log_function=lambda handler: None,

@@ -120,6 +120,7 @@ class Demo:
                 # No port asked for and 8080 is taken: any free port will do (it is printed).
                 self._server, self.port = serve_chat(self.room, 0)
             self._stack.push_async_callback(self._stop_server)
+            self.site.offer_publishing(f"{self.url}/publish")
             self.application = build_application(self.settings(database))
             await self._stack.enter_async_context(running(self.application))
         except BaseException:

@@ -95,6 +95,7 @@ class SampleSite:
         ]
         self.spares = [_article(item, None) for item in data.get("spare", [])]
         self.portal = FakePortal(SITE_DIR)
+        self.publish_url: str | None = None
 
     async def start(self) -> None:
         """Listen on a loopback port and serve every page."""
@@ -107,6 +108,11 @@ class SampleSite:
     @property
     def url(self) -> str:
         return self.portal.url
+
+    def offer_publishing(self, url: str) -> None:
+        """Show a "publish a new article" button on the home page, posting to `url`."""
+        self.publish_url = url
+        self._render()
 
     def publish(self, now: datetime | None = None) -> SampleArticle | None:
         """Put the next spare article on the site, dated now; None when none is left."""
@@ -123,7 +129,7 @@ class SampleSite:
 
     def _render(self) -> None:
         newest = sorted(self.articles, key=lambda a: a.published or datetime.min, reverse=True)
-        self.portal.replace("/", body=self._list_page(self.name, newest))
+        self.portal.replace("/", body=self._list_page(self.name, newest, home=True))
         for category in self.categories.values():
             items = [a for a in newest if a.group == category.group]
             self.portal.replace(category.path, body=self._list_page(category.name, items))
@@ -151,13 +157,15 @@ aside {{ flex: 1 1 200px; background: #fff; padding: 12px 16px; }}
 .qti_tt_tieude {{ font-weight: bold; color: #0d47a1; }}
 .qti_tt_ngay {{ color: #777; font-size: 15px; }}
 figure {{ margin: 12px 0; }} figure img {{ max-width: 100%; }}
+form.demo {{ background: #fff8e1; border: 1px solid #f0c36d; padding: 8px 12px; }}
+form.demo button {{ font: inherit; padding: 6px 12px; }}
 </style></head>
 <body><header><a href="/">{escape(self.name)}</a></header>
 <div class="wrap"><main>{main}</main>
 <aside><h3>Chuyên mục</h3><ul>{menu}</ul></aside></div></body></html>
 """
 
-    def _list_page(self, title: str, items: list[SampleArticle]) -> str:
+    def _list_page(self, title: str, items: list[SampleArticle], home: bool = False) -> str:
         rows = "".join(
             f'<div class="qti_tt_item"><a href="{a.path}"><img src="{IMAGES}{a.image}" alt=""></a>'
             f'<div><a class="qti_tt_tieude" href="{a.path}">{escape(a.title)}</a> '
@@ -165,7 +173,16 @@ figure {{ margin: 12px 0; }} figure img {{ max-width: 100%; }}
             f'<div class="qti_tt_gioithieu">{escape(a.summary)}</div></div></div>'
             for a in items
         )
-        return self._page(title, f"<h2>{escape(title)}</h2>{rows or '<p>Chưa có tin.</p>'}")
+        banner = ""
+        if home and self.publish_url:
+            left = len(self.spares)
+            banner = (
+                f'<form class="demo" method="post" action="{escape(self.publish_url)}">'
+                "<b>Bản thử:</b> trang web này là trang mẫu. "
+                f'<button type="submit" {"" if left else "disabled"}>📰 Đăng một bài mới</button>'
+                f" (còn {left} bài) — người đăng ký nhận tin sẽ được báo ngay trong bot.</form>"
+            )
+        return self._page(title, f"{banner}<h2>{escape(title)}</h2>{rows or '<p>Chưa có tin.</p>'}")
 
     def _article_page(self, article: SampleArticle, newest: list[SampleArticle]) -> str:
         category = self.categories[article.group]
