@@ -269,3 +269,17 @@ async def test_unreachable_api_is_a_network_error_without_the_token(
         await bot.initialize()
     assert telegram.token not in str(failure.value)
     assert "ConnectError" in str(failure.value)
+
+
+async def test_observers_see_every_answered_call_in_order(
+    telegram: FakeTelegram, client: Bot
+) -> None:
+    """The demo's chat page follows the bot through `observers`: answers and refusals alike."""
+    seen: list[tuple[str, bool]] = []
+    telegram.observers.append(lambda call: seen.append((call.method, call.ok)))
+    telegram.user(2001)
+    sent = await client.send_message(2001, "<b>Xin chào</b>", ParseMode.HTML)
+    await client.edit_message_text("Tạm biệt", chat_id=2001, message_id=sent.message_id)
+    with pytest.raises(BadRequest):
+        await client.send_message(2001, "<b>hỏng", ParseMode.HTML)
+    assert seen == [("sendMessage", True), ("editMessageText", True), ("sendMessage", False)]

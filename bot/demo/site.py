@@ -129,7 +129,7 @@ class SampleSite:
 
     def _render(self) -> None:
         newest = sorted(self.articles, key=lambda a: a.published or datetime.min, reverse=True)
-        self.portal.replace("/", body=self._list_page(self.name, newest, home=True))
+        self.portal.replace("/", body=self._list_page("Tin mới nhất", newest, home=True))
         for category in self.categories.values():
             items = [a for a in newest if a.group == category.group]
             self.portal.replace(category.path, body=self._list_page(category.name, items))
@@ -159,6 +159,10 @@ aside {{ flex: 1 1 200px; background: #fff; padding: 12px 16px; }}
 figure {{ margin: 12px 0; }} figure img {{ max-width: 100%; }}
 form.demo {{ background: #fff8e1; border: 1px solid #f0c36d; padding: 8px 12px; }}
 form.demo button {{ font: inherit; padding: 6px 12px; }}
+@media (max-width: 600px) {{
+  .qti_tt_item {{ flex-direction: column; }}
+  .qti_tt_item img {{ width: 100%; height: auto; }}
+}}
 </style></head>
 <body><header><a href="/">{escape(self.name)}</a></header>
 <div class="wrap"><main>{main}</main>
