@@ -67,8 +67,12 @@ DEMO_NOTICE = (
 
 
 def _no_token(env_file: str) -> bool:
-    """Neither a settings file nor BOT_TOKEN in the environment: a newcomer's first run."""
-    return not Path(env_file).exists() and not os.environ.get("BOT_TOKEN")
+    """No `.env`, no --env-file and no BOT_TOKEN in the environment: a newcomer's first run.
+
+    A settings file named with --env-file that is missing is an operator's mistake, not a first
+    run: it gets the usual one-line error rather than the demo.
+    """
+    return env_file == ".env" and not Path(env_file).exists() and not os.environ.get("BOT_TOKEN")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bot.cli import DEMO_NOTICE
-from tests.test_process import bot_env
+from tests.test_process import bot_env, run_cli
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -101,6 +101,15 @@ async def test_run_without_token_starts_the_demo_with_one_line(tmp_path: Path) -
     assert page.status_code == 200
     assert status == 0
     assert stderr.strip().splitlines() == [DEMO_NOTICE]
+
+
+def test_a_missing_settings_file_named_on_purpose_is_an_error_not_the_demo(
+    tmp_path: Path,
+) -> None:
+    result = run_cli(["--env-file", str(tmp_path / "missing.env"), "run"], tmp_path)
+    assert result.returncode == 2
+    assert "BOT_TOKEN is not set" in result.stderr
+    assert DEMO_NOTICE not in result.stderr
 
 
 async def test_a_taken_port_is_one_line(tmp_path: Path) -> None:
