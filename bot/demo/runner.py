@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import tornado.httpserver
 
+from bot.app import build_application, poll_news_now, running
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import BotApplication
 from bot.demo.chat import ChatRoom, Persona, serve_chat
@@ -99,8 +100,6 @@ class Demo:
     async def start(self) -> None:
         """Start the stand-ins, the bot and the chat page (OSError if the port is taken)."""
         keep_loopback_direct(os.environ)
-        from bot.app import build_application, running
-
         try:
             await self._stack.enter_async_context(self.api)
             await self.site.start()
@@ -148,10 +147,8 @@ class Demo:
         article = self.site.publish()
         if article is None:
             return None
-        if self.application is not None and self.application.job_queue is not None:
-            from handlers import news
-
-            self.application.job_queue.run_once(news.poll_news, 0, name="demo-publish")
+        if self.application is not None:
+            poll_news_now(self.application)
         return article.title
 
 
