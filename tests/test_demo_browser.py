@@ -38,6 +38,7 @@ ARGS = [
 # (otherwise the test writes it to a temporary folder and leaves the committed one as it is).
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "demo.png"
 WAIT = 20_000  # ms: sends in bulk go at one a second per chat; allow for a busy machine
+expect.set_options(timeout=WAIT)
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium: apt-get install chromium"),
@@ -113,6 +114,7 @@ def page(demo: str) -> Iterator[object]:
                 timezone_id="Asia/Ho_Chi_Minh",
             )
             page = context.new_page()
+            page.set_default_timeout(WAIT)
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(demo)
