@@ -2,7 +2,9 @@
 
 The bot reaches it through python-telegram-bot's real request path (`TELEGRAM_API_URL` points
 here). Tests create users and chats, inject messages, commands, button presses and other updates,
-read every call the bot made, and make the API answer 429, 403, 5xx or slowly.
+read every call the bot made, and make the API answer 429, 403, 5xx or slowly. The demo's chat
+page (bot.demo) injects what its visitor does the same way and follows the bot's calls through
+`observers`.
 """
 
 from __future__ import annotations
