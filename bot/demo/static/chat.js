@@ -120,6 +120,7 @@ function drawChat() {
   drawKeyboard(c.keyboard.length > 0);
   drawMenu();
   $("commands").hidden = true;
+  $("toast").hidden = true; // a button's answer belongs to the chat it was tapped in
   drawStart();
 }
 
