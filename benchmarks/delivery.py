@@ -37,7 +37,7 @@ from bot.config import load_settings
 from bot.context import Services
 from bot.delivery import outgoing
 from bot.i18n import Catalog
-from tests.standins.telegram import FakeTelegram, FloodLimits
+from bot.standins.telegram import FakeTelegram, FloodLimits
 
 BURST_EVERY = 1000  # messages between two closures the stand-in adds on its own
 CLOSED = 1.0  # seconds each closure lasts

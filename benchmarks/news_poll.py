@@ -21,14 +21,15 @@ import httpx
 
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
+from bot.standins.website import FakePortal
 from storage import Database
-from tests.standins.website import FakePortal
+from tests.fixtures import PORTAL
 
 SOURCES = ("/", "/tin-tuc-su-kien", "/thong-bao")
 
 
 async def measure(polls: int) -> None:
-    async with FakePortal() as portal, httpx.AsyncClient(timeout=10) as client:
+    async with FakePortal(PORTAL) as portal, httpx.AsyncClient(timeout=10) as client:
         with tempfile.TemporaryDirectory() as folder:
             async with await Database.open(Path(folder) / "bench.sqlite3") as db:
                 reader = NewsReader(

@@ -33,8 +33,8 @@ from pathlib import Path
 
 from bot.callbacks import OpenArticle
 from bot.cli import opt_in_to_ptb_timedelta
+from bot.standins.telegram import FakeTelegram, User
 from storage import Database
-from tests.standins.telegram import FakeTelegram, User
 
 RESIDENTS = 50
 CATEGORIES = ["Tin tức – Sự kiện", "Thông báo", "Phổ biến pháp luật", "Kinh tế – Đời sống",

@@ -24,7 +24,7 @@ from bot.request import JsonRequest, proxy_from_environment
 from bot.webhook import WebhookServer
 from handlers import delivery, news, push, reading, stats
 
-__all__ = ["MENU_COMMANDS", "build_application", "running"]
+__all__ = ["MENU_COMMANDS", "build_application", "poll_news_now", "running"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,12 @@ async def _post_init(application: BotApplication) -> None:
     else:
         log.info("NEWS_SITE_URL is not set: the bot will not read the commune's website")
     log.info("bot @%s is ready (database %s)", application.bot.username, services.db.path)
+
+
+def poll_news_now(application: BotApplication) -> None:
+    """Read the website at once rather than at the next scheduled poll (the demo's "publish")."""
+    if application.job_queue is not None:
+        application.job_queue.run_once(news.poll_news, 0, name=f"{news.JOB_NAME}-now")
 
 
 async def _post_shutdown(application: BotApplication) -> None:

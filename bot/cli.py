@@ -63,6 +63,15 @@ def _parser() -> argparse.ArgumentParser:
         parents=[env_file],
         help="read the commune's website once now, with progress and a summary",
     )
+    demo = commands.add_parser(
+        "demo", help="try the bot in a browser: no token, no Telegram, no network needed"
+    )
+    demo.add_argument(
+        "--port", type=int, help="port of the chat page on 127.0.0.1 (default 8080, or a free one)"
+    )
+    demo.add_argument(
+        "--database", type=Path, metavar="PATH", help="keep the demo's database in this file"
+    )
     backup = commands.add_parser(
         "backup",
         parents=[env_file],
@@ -75,6 +84,21 @@ def _parser() -> argparse.ArgumentParser:
 def opt_in_to_ptb_timedelta(environ: MutableMapping[str, str]) -> None:
     """Take PTB's future time periods (timedelta) now, so 429s do not raise deprecation warnings."""
     environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+DEMO_NOTICE = (
+    "Chưa có BOT_TOKEN: đang chạy bản thử / no BOT_TOKEN: starting the demo; "
+    "to run for real, see README (Quick start)"
+)
+
+
+def _no_token(env_file: str | None) -> bool:
+    """No `.env`, no --env-file and no BOT_TOKEN in the environment: a newcomer's first run.
+
+    A settings file named with --env-file that is missing is an operator's mistake, not a first
+    run: it gets the usual one-line error rather than the demo.
+    """
+    return env_file is None and not Path(".env").exists() and not os.environ.get("BOT_TOKEN")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,6 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.command == "demo" or (args.command == "run" and _no_token(env_file)):
+        from bot.demo import run_demo
+
+        if args.command == "run":
+            print(DEMO_NOTICE, file=sys.stderr, flush=True)
+        return run_demo(getattr(args, "port", None), getattr(args, "database", None))
     try:
         # Only `run` talks to Telegram: the other commands neither need nor check its settings.
         settings = load_settings(env_file or ".env", telegram=args.command == "run")

@@ -20,9 +20,10 @@ from bot.config import Settings, load_settings
 from bot.context import BotApplication
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
+from bot.standins.telegram import FakeTelegram
+from bot.standins.website import FakePortal
 from storage import Database
-from tests.standins.telegram import FakeTelegram
-from tests.standins.website import FakePortal
+from tests.fixtures import PORTAL
 
 # As the command line does: PTB 22 warns on every 429 otherwise, and warnings fail tests.
 opt_in_to_ptb_timedelta(os.environ)
@@ -74,7 +75,7 @@ def make_settings(tmp_path: Path, telegram: FakeTelegram, **overrides: Any) -> S
 @pytest.fixture
 async def portal() -> AsyncIterator[FakePortal]:
     """A stand-in commune website on a loopback port."""
-    async with FakePortal() as site:
+    async with FakePortal(PORTAL) as site:
         yield site
 
 

@@ -12,10 +12,10 @@ import pytest
 
 from bot.app import build_application, running
 from bot.context import BotApplication, Services
+from bot.standins.telegram import FakeTelegram, User
 from handlers.broadcast import BroadcastAction, parse_time
 from storage.subscriptions import Subscription
 from tests.conftest import TZ, make_settings, settled
-from tests.standins.telegram import FakeTelegram, User
 from tests.test_delivery import until
 from tests.test_push import add_article
 

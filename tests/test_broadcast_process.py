@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from bot.standins.telegram import FakeTelegram
 from storage import Database
 from storage.subscriptions import Subscription, SubscriptionStore
 from tests.conftest import TZ
-from tests.standins.telegram import FakeTelegram
 from tests.test_delivery import until
 from tests.test_delivery_process import query, start_bot
 

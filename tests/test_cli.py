@@ -22,9 +22,9 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
+from bot.standins.telegram import FakeTelegram
+from bot.standins.website import FakePortal
 from storage import bundled_migrations
-from tests.standins.telegram import FakeTelegram
-from tests.standins.website import FakePortal
 from tests.test_process import bot_env, complaints, run_cli
 
 TOKEN = "123456789:AAHstandinTOKENabcdefghijklmnopqrstu"
@@ -135,7 +135,8 @@ async def test_commands_that_never_call_telegram_need_no_telegram_settings(
     )
     assert result.returncode == 0, result.stderr
     assert "ingest finished" in result.stdout
-    # `run` still wants them, one line each.
+    # `run` still wants them, one line each (with a .env: without one, `run` is the demo).
+    (tmp_path / ".env").write_text("# BOT_TOKEN= still to be filled in\n", encoding="utf-8")
     result = run_cli(["run"], tmp_path, DATABASE_PATH="bot.sqlite3")
     assert result.returncode == 2
     assert "BOT_TOKEN is not set" in one_line(result)

@@ -16,8 +16,8 @@ from bot.context import Services
 from bot.delivery import outgoing
 from bot.i18n import Catalog
 from bot.ratelimit import FloodControl
+from bot.standins.telegram import FakeTelegram, FloodLimits
 from tests.conftest import make_settings, settled
-from tests.standins.telegram import FakeTelegram, FloodLimits
 
 pytestmark = pytest.mark.timeout(90)
 

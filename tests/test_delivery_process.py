@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.standins.telegram import FakeTelegram, FloodLimits
 from storage import Database
 from storage.outbox import OutboxStore
-from tests.standins.telegram import FakeTelegram, FloodLimits
 from tests.test_delivery import until
 from tests.test_process import bot_env
 

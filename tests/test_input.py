@@ -22,10 +22,10 @@ from bot.config import Settings
 from bot.context import BotApplication
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
+from bot.standins.telegram import FakeTelegram, User
+from bot.standins.website import FakePortal
 from storage import Database
 from tests.conftest import SOURCES, TZ
-from tests.standins.telegram import FakeTelegram, User
-from tests.standins.website import FakePortal
 
 OWNER = 1001  # ADMIN_IDS of the conftest settings
 STALE = "Nút này đã cũ. Bạn vui lòng gõ /start để mở lại."

@@ -14,8 +14,8 @@ import pytest
 from bot.app import build_application, running
 from bot.config import Settings
 from bot.logs import configure_logging, redact
+from bot.standins.telegram import FakeTelegram
 from tests.conftest import make_settings
-from tests.standins.telegram import FakeTelegram
 
 
 @pytest.fixture

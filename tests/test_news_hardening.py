@@ -20,12 +20,13 @@ import pytest
 from bot.news.fetch import Fetcher, decode
 from bot.news.reader import NewsReader, Source
 from bot.news.text import fold
+from bot.standins.website import FakePortal
 from storage import Database
 from storage.articles import ArticleData, ArticleReader, ArticleStore
 from storage.ingest import IngestLog
 from storage.migrate import bundled_migrations
 from tests.conftest import TZ, Harness, article_ids
-from tests.standins.website import FakePortal
+from tests.fixtures import PORTAL
 
 FIXTURES = Path(__file__).parent / "fixtures" / "portal"
 EXPECTED: dict[str, Any] = tomllib.loads((FIXTURES / "expected.toml").read_text("utf-8"))
@@ -238,7 +239,7 @@ FOREIGN_TITLE = "Tam Kỳ tổng kết công tác dân vận năm 2020"
 
 async def test_links_to_other_hosts_are_not_followed(site: Harness) -> None:
     port = site.portal.url.rpartition(":")[2]
-    async with FakePortal() as province:
+    async with FakePortal(PORTAL) as province:
         # Another portal of the same platform, with its own article 270892.
         province.replace(ARTICLES[270892]["path"], body=retitled(province, 270892, FOREIGN_TITLE))
         box = [
@@ -268,7 +269,7 @@ def list_page_first(*links: str) -> str:
 
 
 async def test_a_foreign_article_listed_first_never_replaces_ours(site: Harness) -> None:
-    async with FakePortal() as province:
+    async with FakePortal(PORTAL) as province:
         province.replace(ARTICLES[270892]["path"], body=retitled(province, 270892, FOREIGN_TITLE))
         site.portal.replace(
             "/tin-thu", body=list_page_first(province.url + ARTICLES[270892]["path"])
@@ -281,7 +282,7 @@ async def test_a_foreign_article_listed_first_never_replaces_ours(site: Harness)
 
 
 async def test_two_configured_sites_with_the_same_nid_never_collide(site: Harness) -> None:
-    async with FakePortal() as neighbour:
+    async with FakePortal(PORTAL) as neighbour:
         neighbour.replace(ARTICLES[270892]["path"], body=retitled(neighbour, 270892, FOREIGN_TITLE))
         ours_list = site.portal.url_for("/danh-sach-tin/group/130/tin-tuc-su-kien")
         theirs_list = neighbour.url_for("/danh-sach-tin/group/130/tin-tuc-su-kien")

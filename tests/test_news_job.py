@@ -14,10 +14,10 @@ import pytest
 
 from bot.app import build_application, running
 from bot.context import BotApplication
+from bot.standins.telegram import FakeTelegram
+from bot.standins.website import FakePortal
 from handlers.news import JOB_NAME
 from tests.conftest import make_settings
-from tests.standins.telegram import FakeTelegram
-from tests.standins.website import FakePortal
 from tests.test_process import bot_env
 
 

@@ -18,8 +18,8 @@ from bot.news.fetch import Page
 from bot.news.models import ArticleRef, NotAnArticle
 from bot.news.sites import site_of
 from bot.news.text import fold
+from bot.standins.tghtml import parse_html
 from storage.ingest import Validators
-from tests.standins.tghtml import parse_html
 
 FIXTURES = Path(__file__).parent / "fixtures" / "portal"
 EXPECTED: dict[str, Any] = tomllib.loads((FIXTURES / "expected.toml").read_text("utf-8"))

@@ -24,12 +24,12 @@ from bot.app import MENU_COMMANDS, build_application, running
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import BotApplication
 from bot.i18n import Catalog
+from bot.standins.telegram import ApiCall, FakeTelegram, User
+from bot.standins.tghtml import parse_html
 from handlers.poll import SHARED_EDIT_SECONDS, DraftAction, ShowResults, Vote
 from storage import Database, PollStore
 from storage.polls import PollInvalidError, PollLockedError, VoteOutcome, shares
 from tests.conftest import make_settings, settled
-from tests.standins.telegram import ApiCall, FakeTelegram, User
-from tests.standins.tghtml import parse_html
 
 STAFF = 1001  # ADMIN_IDS of the conftest settings
 QUESTION = "Bạn cảm thấy website của chúng tôi như thế nào?"

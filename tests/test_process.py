@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.standins.telegram import FakeTelegram
+from bot.standins.website import FakePortal
 from storage import bundled_migrations
-from tests.standins.telegram import FakeTelegram
-from tests.standins.website import FakePortal
 
 _SETTING_KEYS = (
     "BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_PATH", "ADMIN_IDS", "TIMEZONE", "COMMUNE_NAME",
@@ -146,6 +146,8 @@ async def test_run_answers_start_in_vietnamese(
 
 
 def test_missing_token_is_one_line(tmp_path: Path) -> None:
+    # A settings file without the token (with neither, `run` starts the demo: test_demo_process).
+    (tmp_path / ".env").write_text("ADMIN_IDS=1001\n", encoding="utf-8")
     result = run_cli(["run"], tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

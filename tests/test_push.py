@@ -14,12 +14,12 @@ from bot.context import BotApplication, Services
 from bot.i18n import Catalog
 from bot.push import last_slot
 from bot.reading import render_digest
+from bot.standins.telegram import FakeTelegram
+from bot.standins.website import FakePortal
 from handlers.push import DIGEST_JOB
 from storage import Database
 from storage.subscriptions import DigestReader, Subscription
 from tests.conftest import TZ, make_settings
-from tests.standins.telegram import FakeTelegram
-from tests.standins.website import FakePortal
 from tests.test_delivery import until
 from tests.test_news_job import run_poll, wait_for_runs
 

@@ -22,12 +22,12 @@ from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
 from bot.news.text import fold
 from bot.reading import render_alert
+from bot.standins.telegram import ApiCall, FakeTelegram, User
+from bot.standins.tghtml import parse_html
+from bot.standins.website import FakePortal
 from storage import Database
 from storage.articles import ArticleData
 from tests.conftest import SOURCES, TZ, article_ids
-from tests.standins.telegram import ApiCall, FakeTelegram, User
-from tests.standins.tghtml import parse_html
-from tests.standins.website import FakePortal
 
 FIXTURES = Path(__file__).parent / "fixtures" / "portal"
 EXPECTED: dict[str, Any] = tomllib.loads((FIXTURES / "expected.toml").read_text("utf-8"))

@@ -16,9 +16,9 @@ from bot.app import build_application, running
 from bot.config import Settings
 from bot.context import BotApplication, Services
 from bot.menus import MENU_COMMANDS, OWNER_COMMANDS, STAFF_COMMANDS
+from bot.standins.telegram import ApiCall, FakeTelegram, User
 from storage import AuditLog, Database, StaffStore, UserStore
 from tests.conftest import make_settings, settled
-from tests.standins.telegram import ApiCall, FakeTelegram, User
 
 OWNER = 1001  # ADMIN_IDS of the conftest settings
 RESIDENT = 5555123456  # long enough that no hex key or timestamp holds it by chance

@@ -21,7 +21,7 @@ from telegram.request import HTTPXRequest
 
 from bot.ratelimit import retry_after_seconds
 from bot.request import JsonRequest
-from tests.standins.telegram import FakeTelegram, FloodLimits
+from bot.standins.telegram import FakeTelegram, FloodLimits
 
 
 @pytest.fixture(params=["form", "json"])
@@ -298,3 +298,17 @@ async def test_refuses_url_buttons_telegram_refuses(
         await client.send_message(chat.id, "x", reply_markup=markup)
     good = InlineKeyboardMarkup([[InlineKeyboardButton("Web", url="https://example.org/a?b=1")]])
     assert (await client.send_message(chat.id, "x", reply_markup=good)).message_id
+
+
+async def test_observers_see_every_answered_call_in_order(
+    telegram: FakeTelegram, client: Bot
+) -> None:
+    """The demo's chat page follows the bot through `observers`: answers and refusals alike."""
+    seen: list[tuple[str, bool]] = []
+    telegram.observers.append(lambda call: seen.append((call.method, call.ok)))
+    telegram.user(2001)
+    sent = await client.send_message(2001, "<b>Xin chào</b>", ParseMode.HTML)
+    await client.edit_message_text("Tạm biệt", chat_id=2001, message_id=sent.message_id)
+    with pytest.raises(BadRequest):
+        await client.send_message(2001, "<b>hỏng", ParseMode.HTML)
+    assert seen == [("sendMessage", True), ("editMessageText", True), ("sendMessage", False)]

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.standins.website import DEFAULT_FIXTURES, FakePortal
+from bot.standins.website import FakePortal
+from tests.fixtures import PORTAL
 
 SEED = (
     "/chi-tiet-tin/group/130/nid/270892/binh-chanh-nang-cao-hieu-qua-cong-tac-dan-van-chinh-quyen"
@@ -25,7 +26,7 @@ DIRECTIVES = "/thong-tin-chi-đao-đieu-hanh"
 @pytest.fixture
 async def portal() -> AsyncIterator[FakePortal]:
     """A started stand-in portal."""
-    async with FakePortal() as site:
+    async with FakePortal(PORTAL) as site:
         yield site
 
 
@@ -38,7 +39,7 @@ async def client(portal: FakePortal) -> AsyncIterator[httpx.AsyncClient]:
 
 def expected() -> dict[str, object]:
     """The parsed expected.toml of the fixtures."""
-    return tomllib.loads((DEFAULT_FIXTURES / "expected.toml").read_text("utf-8"))
+    return tomllib.loads((PORTAL / "expected.toml").read_text("utf-8"))
 
 
 async def test_every_route_answers_its_file_with_its_content_type(
@@ -50,7 +51,7 @@ async def test_every_route_answers_its_file_with_its_content_type(
         response = await client.get(portal.url_for(address))
         assert response.status_code == 200, address
         assert response.headers["content-type"] == route.content_type, address
-        raw = (DEFAULT_FIXTURES / route.file).read_bytes()
+        raw = (PORTAL / route.file).read_bytes()
         assert response.content == raw.replace(portal.fixture_root.encode(), portal.url.encode())
 
 
@@ -304,7 +305,7 @@ async def test_other_methods_are_not_allowed(portal: FakePortal, client: httpx.A
 
 
 async def test_stop_closes_even_with_a_delayed_answer_pending() -> None:
-    portal = FakePortal()
+    portal = FakePortal(PORTAL)
     await portal.start()
     url = portal.url
     portal.delay(30)

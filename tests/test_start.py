@@ -8,7 +8,7 @@ from bot.app import MENU_COMMANDS, build_application, running
 from bot.callbacks import SetLanguage
 from bot.config import Settings
 from bot.context import BotApplication
-from tests.standins.telegram import FakeTelegram
+from bot.standins.telegram import FakeTelegram
 
 
 async def test_start_greets_in_vietnamese(telegram: FakeTelegram, bot: BotApplication) -> None:

@@ -18,12 +18,12 @@ from bot.config import Settings
 from bot.context import BotApplication
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
+from bot.standins.telegram import FakeTelegram, User
+from bot.standins.website import FakePortal
 from handlers.poll import Vote
 from handlers.stats import ForgetAnswer
 from storage import Database
 from tests.conftest import SOURCES, TZ
-from tests.standins.telegram import FakeTelegram, User
-from tests.standins.website import FakePortal
 
 LOG_TABLES = ("interactions", "daily_counts", "daily_users", "stats_residents")
 

@@ -21,13 +21,13 @@ from bot.context import BotApplication
 from bot.i18n import Catalog
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
+from bot.standins.telegram import ApiCall, Chat, FakeTelegram, User
+from bot.standins.tghtml import parse_html
+from bot.standins.website import FakePortal
 from handlers.stats import ForgetAnswer, weekly_events
 from storage import Database, Subscription, SubscriptionStore
 from storage.subscriptions import DayEvents, Saved
 from tests.conftest import SOURCES, TZ
-from tests.standins.telegram import ApiCall, Chat, FakeTelegram, User
-from tests.standins.tghtml import parse_html
-from tests.standins.website import FakePortal
 
 STALE = "Nút này đã cũ. Bạn vui lòng gõ /start để mở lại."
 ADMINS_ONLY = (

@@ -9,7 +9,7 @@ import pytest
 
 from bot.callbacks import MAX_BYTES, CallbackData, CallbackError, SetLanguage, decode
 from bot.i18n import Catalog, CatalogError, SafeHtml, pick_language
-from tests.standins.tghtml import parse_html
+from bot.standins.tghtml import parse_html
 
 
 def test_shipped_catalogues_agree_and_are_valid_telegram_html() -> None:

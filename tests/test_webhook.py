@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from bot.app import build_application, running
+from bot.standins.telegram import FakeTelegram
 from bot.webhook import MAX_BODY_BYTES, SECRET_HEADER
 from tests.conftest import make_settings
-from tests.standins.telegram import FakeTelegram
 from tests.test_process import bot_env
 
 

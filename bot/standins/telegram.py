@@ -2,7 +2,9 @@
 
 The bot reaches it through python-telegram-bot's real request path (`TELEGRAM_API_URL` points
 here). Tests create users and chats, inject messages, commands, button presses and other updates,
-read every call the bot made, and make the API answer 429, 403, 5xx or slowly.
+read every call the bot made, and make the API answer 429, 403, 5xx or slowly. The demo's chat
+page (bot.demo) injects what its visitor does the same way and follows the bot's calls through
+`observers`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from tests.standins.tghtml import EntityParseError, parse_html, utf16_len
+from bot.standins.tghtml import EntityParseError, parse_html, utf16_len
 
 
 def button_url_ok(url: str) -> bool:
@@ -261,6 +263,8 @@ class FakeTelegram:
         self.answered_queries: dict[str, dict[str, Any]] = {}
         self.issued_queries: set[str] = set()
         self.keyboards: dict[int, dict[str, Any]] = {}  # reply keyboard each chat shows now
+        # Called with every answered call, in order (the demo's chat page follows the bot so).
+        self.observers: list[Callable[[ApiCall], None]] = []
         self._faults: list[Fault] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -688,6 +692,8 @@ class FakeTelegram:
         except ApiError as exc:
             call.status, call.response = exc.code, exc.body()
         self.calls.append(call)
+        for observer in self.observers:
+            observer(call)
         await self._notify()
         return call.status, call.response
 

@@ -1,10 +1,11 @@
-"""A stand-in commune website: the fixture pages of tests/fixtures/portal over loopback HTTP.
+"""A stand-in commune website: a folder of pages (DotNetNuke portal pages) over loopback HTTP.
 
-The pages are saved-copy-like DotNetNuke pages of the Bình Chánh portal (see the README in the
-fixtures folder). `routes.toml` there maps each decoded URL path, and optionally a query, to a
-file. Absolute links in the files use the real site root; the server rewrites it to its own
-address, so every link the bot follows comes back here. Tests can edit, remove, fail, slow down
-or take down pages, and read every request the bot made.
+The tests serve tests/fixtures/portal, saved-copy-like pages of the Bình Chánh portal (see the
+README there); the demo serves its own sample site (bot/demo/site). `routes.toml` in the folder
+maps each decoded URL path, and optionally a query, to a file. Absolute links in the files use
+the real site root; the server rewrites it to its own address, so every link the bot follows
+comes back here. Tests (and the demo) can edit, add, remove, fail, slow down or take down pages,
+and read every request the bot made.
 
 Notes for tests:
 - `set_down(True)` keeps accepting connections and answers 503; for a refused connection, `stop()`.
@@ -40,9 +41,8 @@ import tornado.iostream
 import tornado.netutil
 import tornado.web
 
-__all__ = ["DEFAULT_FIXTURES", "FakePortal", "PortalRequest", "Route"]
+__all__ = ["FakePortal", "PortalRequest", "Route"]
 
-DEFAULT_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "portal"
 HTML = "text/html; charset=utf-8"
 # Last-Modified of every page as loaded: the day the fixture pages were "saved" from the site.
 FIXTURE_TIME = 1618531200  # 2021-04-16 00:00:00 UTC
@@ -163,7 +163,7 @@ def _reason(status: int) -> str:
 class FakePortal:
     """Stand-in commune website: fixture pages served over loopback HTTP."""
 
-    def __init__(self, root: Path = DEFAULT_FIXTURES) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
         manifest: dict[str, Any] = tomllib.loads((root / "routes.toml").read_text("utf-8"))
         self.fixture_root: str = manifest["site"]["root"]
