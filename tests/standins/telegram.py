@@ -238,6 +238,7 @@ class FakeTelegram:
         self.issued_queries: set[str] = set()
         self.keyboards: dict[int, dict[str, Any]] = {}  # reply keyboard each chat shows now
         self._faults: list[Fault] = []
+        self._hooks: list[tuple[str, Callable[[ApiCall], None]]] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
@@ -372,6 +373,11 @@ class FakeTelegram:
     def busy(self, seconds: float) -> None:
         """For the next `seconds`, every send gets a 429 whose retry_after covers the rest."""
         self.busy_until = time.monotonic() + seconds
+
+    def before_answering(self, method: str, hook: Callable[[ApiCall], None]) -> None:
+        """Run `hook(call)` once, when a call of `method` has been handled and recorded but its
+        answer has not left yet: the bot cannot act on the answer before the hook ran."""
+        self._hooks.append((method, hook))
 
     def enforce_flood_limits(self, limits: FloodLimits | None = None) -> None:
         """Answer 429 to sends beyond Telegram's flood limits (per chat and overall)."""
@@ -656,6 +662,9 @@ class FakeTelegram:
         except ApiError as exc:
             call.status, call.response = exc.code, exc.body()
         self.calls.append(call)
+        for hooked in [h for h in self._hooks if h[0] == method][:1]:
+            self._hooks.remove(hooked)
+            hooked[1](call)
         await self._notify()
         return call.status, call.response
 
