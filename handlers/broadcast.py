@@ -53,6 +53,7 @@ __all__ = [
     "FOLLOW_SECONDS",
     "BroadcastAction",
     "Broadcaster",
+    "announcement_title",
     "handlers",
     "parse_time",
     "progress_text",
@@ -64,6 +65,7 @@ ANNOUNCEMENTS = "Thông báo"  # the category announcements are kept in, as on t
 FOLLOW_SECONDS = 3.0  # how often progress messages are redrawn (Telegram allows ~1 edit/s)
 BROADCAST_PRIORITY = 1  # before alerts and digests: a storm warning cannot wait
 MAX_AHEAD = timedelta(days=30)  # the furthest a broadcast can be scheduled
+TITLE_LIMIT = 150  # characters of an announcement's title when it is kept as news
 
 ActionName = Literal["cat", "ch", "go", "time", "back", "x", "p", "r", "stop", "stopok", "keep"]
 
@@ -208,6 +210,24 @@ def progress_text(
         left = _duration(estimate.seconds_left, catalog, lang)
         lines.append(catalog.text("broadcast.time_left", lang, left=left))
     return "\n".join(lines)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def announcement_title(text: str, limit: int = TITLE_LIMIT) -> str:
+    """A title for an announcement kept as news: its first line, or that line's first
+    sentence when the line is longer than `limit`, cut between words if it is still longer."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(first) <= limit:
+        return first
+    sentence = _SENTENCE_END.split(first, maxsplit=1)[0].strip()
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[: limit - 1]
+    if not sentence[limit - 1].isspace() and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]  # never half a word
+    return cut.rstrip(" ,;:-–") + "…"
 
 
 def _label(broadcast: Broadcast) -> str:
@@ -604,26 +624,26 @@ class Broadcaster:
         broadcast = await store.get(broadcast_id)
         if broadcast is None or broadcast.article_id is not None:
             return
-        plain = plain_text(broadcast.text_html or "").strip()
-        lines = [line.strip() for line in plain.splitlines() if line.strip()]
+        body_html = (broadcast.text_html or "").strip()
+        body_text = plain_text(body_html).strip()
         now = datetime.now(UTC)
-        title = (lines[0] if lines else "")[:150] or services.catalog.text(
+        title = announcement_title(body_text) or services.catalog.text(
             "broadcast.untitled", services.settings.DEFAULT_LANGUAGE,
             date=now.astimezone(services.settings.tz).strftime("%d/%m/%Y"),
         )  # fmt: skip
-        summary = " ".join(lines[1:])[:600]
-        body_html = (broadcast.text_html or "").replace("\n", "\n\n") if len(lines) > 1 else ""
+        # The whole announcement is the body: its title is only a name for lists, and a reader
+        # who comes later must find everything, down to the phone number at its end.
         data = ArticleData(
             external_ids=(f"broadcast:{broadcast_id}",),
             url=f"https://t.me/{services.delivery.bot.username}",
             title=title,
             title_key=title_key(title),
-            summary=summary,
+            summary="",
             body_html=body_html,
-            body_text="\n\n".join(lines[1:]),
+            body_text=body_text,
             published_at=now,
             categories=((ANNOUNCEMENTS, None),),
-            search_text=(fold(title), fold(summary), fold(" ".join(lines[1:]))),
+            search_text=(fold(title), "", fold(body_text)),
         )
         article_id, _ = await services.articles.upsert(data, now, announced=True)
         await store.update(broadcast_id, article_id=article_id)

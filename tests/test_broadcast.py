@@ -11,13 +11,16 @@ from typing import Any
 import pytest
 
 from bot.app import build_application, running
+from bot.callbacks import OpenArticle
 from bot.context import BotApplication, Services
 from handlers.broadcast import BroadcastAction, parse_time
 from storage.subscriptions import Subscription
 from tests.conftest import TZ, make_settings
 from tests.standins.telegram import FakeTelegram, User
+from tests.standins.tghtml import parse_html
 from tests.test_delivery import until
 from tests.test_push import add_article
+from tests.test_reading import press
 
 OWNER = 1001
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4, "big") + (480).to_bytes(4, "big")
@@ -371,3 +374,81 @@ def test_parse_time() -> None:
     assert parse_time("sáng mai", now, TZ) is None
     assert parse_time("25:00", now, TZ) is None
     assert parse_time("07:00 31/2", now, TZ) is None
+
+
+async def read_all_pages(telegram: FakeTelegram, reader: User, article_id: int) -> list[str]:
+    """Open an article as a resident and turn every page of its full text; their plain text."""
+    listing = await telegram.reply_to(reader, "/latest")
+    message_id = listing.result["message_id"]
+    short = await press(telegram, reader, message_id, OpenArticle(article_id, 0, 0).pack())
+    assert short.ok
+    first = await press(telegram, reader, message_id, OpenArticle(article_id, 1, 0).pack())
+    assert first.ok, first.response
+    text = first.params["text"]
+    total = int(text.split("trang 1/")[1].split("<")[0]) if "trang 1/" in text else 1
+    seen = [parse_html(text)[0]]
+    for number in range(2, total + 1):
+        page = await press(telegram, reader, message_id, OpenArticle(article_id, number, 0).pack())
+        assert page.ok, page.response  # no "can't parse entities"
+        seen.append(parse_html(page.params["text"])[0])
+    return seen
+
+
+async def test_announcement_kept_whole_as_news_every_page_readable(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    """Kept as news: the whole text (the phone number at the end of a one-paragraph
+    announcement), a title cut between words, and pages Telegram accepts even when the whole
+    announcement sits inside one quote with bold across lines."""
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    await subscribers(telegram, services, range(2601, 2602))
+    reader = telegram.user(2699)
+
+    text = (
+        "Thông báo về việc tổ chức tiêm phòng dại cho chó mèo trên địa bàn toàn xã vào sáng thứ"
+        " Bảy ngày 28/11 tại nhà văn hóa các thôn, đề nghị bà con đưa vật nuôi đến đúng giờ."
+        " Mọi thắc mắc xin liên hệ anh Minh, cán bộ thú y xã: 0235 3123 456"
+    )
+    audience = await write(telegram, owner, telegram.send, text)
+    await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+    await final_report(telegram, audience)
+    key = f"broadcast:{BroadcastAction.unpack(button(audience, '✅ Gửi ngay')).broadcast_id}"
+    article_id = (await services.articles.known([key]))[key]
+    article = await services.articles.get(article_id)
+    assert article is not None
+    assert len(article.title) <= 150
+    assert article.title.endswith("…")
+    assert text.startswith(article.title[:-1])
+    assert text[len(article.title) - 1] == " "  # cut between two words
+    assert article.body_text == text
+    (page,) = await read_all_pages(telegram, reader, article_id)
+    assert "0235 3123 456" in page
+
+    lines = [
+        f"{n}. Hộ ông bà thôn {n} & <tổ> {n}: nộp hồ sơ tại UBND xã trước 17h" for n in range(60)
+    ]
+    long_text = "\n".join(lines)
+    assert 3000 < len(long_text) < 4096
+    bold_from = long_text.index("10. ")
+    entities = [
+        {"type": "blockquote", "offset": 0, "length": len(long_text)},
+        {"type": "bold", "offset": bold_from, "length": long_text.index("45. ") - bold_from},
+        {
+            "type": "text_link",
+            "offset": long_text.index("UBND", long_text.index("50. ")),
+            "length": 4,
+            "url": "https://xa.example.vn/a?b=1&c=2",
+        },
+    ]
+    audience = await write(telegram, owner, telegram.send, long_text, entities=entities)
+    await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+    await final_report(telegram, audience)
+    key = f"broadcast:{BroadcastAction.unpack(button(audience, '✅ Gửi ngay')).broadcast_id}"
+    article_id = (await services.articles.known([key]))[key]
+    pages = await read_all_pages(telegram, reader, article_id)
+    assert len(pages) >= 2
+    joined = "\n".join(pages)
+    positions = [joined.find(line) for line in lines]
+    assert -1 not in positions
+    assert positions == sorted(positions)
