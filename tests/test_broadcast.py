@@ -16,7 +16,7 @@ from bot.context import BotApplication, Services
 from handlers.broadcast import BroadcastAction, parse_time
 from storage.subscriptions import Subscription
 from tests.conftest import TZ, make_settings
-from tests.standins.telegram import FakeTelegram, User
+from tests.standins.telegram import MESSAGE_KINDS, FakeTelegram, User
 from tests.standins.tghtml import parse_html
 from tests.test_delivery import until
 from tests.test_push import add_article
@@ -452,3 +452,102 @@ async def test_announcement_kept_whole_as_news_every_page_readable(
     positions = [joined.find(line) for line in lines]
     assert -1 not in positions
     assert positions == sorted(positions)
+
+
+def said(telegram: FakeTelegram, after: int, words: str) -> list[dict[str, Any]]:
+    """The bot's messages to the owner since `after` that contain `words`."""
+    return [
+        c.result
+        for c in telegram.calls_to("sendMessage", after, chat_id=OWNER)
+        if c.ok and words in c.result.get("text", "")
+    ]
+
+
+async def test_what_cannot_be_announced_is_answered_as_such(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    """A sticker, a video, a voice note, a location, a contact, a dice, a poll... each gets the
+    reply that it cannot be announced; the draft still takes a text afterwards."""
+    owner = telegram.user(OWNER)
+    await telegram.reply_to(owner, "/broadcast")
+    for kind in MESSAGE_KINDS:
+        if kind in ("photo", "document"):
+            continue
+        mark = telegram.mark()
+        await telegram.send_kind(owner, kind, "Chú thích" if kind in ("video", "audio") else "")
+        reply = await telegram.wait_for("sendMessage", after=mark, chat_id=OWNER)
+        assert "không gửi làm thông báo được" in reply.params["text"], kind
+        assert "reply_markup" not in reply.params  # no preview, no panel
+    assert [
+        c.method for c in telegram.calls if c.chat_id == OWNER and c.method != "sendMessage"
+    ] == []
+    mark = telegram.mark()
+    await telegram.send(owner, "Họp dân lúc 19h")
+    preview = await telegram.wait_for("sendMessage", after=mark, chat_id=OWNER)
+    assert preview.params["text"] == "Họp dân lúc 19h"
+
+
+async def test_an_album_is_refused_once(telegram: FakeTelegram, app: BotApplication) -> None:
+    """An album (one message per item) gets one reply, not one per photo, and no preview."""
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    (lan,) = await subscribers(telegram, services, range(2701, 2702))
+    await telegram.reply_to(owner, "/broadcast")
+    mark = telegram.mark()
+    await telegram.send_album(owner, ("photo", "photo", "video", "photo"), "Ảnh buổi họp")
+    audience = await write_after(telegram, owner, "Họp dân lúc 19h")
+    assert len(said(telegram, mark, "không gửi được cả album")) == 1
+    assert telegram.calls_to("sendPhoto", mark) == []
+    await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+    await final_report(telegram, audience)
+    assert [m.get("text") for m in telegram.chat_messages(lan.id)] == ["Họp dân lúc 19h"]
+
+
+async def write_after(telegram: FakeTelegram, owner: User, text: str) -> dict[str, Any]:
+    """Send the announcement's text to a draft already begun; returns the audience panel."""
+    mark = telegram.mark()
+    await telegram.send(owner, text)
+    await until(lambda: any(c.ok and c.result.get("reply_markup") for c in
+                            telegram.calls_to("sendMessage", mark, chat_id=OWNER)))  # fmt: skip
+    return panel(telegram, mark)
+
+
+async def test_messages_sent_quickly_make_one_draft_in_order(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    """/broadcast and the announcement sent at once, then a second message (or an album)
+    before the preview came: one preview, of the first, above the panel that sends it; the
+    rest are answered that an announcement is one message."""
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    (lan,) = await subscribers(telegram, services, range(2801, 2802))
+    for second in ("text", "album"):
+        mark = telegram.mark()
+        await telegram.send(owner, "/broadcast")
+        await telegram.send(owner, f"Bản thứ nhất ({second})")
+        if second == "text":
+            await telegram.send(owner, "Bản thứ hai")
+        else:
+            await telegram.send_album(owner, ("photo", "photo", "photo"))
+        await telegram.wait_for(
+            "sendMessage", after=mark, chat_id=OWNER, where=lambda c: "một tin nhắn" in
+            str(c.params.get("text")),
+        )  # fmt: skip
+        # A search after the panel: once answered, everything sent before it was handled.
+        await telegram.reply_to(owner, "nước sạch")
+        texts = [
+            c.params.get("text", "") for c in telegram.calls_to("sendMessage", mark, chat_id=OWNER)
+        ]
+        assert texts[0].startswith("📢 <b>Soạn thông báo</b>")
+        assert texts[1] == f"Bản thứ nhất ({second})"  # the preview
+        assert texts[2].startswith("👆 Đó là thông báo người dân sẽ nhận.")
+        assert len(said(telegram, mark, "Thông báo chỉ gồm một tin nhắn")) == 1
+        assert "Bản thứ hai" not in texts
+        assert telegram.calls_to("sendPhoto", mark) == []
+        audience = panel(telegram, mark)
+        await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+        await final_report(telegram, audience)
+    assert [m.get("text") for m in telegram.chat_messages(lan.id)] == [
+        "Bản thứ nhất (text)",
+        "Bản thứ nhất (album)",
+    ]
