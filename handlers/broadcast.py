@@ -256,6 +256,18 @@ class _Awaiting(filters.MessageFilter):
         )
 
 
+class _Drafting(filters.MessageFilter):
+    """Messages in a chat where a draft is being written (for /cancel, at any step)."""
+
+    def __init__(self, broadcaster: Broadcaster) -> None:
+        super().__init__(name="drafting_broadcast")
+        self._broadcaster = broadcaster
+
+    def filter(self, message: Message) -> bool:
+        chat_id = message.chat.id
+        return chat_id in self._broadcaster.awaiting or chat_id in self._broadcaster.previewed
+
+
 _BROADCAST_COMMAND = re.compile(r"/broadcast(?:@\w+)?(?:\s|$)", re.IGNORECASE)
 
 
@@ -308,7 +320,7 @@ class Broadcaster:
         return [
             CommandHandler("broadcast", self.start),
             CommandHandler("broadcasts", self.list_command),
-            CommandHandler("cancel", self.cancel_command, filters=awaiting),
+            CommandHandler("cancel", self.cancel_command, filters=_Drafting(self)),
             CallbackQueryHandler(self.on_button, pattern=BroadcastAction.matches),
             MessageHandler(filters.ChatType.PRIVATE & content & awaiting, self.on_message),
         ]
@@ -347,12 +359,13 @@ class Broadcaster:
         await store.update(draft.broadcast_id, panel_message_id=panel.message_id)
 
     async def cancel_command(self, update: Update, context: BotContext) -> None:
-        """/cancel while writing: drop the draft."""
+        """/cancel while writing, choosing the audience or the time: drop the draft."""
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
         services = context.services
-        broadcast_id = self.awaiting.get(message.chat.id)
+        shown = self.previewed.get(message.chat.id)
+        broadcast_id = self.awaiting.get(message.chat.id) or (shown[0] if shown else None)
         self._finished(message.chat.id)
         if broadcast_id is not None:
             await BroadcastStore(services.db).update(

@@ -214,6 +214,12 @@ async def test_cancel_at_each_step(telegram: FakeTelegram, app: BotApplication) 
     audience = await write(telegram, owner, telegram.send, "Họp dân")
     await telegram.press(owner, audience, button(audience, "❌ Hủy"))
     await until(lambda: "Đã hủy" in current(telegram, audience)["text"])
+    # At the audience: /cancel too.
+    await write(telegram, owner, telegram.send, "Họp dân lần một")
+    cancelled = await telegram.reply_to(owner, "/cancel")
+    assert cancelled.params["text"].startswith("Đã hủy thông báo")
+    searched = await telegram.reply_to(owner, "nước sạch")  # the draft is gone: a search
+    assert "Đã hủy" not in searched.params["text"]
     # At the time.
     audience = await write(telegram, owner, telegram.send, "Họp dân lần hai")
     await telegram.press(owner, audience, button(audience, "⏰"))
