@@ -557,3 +557,28 @@ async def test_messages_sent_quickly_make_one_draft_in_order(
         "Bản thứ nhất (text)",
         "Bản thứ nhất (album)",
     ]
+
+
+async def test_announcements_headed_alike_are_kept_apart(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    """Two announcements with the same first line are two articles, each with its own text."""
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    await subscribers(telegram, services, range(2901, 2902))
+    ids = []
+    for village in ("Thôn Mỹ Trà", "Thôn Phước Hà"):
+        audience = await write(
+            telegram, owner, telegram.send, f"Thông báo cắt điện\n{village}: từ 7h đến 11h mai"
+        )
+        await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+        await final_report(telegram, audience)
+        key = f"broadcast:{BroadcastAction.unpack(button(audience, '✅ Gửi ngay')).broadcast_id}"
+        ids.append((await services.articles.known([key]))[key])
+    assert ids[0] != ids[1]
+    bodies = [(await services.articles.get(article_id)) for article_id in ids]
+    assert [b.body_text.splitlines()[1] for b in bodies if b is not None] == [
+        "Thôn Mỹ Trà: từ 7h đến 11h mai",
+        "Thôn Phước Hà: từ 7h đến 11h mai",
+    ]
+    assert {c.name: c.count for c in await services.reading.categories()}["Thông báo"] == 2
