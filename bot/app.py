@@ -21,6 +21,7 @@ from bot.i18n import Catalog
 from bot.menus import MENU_COMMANDS, register_commands, set_staff_menus
 from bot.ratelimit import RetryAfterLimiter
 from bot.request import JsonRequest, proxy_from_environment
+from bot.updates import ChatOrder
 from bot.webhook import WebhookServer
 from handlers import delivery, news, push, reading, stats
 
@@ -44,8 +45,9 @@ def build_application(settings: Settings, catalog: Catalog | None = None) -> Bot
         .base_file_url(f"{root}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        # Residents should not wait for one another: updates are handled concurrently.
-        .concurrent_updates(True)
+        # Residents should not wait for one another: updates are handled concurrently, except
+        # those a dialog claims, one at a time per chat (see bot.updates).
+        .concurrent_updates(ChatOrder())
         # Calls go as JSON, straight to httpx's connection pool (see bot.request).
         .request(JsonRequest(proxy=proxy))
         .get_updates_request(JsonRequest(1, read_timeout=POLL_TIMEOUT + 5, proxy=proxy))

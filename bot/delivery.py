@@ -7,6 +7,9 @@ Digests, alerts, channel posts and staff broadcasts are written to the outbox
   second per private chat; 20 a minute per group or channel);
 - marking each row "sending" just before its request leaves, so a crash repeats only messages
   that were in flight;
+- never sending again a message Telegram accepted: if the database cannot record it at once
+  (locked by a backup or a second process), the record is retried with backoff, then kept in
+  memory and written later, while the row stays "sending" and is not taken again;
 - telling Telegram's answers apart: 429 waits exactly as asked; blocked, deactivated or kicked
   recipients are marked unreachable and not retried; a migrated group is followed to its new
   id; other 400s are recorded with Telegram's words; 5xx and network errors are retried with
@@ -56,6 +59,12 @@ _OBJECTS: dict[str, Callable[[Any, Bot], Any]] = {
 
 # Seconds to wait before the 1st, 2nd, ... retry after a 5xx or a network error.
 RETRY_DELAYS: tuple[float, ...] = (2, 10, 30, 120)
+
+# Seconds to wait before writing an outcome again when the database refused it (each attempt
+# already waits SQLite's busy timeout); after the last, the outcome waits in memory.
+RECORD_DELAYS: tuple[float, ...] = (0.1, 0.5, 2.0)
+# How often outcomes kept in memory are written again while the database refuses them.
+BACKLOG_SECONDS = 1.0
 
 # Telegram's words for "this recipient is gone", by the reason recorded.
 _GONE_WORDS = (
@@ -118,6 +127,7 @@ class DeliveryEngine:
         flood: FloodControl,
         *,
         retry_delays: Sequence[float] = RETRY_DELAYS,
+        record_delays: Sequence[float] = RECORD_DELAYS,
         clock: Callable[[], float] = time.time,
         batch: int = 50,
     ) -> None:
@@ -126,6 +136,7 @@ class DeliveryEngine:
         self.chats = chats
         self.flood = flood
         self.retry_delays = tuple(retry_delays)
+        self.record_delays = tuple(record_delays)
         self.clock = clock
         self.batch = batch
         self._hold = 0.0  # seconds to wait at start for a previous run's sends to age out
@@ -135,6 +146,9 @@ class DeliveryEngine:
         self._bodies: dict[int, dict[str, Any]] = {}
         self._finished_at: deque[float] = deque()  # when recent sends were answered
         self._unreachable_listeners: list[Callable[[int, str], Awaitable[None]]] = []
+        # Outcomes the database refused to record, by outbox row: written again on each round.
+        # Their rows stay "sending", so they are neither taken again nor counted as finished.
+        self._unrecorded: dict[int, Callable[[], Awaitable[object]]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -165,6 +179,12 @@ class DeliveryEngine:
                 task.cancel()
             if late:
                 await asyncio.wait(late)
+        if self._unrecorded and not await self._flush():
+            log.error(
+                "%d bulk messages were sent but could not be recorded; they are sent again on "
+                "the next start (recipients may see them twice)",
+                len(self._unrecorded),
+            )
 
     def wake(self) -> None:
         """Look at the outbox now (a job was added or resumed, a chat came back)."""
@@ -229,6 +249,8 @@ class DeliveryEngine:
 
     async def _round(self) -> bool:
         """Send one batch of due rows; False if there was nothing to send."""
+        if self._unrecorded:
+            await self._flush()
         await self.outbox.finish()
         rows = await self.outbox.due(self.clock(), self.batch)
         for row in rows:
@@ -245,7 +267,12 @@ class DeliveryEngine:
             await self.outbox.postpone(row.outbox_id, now + wait)
             return
         await self.flood.acquire(row.chat_id)
-        if not await self.outbox.start(row.outbox_id, self.clock()):
+        try:
+            started = await self.outbox.start(row.outbox_id, self.clock())
+        except BaseException:
+            self.flood.release(row.chat_id, answered=False)  # nothing left: tried next round
+            raise
+        if not started:
             self.flood.release(row.chat_id, answered=False)  # paused or cancelled meanwhile
             return
         task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.outbox_id}")
@@ -256,6 +283,8 @@ class DeliveryEngine:
         """Sleep until the next row is due, or until woken."""
         due = await self.outbox.next_due()
         timeout = 60.0 if due is None else min(60.0, max(0.05, due - self.clock()))
+        if self._unrecorded:
+            timeout = min(timeout, BACKLOG_SECONDS)
         await self._sleep(timeout)
 
     async def _sleep(self, timeout: float) -> None:
@@ -271,7 +300,8 @@ class DeliveryEngine:
         try:
             await self._attempt(row)
         except Exception:
-            # Most likely the database: leave the row to be tried again rather than stuck.
+            # Not after a send Telegram accepted (`_record` keeps those): a refused or failed
+            # send whose outcome could not be written is tried again rather than left stuck.
             log.exception("could not record the outcome of a bulk message")
             with contextlib.suppress(Exception):
                 now = self.clock()
@@ -325,7 +355,47 @@ class DeliveryEngine:
             log.error("a bulk message cannot be sent as written: %s", exc)
             await self.outbox.failed(row.outbox_id, "invalid", str(exc), self.clock())
         else:
-            await self.outbox.sent(row.outbox_id, message_id, self.clock())
+            now = self.clock()
+            await self._record(
+                row.outbox_id, lambda: self.outbox.sent(row.outbox_id, message_id, now)
+            )
+
+    async def _record(self, outbox_id: int, write: Callable[[], Awaitable[object]]) -> None:
+        """Write the outcome of a send Telegram accepted; never let it be sent again.
+
+        A refusal of the database ("database is locked": a backup, a second process) is retried
+        after each of `record_delays`; then the outcome waits in memory for the next round.
+        """
+        for delay in (*self.record_delays, None):
+            try:
+                await write()
+                return
+            except Exception as exc:
+                if delay is None:
+                    log.warning(
+                        "a bulk message was sent but the database refused to record it (%s);"
+                        " it is kept and recorded as soon as the database allows",
+                        exc,
+                    )
+                    self._unrecorded[outbox_id] = write
+                    return
+                log.warning(
+                    "could not record a bulk message as sent (%s); trying again in %.1f s",
+                    exc, delay,
+                )  # fmt: skip
+                await asyncio.sleep(delay)
+
+    async def _flush(self) -> bool:
+        """Write the outcomes kept in memory; True when none is left."""
+        for outbox_id, write in list(self._unrecorded.items()):
+            try:
+                await write()
+            except Exception as exc:
+                log.warning("the database still refuses to record sent messages: %s", exc)
+                return False
+            del self._unrecorded[outbox_id]
+        log.info("sent messages kept in memory are now recorded")
+        return True
 
     async def _unreachable(self, chat_id: int, reason: str, detail: str) -> None:
         """Mark the chat unreachable; the first time, tell the listeners (the channel matters)."""

@@ -6,8 +6,10 @@ keyboard of a message. Handlers fetch, call these, and send.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
@@ -63,40 +65,121 @@ def _date(moment: datetime, tz: ZoneInfo, with_time: bool = False) -> str:
     return local.strftime("%H:%M · %d/%m/%Y" if with_time else "%d/%m/%Y")
 
 
+# Pieces of Telegram HTML a page is made of: a tag, a paragraph break, a line break, the text
+# between them (or a lone character); only text that does not fit is cut finer, into entities
+# (`&amp;`), spaces and runs of up to 64 other characters, so a page never ends inside either.
+_TOKEN = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>|\n(?:[ \t]*\n)+|\n|[^<\n]+|[\s\S]""")
+_FINE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]+);|[ \t]+|[^&\s]{1,64}|[\s\S]")
+_TAG_NAME = re.compile(r"<\s*(/?)\s*([A-Za-z][\w-]*)")
+_EMPTY = re.compile(r"<([A-Za-z][\w-]*)(?:\s[^>]*)?></\1>")
+# How good a place to end a page is: after a paragraph, a line, a word, anywhere.
+_PARAGRAPH, _LINE, _WORD, _ANYWHERE = 3, 2, 1, 0
+
+
+# A place a page may end: where its content ends, where the next page's content starts, the
+# tags open there (name, opening tag as written), and the page's length up to there.
+_Cut = tuple[int, int, tuple[tuple[str, str], ...], int]
+
+
+def _closers(open_tags: tuple[tuple[str, str], ...]) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(open_tags))
+
+
 def split_html(body: str, limit: int = BODY_LIMIT) -> list[str]:
-    """Cut a body into pieces of at most `limit` characters, only where no tag is open.
+    """Cut Telegram HTML into pages of at most `limit` characters, each valid on its own.
 
-    Bodies are stored so that every line is balanced HTML (see bot.news.richtext): pieces end at
-    a paragraph break if they can, else at a line break. A single line longer than `limit` is cut
-    between words after dropping its formatting, so no cut ever lands inside a tag.
+    A page ends, by preference, between paragraphs, then between lines, then between words, and
+    only when nothing else fits inside a word; never inside a tag or an entity like `&amp;`. The
+    tags open where a page ends are closed at its end and opened again at the next page's start
+    (a quote, bold across lines, a link, preformatted text), whatever the markup.
     """
-    pieces: list[str] = []
-    current = ""
+    if len(body) <= limit:
+        return [body.strip()]
+    return list(_cut_pages(body, limit))
 
-    def add(unit: str, joiner: str) -> None:
-        nonlocal current
-        if current and len(current) + len(joiner) + len(unit) <= limit:
-            current += joiner + unit
-            return
-        if current:
-            pieces.append(current)
-        current = unit
 
-    for paragraph in body.split("\n\n"):
-        if len(paragraph) <= limit:
-            add(paragraph, "\n\n")
-            continue
-        for index, line in enumerate(paragraph.split("\n")):
-            joiner = "\n\n" if index == 0 else "\n"
-            if len(line) <= limit:
-                add(line, joiner)
+@functools.lru_cache(maxsize=64)
+def _cut_pages(body: str, limit: int) -> tuple[str, ...]:
+    """split_html's work, kept for the articles being read now (each tap shows a page)."""
+    tokens = _TOKEN.findall(body)
+    pages: list[str] = []
+    open_tags: tuple[tuple[str, str], ...] = ()
+    index = 0
+    while index < len(tokens):
+        end, resume, closing, _ = _next_cut(tokens, index, open_tags, limit)
+        page = "".join(tag for _, tag in open_tags) + "".join(tokens[index:end])
+        page = _drop_empty(page + _closers(closing)).strip()
+        if page:
+            pages.append(page)
+        open_tags, index = closing, resume
+    return tuple(pages) or ("",)
+
+
+def _next_cut(
+    tokens: list[str], start: int, open_tags: tuple[tuple[str, str], ...], limit: int
+) -> _Cut:
+    """Where the page that starts at `tokens[start]`, inside `open_tags`, ends."""
+    size = sum(len(tag) for _, tag in open_tags)
+    stack = open_tags
+    closers = len(_closers(stack))
+    # The latest place to end anywhere, after a word, after a line, after a paragraph.
+    latest: list[_Cut | None] = [None, None, None, None]
+    index = start
+    while index < len(tokens):
+        token = tokens[index]
+        after, after_closers = stack, closers
+        if token[0] == "<":
+            after = _after(stack, token)
+            if after is not stack:
+                after_closers = len(_closers(after))
+            elif token[1] == "/":
+                del tokens[index]  # an end tag that closes nothing: Telegram would refuse it
                 continue
-            for chunk in _split_line(line, limit):
-                add(chunk, joiner)
-                joiner = " "
-    if current:
-        pieces.append(current)
-    return pieces or [""]
+        if size + len(token) + after_closers > limit:
+            if token[0] not in "<\n" and len(finer := _FINE.findall(token)) > 1:
+                tokens[index : index + 1] = finer  # text that does not fit: cut it finer
+                continue
+            if index > start:
+                break
+        if index > start and token[0] in "\n \t" and not token.strip():
+            priority = _PARAGRAPH if token.count("\n") > 1 else _LINE if "\n" in token else _WORD
+            # The break itself is left out: it ends this page or starts none.
+            latest[priority] = (index, index + 1, stack, size)
+        size += len(token)
+        stack, closers = after, after_closers
+        index += 1
+        if token[0] != "<" or token[1] == "/":
+            latest[_ANYWHERE] = (index, index, stack, size)
+    if index == len(tokens):
+        return (index, index, stack, size)
+    for least in (_PARAGRAPH, _LINE, _WORD):
+        found = [cut for cut in latest[least:] if cut is not None]
+        if found and max(found)[3] >= limit // 2:
+            return max(found)
+    return latest[_ANYWHERE] or (index, index, stack, size)  # a lone tag longer than a page
+
+
+def _after(stack: tuple[tuple[str, str], ...], token: str) -> tuple[tuple[str, str], ...]:
+    """The tags open after `token` (the same tuple when it changes none)."""
+    found = _TAG_NAME.match(token)
+    if found is None:
+        return stack
+    closing, name = found.group(1), found.group(2).lower()
+    if not closing:
+        return stack if token.endswith("/>") else (*stack, (name, token))
+    for depth in range(len(stack) - 1, -1, -1):
+        if stack[depth][0] == name:
+            return stack[:depth]
+    return stack  # an end tag that closes nothing
+
+
+def _drop_empty(page: str) -> str:
+    """Remove elements left with nothing inside (`<b></b>`) where a page was cut."""
+    while True:
+        shorter = _EMPTY.sub("", page)
+        if shorter == page:
+            return page
+        page = shorter
 
 
 class _Text(HTMLParser):
@@ -116,26 +199,6 @@ def plain_text(markup: str) -> str:
     parser.feed(markup)
     parser.close()
     return "".join(parser.parts)
-
-
-def _split_line(line: str, limit: int) -> list[str]:
-    """A very long line as plain escaped text in word-boundary chunks."""
-    words = plain_text(line).split(" ")
-    chunks: list[str] = []
-    current = ""
-    for word in words:
-        escaped = html.escape(word, quote=False)
-        while len(escaped) > limit:  # a "word" longer than a page (a pasted URL, say)
-            chunks.append(escaped[:limit])
-            escaped = escaped[limit:]
-        if current and len(current) + 1 + len(escaped) > limit:
-            chunks.append(current)
-            current = escaped
-        else:
-            current = f"{current} {escaped}" if current else escaped
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 def article_pages(article: StoredArticle) -> list[str]:

@@ -39,8 +39,9 @@ from bot.callbacks import CallbackData
 from bot.context import BotApplication, BotContext, Services
 from bot.delivery import Estimate, outgoing, send
 from bot.i18n import Catalog, SafeHtml
-from bot.news.text import fold, title_key
+from bot.news.text import fold
 from bot.reading import plain_text
+from bot.updates import ChatOrder
 from handlers.buttons import ButtonHandler
 from handlers.staff import is_staff, refused
 from storage.articles import ArticleData
@@ -53,6 +54,7 @@ __all__ = [
     "FOLLOW_SECONDS",
     "BroadcastAction",
     "Broadcaster",
+    "announcement_title",
     "handlers",
     "parse_time",
     "progress_text",
@@ -64,6 +66,7 @@ ANNOUNCEMENTS = "Thông báo"  # the category announcements are kept in, as on t
 FOLLOW_SECONDS = 3.0  # how often progress messages are redrawn (Telegram allows ~1 edit/s)
 BROADCAST_PRIORITY = 1  # before alerts and digests: a storm warning cannot wait
 MAX_AHEAD = timedelta(days=30)  # the furthest a broadcast can be scheduled
+TITLE_LIMIT = 150  # characters of an announcement's title when it is kept as news
 
 ActionName = Literal["cat", "ch", "go", "time", "back", "x", "p", "r", "stop", "stopok", "keep"]
 
@@ -210,6 +213,24 @@ def progress_text(
     return "\n".join(lines)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def announcement_title(text: str, limit: int = TITLE_LIMIT) -> str:
+    """A title for an announcement kept as news: its first line, or that line's first
+    sentence when the line is longer than `limit`, cut between words if it is still longer."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(first) <= limit:
+        return first
+    sentence = _SENTENCE_END.split(first, maxsplit=1)[0].strip()
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[: limit - 1]
+    if not sentence[limit - 1].isspace() and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]  # never half a word
+    return cut.rstrip(" ,;:-–") + "…"
+
+
 def _label(broadcast: Broadcast) -> str:
     """The first line of an announcement, as staff see it in lists."""
     plain = plain_text(broadcast.text_html or "").strip()
@@ -220,14 +241,34 @@ def _label(broadcast: Broadcast) -> str:
 
 
 class _Awaiting(filters.MessageFilter):
-    """Messages of a staff member whose broadcast waits for its content or its time."""
+    """Messages of a staff member whose broadcast waits for its content or its time, or that
+    they sent before its preview was shown (meant for it, too)."""
 
     def __init__(self, broadcaster: Broadcaster) -> None:
         super().__init__(name="awaiting_broadcast")
         self._broadcaster = broadcaster
 
     def filter(self, message: Message) -> bool:
-        return message.chat.id in self._broadcaster.awaiting
+        chat_id = message.chat.id
+        shown = self._broadcaster.previewed.get(chat_id)
+        return chat_id in self._broadcaster.awaiting or (
+            shown is not None and message.message_id < shown[1]
+        )
+
+
+class _Drafting(filters.MessageFilter):
+    """Messages in a chat where a draft is being written (for /cancel, at any step)."""
+
+    def __init__(self, broadcaster: Broadcaster) -> None:
+        super().__init__(name="drafting_broadcast")
+        self._broadcaster = broadcaster
+
+    def filter(self, message: Message) -> bool:
+        chat_id = message.chat.id
+        return chat_id in self._broadcaster.awaiting or chat_id in self._broadcaster.previewed
+
+
+_BROADCAST_COMMAND = re.compile(r"/broadcast(?:@\w+)?(?:\s|$)", re.IGNORECASE)
 
 
 class Broadcaster:
@@ -237,15 +278,49 @@ class Broadcaster:
         # Chat id → broadcast waiting for a message there (content or time). The database holds
         # the truth; this mirror only lets the text filter decide without a query.
         self.awaiting: dict[int, int] = {}
+        # Chat id → (broadcast, its audience panel) for a draft whose preview is shown: a message
+        # older than the panel was sent before the staff member saw the preview.
+        self.previewed: dict[int, tuple[int, int]] = {}
+        # Chats whose updates are handled one at a time, in order (see order_key).
+        self.ordered: set[int] = set()
+        self._albums: dict[int, str] = {}  # chat → the last album answered there
         self._shown: dict[int, str] = {}  # broadcast → the progress text last drawn
+
+    def order_key(self, update: object) -> int | None:
+        """The chat, if the update belongs to a dialog there, which must see its updates one at a
+        time and in order: from /broadcast until the draft is sent or dropped.
+
+        Called for every update as it arrives, before any is handled (see bot.updates): so a
+        /broadcast marks its chat at once, and the announcement sent right after it waits for it.
+        """
+        if not isinstance(update, Update):
+            return None
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return None
+        if chat.id in self.ordered:
+            return chat.id
+        message = update.message
+        if message is not None and _BROADCAST_COMMAND.match(message.text or ""):
+            self.ordered.add(chat.id)
+            return chat.id
+        return None
+
+    def _finished(self, chat_id: int) -> None:
+        """The chat's draft is sent, scheduled or dropped: its messages are its own again."""
+        self.awaiting.pop(chat_id, None)
+        self.previewed.pop(chat_id, None)
+        self.ordered.discard(chat_id)
+        self._albums.pop(chat_id, None)
 
     def handlers(self) -> list[BaseHandler[Update, BotContext, None]]:
         awaiting = _Awaiting(self)
-        content = (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND
+        # Anything a person can send: what cannot be announced gets a reply saying so.
+        content = filters.UpdateType.MESSAGE & ~filters.COMMAND & ~filters.StatusUpdate.ALL
         return [
             CommandHandler("broadcast", self.start),
             CommandHandler("broadcasts", self.list_command),
-            CommandHandler("cancel", self.cancel_command, filters=awaiting),
+            CommandHandler("cancel", self.cancel_command, filters=_Drafting(self)),
             ButtonHandler(self.on_button, BroadcastAction),
             MessageHandler(filters.ChatType.PRIVATE & content & awaiting, self.on_message),
         ]
@@ -255,6 +330,7 @@ class Broadcaster:
     async def restore(self, context: BotContext) -> None:
         """After a restart: whose next message belongs to a draft."""
         for draft in await BroadcastStore(context.services.db).drafts():
+            self.ordered.add(draft.chat_id)
             if draft.state in ("writing", "timing"):
                 self.awaiting[draft.chat_id] = draft.broadcast_id
 
@@ -265,6 +341,7 @@ class Broadcaster:
             return
         services = context.services
         if await refused(update, context, "broadcast"):
+            self._finished(message.chat.id)
             return
         lang = await services.language_of(user)
         if message.chat.type != ChatType.PRIVATE:
@@ -272,6 +349,8 @@ class Broadcaster:
             return
         store = BroadcastStore(services.db)
         draft = await store.begin(user.id, message.chat.id)
+        self._finished(message.chat.id)  # an earlier draft here is dropped
+        self.ordered.add(message.chat.id)
         self.awaiting[message.chat.id] = draft.broadcast_id
         panel = await message.reply_text(
             services.catalog.text("broadcast.ask_content", lang),
@@ -280,12 +359,14 @@ class Broadcaster:
         await store.update(draft.broadcast_id, panel_message_id=panel.message_id)
 
     async def cancel_command(self, update: Update, context: BotContext) -> None:
-        """/cancel while writing: drop the draft."""
+        """/cancel while writing, choosing the audience or the time: drop the draft."""
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
         services = context.services
-        broadcast_id = self.awaiting.pop(message.chat.id, None)
+        shown = self.previewed.get(message.chat.id)
+        broadcast_id = self.awaiting.get(message.chat.id) or (shown[0] if shown else None)
+        self._finished(message.chat.id)
         if broadcast_id is not None:
             await BroadcastStore(services.db).update(
                 broadcast_id, expect=("writing", "choosing", "timing"), state="cancelled"
@@ -301,19 +382,34 @@ class Broadcaster:
         if message is None or user is None:
             return
         services = context.services
+        chat_id = message.chat.id
         store = BroadcastStore(services.db)
-        broadcast = await store.get(self.awaiting.get(message.chat.id, 0))
+        shown = self.previewed.get(chat_id)
+        broadcast_id = self.awaiting.get(chat_id) or (shown[0] if shown else 0)
+        broadcast = await store.get(broadcast_id)
         if broadcast is None or broadcast.created_by != user.id or not broadcast.is_draft:
-            self.awaiting.pop(message.chat.id, None)
+            self._finished(chat_id)
             return
+        if message.media_group_id is not None:
+            # An album comes as one message per photo: the first one is answered, not the rest.
+            if self._albums.get(chat_id) == message.media_group_id:
+                return
+            self._albums[chat_id] = message.media_group_id
         if broadcast.state == "timing":
             await self._take_time(message, services, broadcast)
         elif broadcast.state == "writing":
             await self._take_content(message, services, broadcast)
+        else:  # sent before the preview was shown: an announcement is one message
+            lang = await services.language_of(user)
+            await message.reply_text(services.catalog.text("broadcast.one_message", lang))
 
     async def _take_content(self, message: Message, services: Services, draft: Broadcast) -> None:
         lang = await services.language_of(message.from_user)
         catalog = services.catalog
+        if message.media_group_id is not None:
+            # Residents would get one photo of the album: refused, with what to do instead.
+            await message.reply_text(catalog.text("broadcast.album", lang))
+            return
         if message.photo:
             kind = "photo"
             text_html = message.caption_html or ""
@@ -321,7 +417,8 @@ class Broadcaster:
                 "send_photo", photo=message.photo[-1].file_id, caption=text_html or None,
                 parse_mode="HTML",
             )  # fmt: skip
-        elif message.document is not None:
+        elif message.document is not None and message.animation is None:
+            # (A GIF comes with a `document` too, but it is an animation.)
             kind = "document"
             text_html = message.caption_html or ""
             body = outgoing(
@@ -356,6 +453,7 @@ class Broadcaster:
         assert fresh is not None
         text, markup = await self._audience_panel(services, lang, fresh)
         panel = await message.reply_text(text, reply_markup=markup)
+        self.previewed[message.chat.id] = (draft.broadcast_id, panel.message_id)
         await BroadcastStore(services.db).update(
             draft.broadcast_id, panel_message_id=panel.message_id
         )
@@ -372,7 +470,7 @@ class Broadcaster:
         if moment <= now or moment - now > MAX_AHEAD:
             await message.reply_text(catalog.text("broadcast.time_out_of_range", lang))
             return
-        self.awaiting.pop(message.chat.id, None)
+        self._finished(message.chat.id)
         # Only the time is fixed now: who gets it is decided when it goes out, so a resident
         # who stops their subscription overnight does not get a 06:30 announcement.
         store = BroadcastStore(services.db)
@@ -426,7 +524,7 @@ class Broadcaster:
         if name == "x":
             await store.update(broadcast.broadcast_id, expect=("writing", "choosing", "timing"),
                                state="cancelled")  # fmt: skip
-            self.awaiting.pop(broadcast.chat_id, None)
+            self._finished(broadcast.chat_id)
             await query.answer()
             await query.edit_message_text(catalog.text("broadcast.cancelled", lang))
             return
@@ -456,6 +554,7 @@ class Broadcaster:
             return
         elif name == "go":
             await query.answer()
+            self._finished(broadcast.chat_id)
             sent = await self._queue(services, broadcast, user.id)
             if sent is not None:
                 await self._redraw(services, sent.broadcast_id, query.get_bot(), force=True)
@@ -607,26 +706,28 @@ class Broadcaster:
         broadcast = await store.get(broadcast_id)
         if broadcast is None or broadcast.article_id is not None:
             return
-        plain = plain_text(broadcast.text_html or "").strip()
-        lines = [line.strip() for line in plain.splitlines() if line.strip()]
+        body_html = (broadcast.text_html or "").strip()
+        body_text = plain_text(body_html).strip()
         now = datetime.now(UTC)
-        title = (lines[0] if lines else "")[:150] or services.catalog.text(
+        title = announcement_title(body_text) or services.catalog.text(
             "broadcast.untitled", services.settings.DEFAULT_LANGUAGE,
             date=now.astimezone(services.settings.tz).strftime("%d/%m/%Y"),
         )  # fmt: skip
-        summary = " ".join(lines[1:])[:600]
-        body_html = (broadcast.text_html or "").replace("\n", "\n\n") if len(lines) > 1 else ""
+        # The whole announcement is the body: its title is only a name for lists, and a reader
+        # who comes later must find everything, down to the phone number at its end.
         data = ArticleData(
             external_ids=(f"broadcast:{broadcast_id}",),
             url=f"https://t.me/{services.delivery.bot.username}",
             title=title,
-            title_key=title_key(title),
-            summary=summary,
+            # Its own key, not its folded title: two announcements headed alike ("Thông báo cắt
+            # điện") are two articles, and neither ever overwrites a portal article.
+            title_key=f"broadcast {broadcast_id}",
+            summary="",
             body_html=body_html,
-            body_text="\n\n".join(lines[1:]),
+            body_text=body_text,
             published_at=now,
             categories=((ANNOUNCEMENTS, None),),
-            search_text=(fold(title), fold(summary), fold(" ".join(lines[1:]))),
+            search_text=(fold(title), "", fold(body_text)),
         )
         article_id, _ = await services.articles.upsert(data, now, announced=True)
         await store.update(broadcast_id, article_id=article_id)
@@ -829,6 +930,10 @@ class Broadcaster:
 def handlers(application: BotApplication) -> list[BaseHandler[Update, BotContext, None]]:
     """The broadcast handlers, and the jobs that follow sends and restore drafts."""
     broadcaster = Broadcaster()
+    processor = application.update_processor
+    if isinstance(processor, ChatOrder):
+        # What staff see must be what residents get: a draft's messages are taken in order.
+        processor.claim(broadcaster.order_key)
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             broadcaster.follow, interval=FOLLOW_SECONDS, first=FOLLOW_SECONDS,

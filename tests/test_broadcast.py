@@ -11,13 +11,16 @@ from typing import Any
 import pytest
 
 from bot.app import build_application, running
+from bot.callbacks import OpenArticle
 from bot.context import BotApplication, Services
-from bot.standins.telegram import FakeTelegram, User
+from bot.standins.telegram import MESSAGE_KINDS, FakeTelegram, User
+from bot.standins.tghtml import parse_html
 from handlers.broadcast import BroadcastAction, parse_time
 from storage.subscriptions import Subscription
 from tests.conftest import TZ, make_settings, settled
 from tests.test_delivery import until
 from tests.test_push import add_article
+from tests.test_reading import press
 
 OWNER = 1001
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4, "big") + (480).to_bytes(4, "big")
@@ -219,6 +222,12 @@ async def test_cancel_at_each_step(telegram: FakeTelegram, app: BotApplication) 
     audience = await write(telegram, owner, telegram.send, "Họp dân")
     await telegram.press(owner, audience, button(audience, "❌ Hủy"))
     await until(lambda: "Đã hủy" in current(telegram, audience)["text"])
+    # At the audience: /cancel too.
+    await write(telegram, owner, telegram.send, "Họp dân lần một")
+    cancelled = await telegram.reply_to(owner, "/cancel")
+    assert cancelled.params["text"].startswith("Đã hủy thông báo")
+    searched = await telegram.reply_to(owner, "nước sạch")  # the draft is gone: a search
+    assert "Đã hủy" not in searched.params["text"]
     # At the time.
     audience = await write(telegram, owner, telegram.send, "Họp dân lần hai")
     await telegram.press(owner, audience, button(audience, "⏰"))
@@ -380,3 +389,205 @@ def test_parse_time() -> None:
     assert parse_time("sáng mai", now, TZ) is None
     assert parse_time("25:00", now, TZ) is None
     assert parse_time("07:00 31/2", now, TZ) is None
+
+
+async def read_all_pages(telegram: FakeTelegram, reader: User, article_id: int) -> list[str]:
+    """Open an article as a resident and turn every page of its full text; their plain text."""
+    listing = await telegram.reply_to(reader, "/latest")
+    message_id = listing.result["message_id"]
+    short = await press(telegram, reader, message_id, OpenArticle(article_id, 0, 0).pack())
+    assert short.ok
+    first = await press(telegram, reader, message_id, OpenArticle(article_id, 1, 0).pack())
+    assert first.ok, first.response
+    text = first.params["text"]
+    total = int(text.split("trang 1/")[1].split("<")[0]) if "trang 1/" in text else 1
+    seen = [parse_html(text)[0]]
+    for number in range(2, total + 1):
+        page = await press(telegram, reader, message_id, OpenArticle(article_id, number, 0).pack())
+        assert page.ok, page.response  # no "can't parse entities"
+        seen.append(parse_html(page.params["text"])[0])
+    return seen
+
+
+async def test_announcement_kept_whole_as_news_every_page_readable(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    """Kept as news: the whole text (the phone number at the end of a one-paragraph
+    announcement), a title cut between words, and pages Telegram accepts even when the whole
+    announcement sits inside one quote with bold across lines."""
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    await subscribers(telegram, services, range(2601, 2602))
+    reader = telegram.user(2699)
+
+    text = (
+        "Thông báo về việc tổ chức tiêm phòng dại cho chó mèo trên địa bàn toàn xã vào sáng thứ"
+        " Bảy ngày 28/11 tại nhà văn hóa các thôn, đề nghị bà con đưa vật nuôi đến đúng giờ."
+        " Mọi thắc mắc xin liên hệ anh Minh, cán bộ thú y xã: 0235 3123 456"
+    )
+    audience = await write(telegram, owner, telegram.send, text)
+    await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+    await final_report(telegram, audience)
+    key = f"broadcast:{BroadcastAction.unpack(button(audience, '✅ Gửi ngay')).broadcast_id}"
+    article_id = (await services.articles.known([key]))[key]
+    article = await services.articles.get(article_id)
+    assert article is not None
+    assert len(article.title) <= 150
+    assert article.title.endswith("…")
+    assert text.startswith(article.title[:-1])
+    assert text[len(article.title) - 1] == " "  # cut between two words
+    assert article.body_text == text
+    (page,) = await read_all_pages(telegram, reader, article_id)
+    assert "0235 3123 456" in page
+
+    lines = [
+        f"{n}. Hộ ông bà thôn {n} & <tổ> {n}: nộp hồ sơ tại UBND xã trước 17h" for n in range(60)
+    ]
+    long_text = "\n".join(lines)
+    assert 3000 < len(long_text) < 4096
+    bold_from = long_text.index("10. ")
+    entities = [
+        {"type": "blockquote", "offset": 0, "length": len(long_text)},
+        {"type": "bold", "offset": bold_from, "length": long_text.index("45. ") - bold_from},
+        {
+            "type": "text_link",
+            "offset": long_text.index("UBND", long_text.index("50. ")),
+            "length": 4,
+            "url": "https://xa.example.vn/a?b=1&c=2",
+        },
+    ]
+    audience = await write(telegram, owner, telegram.send, long_text, entities=entities)
+    await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+    await final_report(telegram, audience)
+    key = f"broadcast:{BroadcastAction.unpack(button(audience, '✅ Gửi ngay')).broadcast_id}"
+    article_id = (await services.articles.known([key]))[key]
+    pages = await read_all_pages(telegram, reader, article_id)
+    assert len(pages) >= 2
+    joined = "\n".join(pages)
+    positions = [joined.find(line) for line in lines]
+    assert -1 not in positions
+    assert positions == sorted(positions)
+
+
+def said(telegram: FakeTelegram, after: int, words: str) -> list[dict[str, Any]]:
+    """The bot's messages to the owner since `after` that contain `words`."""
+    return [
+        c.result
+        for c in telegram.calls_to("sendMessage", after, chat_id=OWNER)
+        if c.ok and words in c.result.get("text", "")
+    ]
+
+
+async def test_what_cannot_be_announced_is_answered_as_such(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    """A sticker, a video, a voice note, a location, a contact, a dice, a poll... each gets the
+    reply that it cannot be announced; the draft still takes a text afterwards."""
+    owner = telegram.user(OWNER)
+    await telegram.reply_to(owner, "/broadcast")
+    for kind in MESSAGE_KINDS:
+        if kind in ("photo", "document"):
+            continue
+        mark = telegram.mark()
+        await telegram.send_kind(owner, kind, "Chú thích" if kind in ("video", "audio") else "")
+        reply = await telegram.wait_for("sendMessage", after=mark, chat_id=OWNER)
+        assert "không gửi làm thông báo được" in reply.params["text"], kind
+        assert "reply_markup" not in reply.params  # no preview, no panel
+    assert [
+        c.method for c in telegram.calls if c.chat_id == OWNER and c.method != "sendMessage"
+    ] == []
+    mark = telegram.mark()
+    await telegram.send(owner, "Họp dân lúc 19h")
+    preview = await telegram.wait_for("sendMessage", after=mark, chat_id=OWNER)
+    assert preview.params["text"] == "Họp dân lúc 19h"
+
+
+async def test_an_album_is_refused_once(telegram: FakeTelegram, app: BotApplication) -> None:
+    """An album (one message per item) gets one reply, not one per photo, and no preview."""
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    (lan,) = await subscribers(telegram, services, range(2701, 2702))
+    await telegram.reply_to(owner, "/broadcast")
+    mark = telegram.mark()
+    await telegram.send_album(owner, ("photo", "photo", "video", "photo"), "Ảnh buổi họp")
+    audience = await write_after(telegram, owner, "Họp dân lúc 19h")
+    assert len(said(telegram, mark, "không gửi được cả album")) == 1
+    assert telegram.calls_to("sendPhoto", mark) == []
+    await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+    await final_report(telegram, audience)
+    assert [m.get("text") for m in telegram.chat_messages(lan.id)] == ["Họp dân lúc 19h"]
+
+
+async def write_after(telegram: FakeTelegram, owner: User, text: str) -> dict[str, Any]:
+    """Send the announcement's text to a draft already begun; returns the audience panel."""
+    mark = telegram.mark()
+    await telegram.send(owner, text)
+    await until(lambda: any(c.ok and c.result.get("reply_markup") for c in
+                            telegram.calls_to("sendMessage", mark, chat_id=OWNER)))  # fmt: skip
+    return panel(telegram, mark)
+
+
+async def test_messages_sent_quickly_make_one_draft_in_order(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    """/broadcast and the announcement sent at once, then a second message (or an album)
+    before the preview came: one preview, of the first, above the panel that sends it; the
+    rest are answered that an announcement is one message."""
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    (lan,) = await subscribers(telegram, services, range(2801, 2802))
+    for second in ("text", "album"):
+        mark = telegram.mark()
+        await telegram.send(owner, "/broadcast")
+        await telegram.send(owner, f"Bản thứ nhất ({second})")
+        if second == "text":
+            await telegram.send(owner, "Bản thứ hai")
+        else:
+            await telegram.send_album(owner, ("photo", "photo", "photo"))
+        await telegram.wait_for(
+            "sendMessage", after=mark, chat_id=OWNER, where=lambda c: "một tin nhắn" in
+            str(c.params.get("text")),
+        )  # fmt: skip
+        # A search after the panel: once answered, everything sent before it was handled.
+        await telegram.reply_to(owner, "nước sạch")
+        texts = [
+            c.params.get("text", "") for c in telegram.calls_to("sendMessage", mark, chat_id=OWNER)
+        ]
+        assert texts[0].startswith("📢 <b>Soạn thông báo</b>")
+        assert texts[1] == f"Bản thứ nhất ({second})"  # the preview
+        assert texts[2].startswith("👆 Đó là thông báo người dân sẽ nhận.")
+        assert len(said(telegram, mark, "Thông báo chỉ gồm một tin nhắn")) == 1
+        assert "Bản thứ hai" not in texts
+        assert telegram.calls_to("sendPhoto", mark) == []
+        audience = panel(telegram, mark)
+        await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+        await final_report(telegram, audience)
+    assert [m.get("text") for m in telegram.chat_messages(lan.id)] == [
+        "Bản thứ nhất (text)",
+        "Bản thứ nhất (album)",
+    ]
+
+
+async def test_announcements_headed_alike_are_kept_apart(
+    telegram: FakeTelegram, app: BotApplication
+) -> None:
+    """Two announcements with the same first line are two articles, each with its own text."""
+    services = app.bot_data.services
+    owner = telegram.user(OWNER)
+    await subscribers(telegram, services, range(2901, 2902))
+    ids = []
+    for village in ("Thôn Mỹ Trà", "Thôn Phước Hà"):
+        audience = await write(
+            telegram, owner, telegram.send, f"Thông báo cắt điện\n{village}: từ 7h đến 11h mai"
+        )
+        await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+        await final_report(telegram, audience)
+        key = f"broadcast:{BroadcastAction.unpack(button(audience, '✅ Gửi ngay')).broadcast_id}"
+        ids.append((await services.articles.known([key]))[key])
+    assert ids[0] != ids[1]
+    bodies = [(await services.articles.get(article_id)) for article_id in ids]
+    assert [b.body_text.splitlines()[1] for b in bodies if b is not None] == [
+        "Thôn Mỹ Trà: từ 7h đến 11h mai",
+        "Thôn Phước Hà: từ 7h đến 11h mai",
+    ]
+    assert {c.name: c.count for c in await services.reading.categories()}["Thông báo"] == 2

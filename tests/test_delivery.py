@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -416,3 +418,82 @@ async def test_finished_jobs_lose_their_rows_after_a_month_not_their_counts(
     progress = await services.outbox.progress(delivery_id)
     assert progress is not None
     assert (progress.total, progress.sent, progress.state) == (1, 1, "done")
+
+
+class _LockedDatabase(logging.Handler):
+    """A second connection that holds the database's write lock (as a backup or a second
+    process would) from a given moment until the engine logs a line containing `until`."""
+
+    def __init__(self, path: Path, until: str) -> None:
+        super().__init__(logging.WARNING)
+        self.until = until
+        self.connection = sqlite3.connect(path, isolation_level=None)
+        self.held = False
+        self.released = False  # (`lock` and `release` are logging.Handler's own)
+        self.warnings: list[str] = []
+
+    def seize(self, call: object = None) -> None:
+        self.connection.execute("BEGIN IMMEDIATE")
+        self.held = True
+
+    def free(self) -> None:
+        if self.held:
+            self.connection.execute("ROLLBACK")
+            self.held, self.released = False, True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.warnings.append(record.getMessage())
+        if self.until in record.getMessage():
+            self.free()
+
+
+@pytest.mark.parametrize(
+    ("until", "kept"),
+    [
+        ("could not record", False),  # released after the first refusal: the retry records it
+        ("refused to record", True),  # held through every retry: kept in memory, recorded later
+    ],
+)
+async def test_a_sent_message_is_never_sent_again_when_the_database_is_locked(
+    telegram: FakeTelegram, services: Services, until: str, kept: bool
+) -> None:
+    """'database is locked' while recording a send: each recipient still gets it exactly once."""
+    ids = [4101, 4102, 4103]
+    for user_id in ids:
+        telegram.user(user_id)
+    engine = services.delivery
+    engine.record_delays = (0.05, 0.1)
+    # Give up waiting for the lock after 0.1 s rather than SQLite's 5 s: the same refusal, sooner.
+    await services.db.conn.execute("PRAGMA busy_timeout = 100")
+    lock = _LockedDatabase(services.db.path, until)
+    logger = logging.getLogger("bot.delivery")
+    logger.addHandler(lock)
+    try:
+        # The lock is taken when Telegram has accepted the first message, before its answer
+        # reaches the engine: the engine's record of that send is refused.
+        telegram.before_answering("sendMessage", lock.seize)
+        delivery_id = await services.outbox.create(
+            "broadcast", [text("Thông báo họp thôn")], [(i, 0) for i in ids]
+        )
+        assert delivery_id is not None
+        engine.wake()
+        await until_released(lock)
+        await wait_done(services, delivery_id, timeout=30)
+    finally:
+        lock.free()
+        logger.removeHandler(lock)
+        lock.connection.close()
+    for user_id in ids:
+        assert received(telegram, user_id) == ["Thông báo họp thôn"], user_id
+    assert len(telegram.calls_to("sendMessage")) == len(ids)
+    rows = await services.db.fetchall(
+        "SELECT state, COUNT(*), COUNT(sent_message_id) FROM outbox WHERE delivery_id = ?"
+        " GROUP BY state",
+        (delivery_id,),
+    )
+    assert [tuple(row) for row in rows] == [("sent", 3, 3)]
+    assert any("refused to record" in line for line in lock.warnings) is kept, lock.warnings
+
+
+async def until_released(lock: _LockedDatabase) -> None:
+    await until(lambda: lock.released, timeout=20)

@@ -21,7 +21,7 @@ from bot.context import BotApplication
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
 from bot.news.text import fold
-from bot.reading import render_alert
+from bot.reading import BODY_LIMIT, render_alert, split_html
 from bot.standins.telegram import ApiCall, FakeTelegram, User
 from bot.standins.tghtml import parse_html
 from bot.standins.website import FakePortal
@@ -414,3 +414,85 @@ async def test_an_article_whose_address_telegram_refuses_still_opens(
             assert bad not in urls
             assert alert.preview is not None
             assert alert.preview.is_disabled
+
+
+# -- pages: every page valid Telegram HTML, whatever the markup -----------------------------
+
+_WORDS = ["Thông", "báo", "cắt", "nước", "ngày", "28/11", "&amp;", "&lt;khu&gt;", "&quot;A&quot;",
+          "&#272;ường", "xã", "Bình", "Chánh", "0235.3123.456", "x" * 90]  # fmt: skip
+_SPACES = [" ", " ", " ", "\n", "\n\n", "  "]
+_PLAIN = ["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "tg-spoiler"]
+
+
+def _markup(rng: random.Random, depth: int = 0, inside: frozenset[str] = frozenset()) -> str:
+    """Random Telegram HTML as a staff member's formatting or a website's article gives it."""
+    parts: list[str] = []
+    for _ in range(rng.randint(1, 12 if depth else 40)):
+        roll = rng.random()
+        if roll < 0.6 or depth >= 3:
+            parts.append(rng.choice(_WORDS) + rng.choice(_SPACES))
+            continue
+        kind = rng.choice(["plain", "plain", "a", "code", "pre", "quote", "span"])
+        if kind == "a" and "a" not in inside:
+            href = rng.choice(["https://xa.example.vn/tb?id=1&amp;p=2", "https://t.me/x"])
+            parts.append(f'<a href="{href}">{_markup(rng, depth + 1, inside | {"a"})}</a>')
+        elif kind == "code":
+            parts.append(f"<code>{rng.choice(_WORDS)} {rng.choice(_WORDS)}</code>")
+        elif kind == "pre":
+            lines = "\n".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 30)))
+            if rng.random() < 0.5:
+                parts.append(f'<pre><code class="language-python">{lines}</code></pre>')
+            else:
+                parts.append(f"<pre>{lines}</pre>")
+        elif kind == "quote" and "blockquote" not in inside:
+            opening = rng.choice(["<blockquote>", "<blockquote expandable>"])
+            inner = _markup(rng, depth + 1, inside | {"blockquote"})
+            parts.append(f"{opening}{inner}</blockquote>")
+        elif kind == "span":
+            parts.append(f'<span class="tg-spoiler">{_markup(rng, depth + 1, inside)}</span>')
+        else:
+            tag = rng.choice(_PLAIN)
+            parts.append(f"<{tag}>{_markup(rng, depth + 1, inside)}</{tag}>")
+    return "".join(parts)
+
+
+def _formatted_characters(markup: str) -> list[tuple[str, frozenset[tuple[str, str]]]]:
+    """Each visible character with the formatting Telegram applies to it (spaces left out)."""
+    text, entities = parse_html(markup)  # raises as Telegram would refuse
+    marks: list[set[tuple[str, str]]] = [set() for _ in text]
+    for entity in entities:
+        detail = str(entity.get("url") or entity.get("language") or "")
+        for index in range(entity["offset"], entity["offset"] + entity["length"]):
+            marks[index].add((entity["type"], detail))
+    return [(char, frozenset(mark)) for char, mark in zip(text, marks, strict=True)
+            if not char.isspace()]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_pages_of_any_markup_are_valid_and_keep_everything(seed: int) -> None:
+    """Cut anywhere: each page is accepted by Telegram, fits, and together they hold every
+    character of the text with exactly its formatting."""
+    rng = random.Random(seed)
+    body = _markup(rng)
+    limit = rng.choice([200, 300, 700, BODY_LIMIT])
+    pages = split_html(body, limit)
+    for page in pages:
+        assert len(page) <= limit, page
+        parse_html(page)  # no "can't parse entities"
+    kept = [mark for page in pages for mark in _formatted_characters(page)]
+    assert kept == _formatted_characters(body)
+
+
+def test_pages_end_between_paragraphs_then_lines_then_words() -> None:
+    """A page ends at a paragraph break when one is in its second half; a long quote is cut
+    between lines, and the quote goes on, reopened, on the next page."""
+    paragraph = "Người dân chú ý. " * 60  # ~1,000 characters
+    body = f"{paragraph}\n\n{paragraph}\n\n<blockquote><b>" + "Dòng thông báo\n" * 400 + "</b>"
+    body += "</blockquote>"
+    pages = split_html(body, 3000)
+    assert pages[0] == f"{paragraph}\n\n{paragraph}".strip()
+    assert pages[1].startswith("<blockquote><b>Dòng thông báo\n")
+    assert pages[1].endswith("Dòng thông báo</b></blockquote>")
+    assert all(page.startswith("<blockquote><b>Dòng") for page in pages[1:])
+    for page in pages:
+        parse_html(page)

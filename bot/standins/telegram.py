@@ -47,7 +47,7 @@ def button_url_ok(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
-__all__ = ["ApiCall", "ApiError", "Chat", "FakeTelegram", "FloodLimits", "User"]
+__all__ = ["MESSAGE_KINDS", "ApiCall", "ApiError", "Chat", "FakeTelegram", "FloodLimits", "User"]
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -266,12 +266,14 @@ class FakeTelegram:
         # Called with every answered call, in order (the demo's chat page follows the bot so).
         self.observers: list[Callable[[ApiCall], None]] = []
         self._faults: list[Fault] = []
+        self._hooks: list[tuple[str, Callable[[ApiCall], None]]] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._last_update_id = 0  # the newest update queued for the bot
         self._confirmed_id = 0  # the newest update the bot confirmed it has taken
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._query_ids = itertools.count(1)
+        self._media_groups = itertools.count(13_000_000_000_000_001)
         self._sent_at: dict[int | str, deque[float]] = defaultdict(deque)
         self._sent_overall: deque[float] = deque()
         self._changed = asyncio.Condition()
@@ -403,6 +405,11 @@ class FakeTelegram:
         """For the next `seconds`, every send gets a 429 whose retry_after covers the rest."""
         self.busy_until = time.monotonic() + seconds
 
+    def before_answering(self, method: str, hook: Callable[[ApiCall], None]) -> None:
+        """Run `hook(call)` once, when a call of `method` has been handled and recorded but its
+        answer has not left yet: the bot cannot act on the answer before the hook ran."""
+        self._hooks.append((method, hook))
+
     def enforce_flood_limits(self, limits: FloodLimits | None = None) -> None:
         """Answer 429 to sends beyond Telegram's flood limits (per chat and overall)."""
         self.flood = limits or FloodLimits()
@@ -472,6 +479,47 @@ class FakeTelegram:
         self.messages[(chat.id, message["message_id"])] = StoredMessage(message)
         await self.push({"message": message})
         return message
+
+    async def send_kind(
+        self,
+        user: User,
+        kind: str,
+        caption: str = "",
+        *,
+        media_group_id: str | None = None,
+        content: bytes = b"",
+    ) -> dict[str, Any]:
+        """The user sends a message of any other kind (see MESSAGE_KINDS): a sticker, a video,
+        a voice note, a location, a poll... with the fields Telegram gives it; returns it."""
+        chat = self.chats[user.id]
+        file_id = f"{kind}-{secrets.token_hex(6)}"
+        if kind in _FILE_KINDS:
+            self.files[file_id] = content or PNG_HEADER
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids[chat.id]),
+            "date": int(time.time()),
+            "chat": chat.to_api(),
+            "from": user.to_api(),
+            **_message_kind(kind, file_id, self.files.get(file_id, b""), chat),
+        }
+        if caption:
+            message["caption"] = caption
+        if media_group_id is not None:
+            message["media_group_id"] = media_group_id
+        self.messages[(chat.id, message["message_id"])] = StoredMessage(message)
+        await self.push({"message": message})
+        return message
+
+    async def send_album(
+        self, user: User, kinds: Iterable[str] = ("photo", "photo", "photo"), caption: str = ""
+    ) -> list[dict[str, Any]]:
+        """The user sends an album: as Telegram does, one message per item, back to back, with
+        the same `media_group_id` (the caption on the first)."""
+        group = str(next(self._media_groups))
+        return [
+            await self.send_kind(user, kind, caption if index == 0 else "", media_group_id=group)
+            for index, kind in enumerate(kinds)
+        ]
 
     async def press(self, user: User, message: dict[str, Any] | int, data: str) -> str:
         """The user taps a button carrying `data` under a message; returns the query id."""
@@ -694,6 +742,9 @@ class FakeTelegram:
         self.calls.append(call)
         for observer in self.observers:
             observer(call)
+        for hooked in [h for h in self._hooks if h[0] == method][:1]:
+            self._hooks.remove(hooked)
+            hooked[1](call)
         await self._notify()
         return call.status, call.response
 
@@ -1187,6 +1238,46 @@ class FakeTelegram:
                 self._updates.pop(0)
             else:
                 await asyncio.sleep(0.2)
+
+
+# Kinds of messages `send_kind` makes, besides text; the first ones carry a file.
+_FILE_KINDS = ("photo", "document", "sticker", "video", "voice", "video_note", "audio", "animation")
+MESSAGE_KINDS = (*_FILE_KINDS, "location", "venue", "contact", "dice", "poll", "story")
+PNG_HEADER = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + (640).to_bytes(4, "big") + (480).to_bytes(4, "big")
+
+
+def _message_kind(kind: str, file_id: str, content: bytes, chat: Chat) -> dict[str, Any]:
+    """The fields of a message of `kind`, as the Bot API gives them."""
+    file = {"file_id": file_id, "file_unique_id": file_id[-8:], "file_size": len(content)}
+    place = {"latitude": 15.5736, "longitude": 108.4740}
+    fields: dict[str, dict[str, Any]] = {
+        "sticker": {"sticker": {**file, "width": 512, "height": 512, "is_animated": False,
+                                "is_video": False, "type": "regular", "emoji": "👍"}},
+        "video": {"video": {**file, "width": 640, "height": 360, "duration": 12,
+                            "mime_type": "video/mp4"}},
+        "voice": {"voice": {**file, "duration": 4, "mime_type": "audio/ogg"}},
+        "video_note": {"video_note": {**file, "length": 240, "duration": 6}},
+        "audio": {"audio": {**file, "duration": 180, "title": "Quốc ca"}},
+        # A GIF comes as an animation and, for older clients, as a document too.
+        "animation": {
+            "animation": {**file, "width": 320, "height": 240, "duration": 3},
+            "document": {**file, "file_name": "vui.gif.mp4", "mime_type": "video/mp4"},
+        },
+        "location": {"location": place},
+        "venue": {"location": place, "venue": {"location": place, "title": "Nhà văn hóa thôn",
+                                               "address": "Thôn Mỹ Trà, xã Bình Chánh"}},
+        "contact": {"contact": {"phone_number": "+84235123456", "first_name": "Minh"}},
+        "dice": {"dice": {"emoji": "🎲", "value": 4}},
+        "poll": {"poll": {"id": "5001", "question": "Họp lúc mấy giờ?", "options": [
+            {"text": "7 giờ", "voter_count": 0, "persistent_id": "a"},
+            {"text": "19 giờ", "voter_count": 0, "persistent_id": "b"}],
+            "total_voter_count": 0, "is_closed": False, "is_anonymous": True, "type": "regular",
+            "allows_multiple_answers": False, "allows_revoting": False, "members_only": False}},
+        "story": {"story": {"chat": chat.to_api(), "id": 7}},
+    }  # fmt: skip
+    if kind in ("photo", "document"):
+        return {kind: _media(kind, file_id, content, "thong-bao.pdf")}
+    return fields[kind]
 
 
 def _media(kind: str, file_id: str, content: bytes, file_name: str) -> Any:
