@@ -29,7 +29,7 @@ from tests.fixtures import PORTAL
 opt_in_to_ptb_timedelta(os.environ)
 
 
-async def settled(telegram: FakeTelegram, application: BotApplication, timeout: float = 15) -> None:
+async def settled(telegram: FakeTelegram, application: BotApplication, timeout: float = 30) -> None:
     """Wait until the bot has handled every update sent so far, each to the end of its handlers.
 
     For checks that something did *not* happen, in place of sleeping and hoping: the bot has
@@ -161,4 +161,20 @@ async def bot(settings: Settings) -> AsyncIterator[BotApplication]:
     """The real application, started as in production, talking to the stand-in."""
     application = build_application(settings)
     async with running(application):
+        yield application
+
+
+@pytest.fixture
+async def news_bot(
+    telegram: FakeTelegram, portal: FakePortal, settings: Settings
+) -> AsyncIterator[BotApplication]:
+    """The bot over a database the news reader has filled from the stand-in website."""
+    async with (
+        await Database.open(settings.DATABASE_PATH) as db,
+        httpx.AsyncClient(timeout=5) as client,
+    ):
+        await NewsReader(
+            db, Fetcher(client), [Source(portal.url_for(p)) for p in SOURCES], TZ
+        ).run()
+    async with running(build_application(settings)) as application:
         yield application

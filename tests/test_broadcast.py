@@ -81,7 +81,7 @@ async def write(
     await telegram.reply_to(owner, "/broadcast")
     mark = telegram.mark()
     await send(owner, *args, **kwargs)
-    await telegram.wait_for("sendMessage", after=mark, chat_id=OWNER, timeout=5)
+    await telegram.wait_for("sendMessage", after=mark, chat_id=OWNER)
     await until(lambda: any(c.ok and c.result.get("reply_markup") for c in
                             telegram.calls_to("sendMessage", mark, chat_id=OWNER)))  # fmt: skip
     return panel(telegram, mark)

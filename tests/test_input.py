@@ -10,22 +10,14 @@ import dataclasses
 import itertools
 import logging
 import typing
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from bot.app import build_application, running
 from bot.callbacks import decode, kinds, parse_int
-from bot.config import Settings
 from bot.context import BotApplication
-from bot.news.fetch import Fetcher
-from bot.news.reader import NewsReader, Source
 from bot.standins.telegram import FakeTelegram, User
-from bot.standins.website import FakePortal
-from storage import Database
-from tests.conftest import SOURCES, TZ
 
 OWNER = 1001  # ADMIN_IDS of the conftest settings
 STALE = "Nút này đã cũ. Bạn vui lòng gõ /start để mở lại."
@@ -209,22 +201,6 @@ async def test_hostile_staff_arguments_are_not_found(
         assert "không phải là mã Telegram" in reply.params["text"], name
     assert await bot.bot_data.services.staff.members() == []
     assert errors_in(caplog) == []
-
-
-@pytest.fixture
-async def news_bot(
-    telegram: FakeTelegram, portal: FakePortal, settings: Settings
-) -> AsyncIterator[BotApplication]:
-    """The bot over a database the news reader has filled from the stand-in website."""
-    async with (
-        await Database.open(settings.DATABASE_PATH) as db,
-        httpx.AsyncClient(timeout=5) as client,
-    ):
-        await NewsReader(
-            db, Fetcher(client), [Source(portal.url_for(p)) for p in SOURCES], TZ
-        ).run()
-    async with running(build_application(settings)) as application:
-        yield application
 
 
 async def test_numbers_sqlite_holds_but_no_page_has(

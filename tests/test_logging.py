@@ -74,7 +74,7 @@ NEWCOMER_ID = 5_550_777_002  # never opened the bot: Telegram knows no chat with
 GROUP_ID = -1_009_876_543_210
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+async def eventually(check: Callable[[], bool], timeout: float = 30.0) -> None:
     """Wait until `check()` holds (a log line written after the call a test can wait for)."""
     async with asyncio.timeout(timeout):
         while not check():  # noqa: ASYNC110 - the state checked is the log's, not an event

@@ -56,7 +56,7 @@ def data_of(call: ApiCall, label: str) -> str:
     raise AssertionError(f"no button {label!r}")
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+async def eventually(check: Callable[[], bool], timeout: float = 30.0) -> None:
     """Wait until `check()` holds: redraws land after the answers a test can wait for."""
     async with asyncio.timeout(timeout):
         while not check():  # noqa: ASYNC110 - the state checked is the stand-in's, not an event

@@ -473,24 +473,7 @@ async def test_owners_are_told_once_when_the_channel_cannot_be_posted_to(
         assert telegram.calls_to("sendMessage", chat_id=-1005555)[-1].status == 400
 
         channel = telegram.channel(-1005555)
-        admin = {"status": "administrator", "user": telegram.bot_user, "can_post_messages": True,
-                 "can_be_edited": False, "can_manage_chat": True, "can_change_info": True,
-                 "can_delete_messages": True, "can_invite_users": True,
-                 "can_restrict_members": True, "can_promote_members": False,
-                 "can_manage_video_chats": True, "is_anonymous": False,
-                 "can_manage_voice_chats": True, "can_post_stories": True,
-                 "can_edit_stories": True, "can_delete_stories": True}  # fmt: skip
-        await telegram.push(
-            {
-                "my_chat_member": {
-                    "chat": channel.to_api(),
-                    "from": owner.to_api(),
-                    "date": int(datetime.now(UTC).timestamp()),
-                    "old_chat_member": {"status": "left", "user": telegram.bot_user},
-                    "new_chat_member": admin,
-                }
-            }
-        )
+        await telegram.make_bot_admin(channel, by=owner)
         async with asyncio.timeout(30):
             while not await services.chats.is_active(channel.id):  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
@@ -537,24 +520,7 @@ async def test_channel_username_not_found_is_told_then_found_when_the_bot_is_add
         await settle(services)
 
         channel = telegram.channel(-1004444, username="tinxa_kenh")
-        admin = {"status": "administrator", "user": telegram.bot_user, "can_post_messages": True,
-                 "can_be_edited": False, "can_manage_chat": True, "can_change_info": True,
-                 "can_delete_messages": True, "can_invite_users": True,
-                 "can_restrict_members": True, "can_promote_members": False,
-                 "can_manage_video_chats": True, "is_anonymous": False,
-                 "can_manage_voice_chats": True, "can_post_stories": True,
-                 "can_edit_stories": True, "can_delete_stories": True}  # fmt: skip
-        await telegram.push(
-            {
-                "my_chat_member": {
-                    "chat": channel.to_api(),
-                    "from": owner.to_api(),
-                    "date": int(datetime.now(UTC).timestamp()),
-                    "old_chat_member": {"status": "left", "user": telegram.bot_user},
-                    "new_chat_member": admin,
-                }
-            }
-        )
+        await telegram.make_bot_admin(channel, by=owner)
         await until(lambda: services.channel == channel.id)
         title = await add_article(services.db, 2, 1)
         await services.push.announce()

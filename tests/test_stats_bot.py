@@ -7,42 +7,16 @@ import csv
 import io
 import logging
 import re
-from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
-from bot.app import build_application, running
 from bot.callbacks import OpenArticle, decode
-from bot.config import Settings
 from bot.context import BotApplication
-from bot.news.fetch import Fetcher
-from bot.news.reader import NewsReader, Source
 from bot.standins.telegram import FakeTelegram, User
-from bot.standins.website import FakePortal
 from handlers.poll import Vote
 from handlers.stats import ForgetAnswer
-from storage import Database
-from tests.conftest import SOURCES, TZ
 
 LOG_TABLES = ("interactions", "daily_counts", "daily_users", "stats_residents")
-
-
-@pytest.fixture
-async def stats_bot(
-    telegram: FakeTelegram, portal: FakePortal, settings: Settings
-) -> AsyncIterator[BotApplication]:
-    """The bot over a database the news reader has filled from the stand-in website."""
-    async with (
-        await Database.open(settings.DATABASE_PATH) as db,
-        httpx.AsyncClient(timeout=5) as client,
-    ):
-        await NewsReader(
-            db, Fetcher(client), [Source(portal.url_for(p)) for p in SOURCES], TZ
-        ).run()
-    application = build_application(settings)
-    async with running(application):
-        yield application
 
 
 def figures(text: str) -> list[int]:
@@ -67,7 +41,7 @@ async def read_some_news(telegram: FakeTelegram, user: User) -> None:
 
 
 async def test_stats_counts_what_residents_did(
-    telegram: FakeTelegram, stats_bot: BotApplication
+    telegram: FakeTelegram, news_bot: BotApplication
 ) -> None:
     # Ids as long as real ones: a short id such as 901 could turn up inside a hex key by chance.
     lan, binh = telegram.user(7_301_552_901, "Lan"), telegram.user(7_301_552_902, "Bình")
@@ -82,7 +56,7 @@ async def test_stats_counts_what_residents_did(
     assert "Asia/Ho_Chi_Minh" in text
     assert "thứ Hai" in text
 
-    db = stats_bot.bot_data.services.db
+    db = news_bot.bot_data.services.db
     kinds = [row[0] for row in await db.fetchall("SELECT kind FROM interactions ORDER BY 1")]
     assert kinds == sorted(["cmd:latest", "article_open", "search"] * 2 + ["cmd:stats"])
     searches = await db.fetchall("SELECT words, results FROM interactions WHERE kind = 'search'")
@@ -103,24 +77,24 @@ async def test_stats_counts_what_residents_did(
 
 
 async def test_a_broken_log_never_stops_the_reply(
-    telegram: FakeTelegram, stats_bot: BotApplication, caplog: pytest.LogCaptureFixture
+    telegram: FakeTelegram, news_bot: BotApplication, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await stats_bot.bot_data.services.db.write("DROP TABLE interactions")
+    await news_bot.bot_data.services.db.write("DROP TABLE interactions")
     lan = telegram.user(901, "Lan")
     with caplog.at_level(logging.ERROR):
         latest = await telegram.reply_to(lan, "/latest")
         found = await telegram.reply_to(lan, "/search xã")
         # The replies went out; the queued events then fail to be written, and that is logged.
-        await stats_bot.bot_data.services.stats.flush()
+        await news_bot.bot_data.services.stats.flush()
     assert latest.params["text"].startswith("📰")
     assert found.params["text"].startswith("🔎")
     assert "could not write 2 interactions to the log" in caplog.text
 
 
 async def test_forget_deletes_the_resident_and_keeps_totals(
-    telegram: FakeTelegram, stats_bot: BotApplication
+    telegram: FakeTelegram, news_bot: BotApplication
 ) -> None:
-    services = stats_bot.bot_data.services
+    services = news_bot.bot_data.services
     db = services.db
     lan, binh = telegram.user(901, "Lan"), telegram.user(902, "Bình")
     await telegram.reply_to(lan, "/language")
@@ -170,8 +144,8 @@ async def test_forget_deletes_the_resident_and_keeps_totals(
     assert await services.language_of(lan) == "vi"  # back to following Telegram's language
 
 
-async def test_forget_can_be_declined(telegram: FakeTelegram, stats_bot: BotApplication) -> None:
-    services = stats_bot.bot_data.services
+async def test_forget_can_be_declined(telegram: FakeTelegram, news_bot: BotApplication) -> None:
+    services = news_bot.bot_data.services
     lan = telegram.user(901, "Lan")
     await services.set_language(lan.id, "en")
     ask = await telegram.reply_to(lan, "/forget")
@@ -182,7 +156,7 @@ async def test_forget_can_be_declined(telegram: FakeTelegram, stats_bot: BotAppl
     assert await services.users.language(lan.id) == "en"
 
 
-async def test_staffstats_for_staff_only(telegram: FakeTelegram, stats_bot: BotApplication) -> None:
+async def test_staffstats_for_staff_only(telegram: FakeTelegram, news_bot: BotApplication) -> None:
     lan, owner = telegram.user(901, "Lan"), telegram.user(1001, "Cán bộ")
     await read_some_news(telegram, lan)
     # A search that found nothing is shown once three residents asked it.
@@ -214,14 +188,14 @@ async def test_staffstats_for_staff_only(telegram: FakeTelegram, stats_bot: BotA
 
 
 async def test_unknown_commands_and_texts_are_not_logged_verbatim(
-    telegram: FakeTelegram, stats_bot: BotApplication
+    telegram: FakeTelegram, news_bot: BotApplication
 ) -> None:
     lan = telegram.user(901, "Lan")
     # No handler takes these two, so no reply comes to wait for.
     await telegram.send(lan, "/nguyen_van_a_0912345678")
     await telegram.send(lan, "/ ")
     await telegram.reply_to(lan, "📰 Tin mới nhất")
-    db = stats_bot.bot_data.services.db
+    db = news_bot.bot_data.services.db
     # Poll the log until the rows of the two unanswered messages are there.
     async with asyncio.timeout(5):
         while len(rows := await db.fetchall("SELECT kind, words FROM interactions")) < 3:  # noqa: ASYNC110
@@ -230,9 +204,9 @@ async def test_unknown_commands_and_texts_are_not_logged_verbatim(
     assert sorted(tuple(row) for row in rows) == [("cmd:other", None)] * 2 + [("message", None)]
 
 
-async def test_the_retention_job_is_scheduled(stats_bot: BotApplication) -> None:
-    assert stats_bot.job_queue is not None
-    assert stats_bot.job_queue.get_jobs_by_name("prune-interaction-log")
+async def test_the_retention_job_is_scheduled(news_bot: BotApplication) -> None:
+    assert news_bot.job_queue is not None
+    assert news_bot.job_queue.get_jobs_by_name("prune-interaction-log")
 
 
 async def test_a_forged_number_costs_no_one_else_their_interactions(
@@ -257,9 +231,9 @@ async def test_a_forged_number_costs_no_one_else_their_interactions(
 
 
 async def test_staff_never_see_what_one_resident_typed_and_forget_removes_it(
-    telegram: FakeTelegram, stats_bot: BotApplication
+    telegram: FakeTelegram, news_bot: BotApplication
 ) -> None:
-    services = stats_bot.bot_data.services
+    services = news_bot.bot_data.services
     lan = telegram.user(7_301_552_921, "Lan")
     owner = telegram.user(1001, "Cán bộ")
     # Lan types her name and phone number as if it were a question, twice; and a search that

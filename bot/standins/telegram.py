@@ -49,6 +49,10 @@ def button_url_ok(url: str) -> bool:
 
 __all__ = ["MESSAGE_KINDS", "ApiCall", "ApiError", "Chat", "FakeTelegram", "FloodLimits", "User"]
 
+# How long a wait for the bot's answer lasts before it fails. It only matters when something is
+# wrong: on a busy two-core machine a first chart or a cold import can take several seconds.
+WAIT_SECONDS = 30.0
+
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
@@ -622,6 +626,27 @@ class FakeTelegram:
             }
         )
 
+    async def make_bot_admin(self, chat: Chat, by: User) -> None:
+        """A my_chat_member update: `by` made the bot an administrator who may post in `chat`."""
+        rights = {"can_be_edited": False, "can_manage_chat": True, "can_change_info": True,
+                  "can_post_messages": True, "can_delete_messages": True,
+                  "can_invite_users": True, "can_restrict_members": True,
+                  "can_promote_members": False, "can_manage_video_chats": True,
+                  "can_manage_voice_chats": True, "is_anonymous": False,
+                  "can_post_stories": True, "can_edit_stories": True,
+                  "can_delete_stories": True}  # fmt: skip
+        await self.push(
+            {
+                "my_chat_member": {
+                    "chat": chat.to_api(),
+                    "from": by.to_api(),
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": "left", "user": self.bot_user},
+                    "new_chat_member": {"status": "administrator", "user": self.bot_user, **rights},
+                }
+            }
+        )
+
     async def push(self, payload: dict[str, Any]) -> int:
         """Queue any update for the bot; returns its update_id."""
         update = {"update_id": next(self._update_ids), **payload}
@@ -655,7 +680,7 @@ class FakeTelegram:
         self,
         method: str | Iterable[str],
         after: int = 0,
-        timeout: float = 5.0,
+        timeout: float = WAIT_SECONDS,
         where: Callable[[ApiCall], bool] | None = None,
         **params: Any,
     ) -> ApiCall:
@@ -678,13 +703,15 @@ class FakeTelegram:
                     await self._changed.wait()
         return call
 
-    async def reply_to(self, user: User, text: str, timeout: float = 5.0) -> ApiCall:
+    async def reply_to(self, user: User, text: str, timeout: float = WAIT_SECONDS) -> ApiCall:
         """Send `text` as the user and wait for the bot's first message back to that chat."""
         start = self.mark()
         await self.send(user, text)
         return await self.wait_for(_SEND_METHODS, after=start, timeout=timeout, chat_id=user.id)
 
-    async def tap(self, user: User, message_id: int, data: str, timeout: float = 5.0) -> ApiCall:
+    async def tap(
+        self, user: User, message_id: int, data: str, timeout: float = WAIT_SECONDS
+    ) -> ApiCall:
         """Press a button as the user and wait for the bot's answerCallbackQuery."""
         start = self.mark()
         query_id = await self.press(user, message_id, data)
