@@ -19,10 +19,12 @@ from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
 from bot.menus import MENU_COMMANDS, register_commands, set_staff_menus
+from bot.ops.metrics import MeasuredUpdates
+from bot.ops.server import OpsServer
 from bot.ratelimit import RetryAfterLimiter
 from bot.request import JsonRequest, proxy_from_environment
 from bot.webhook import WebhookServer
-from handlers import delivery, news, push, reading, stats
+from handlers import delivery, news, push, reading, stats, tracking
 
 __all__ = ["MENU_COMMANDS", "build_application", "poll_news_now", "running"]
 
@@ -44,12 +46,17 @@ def build_application(settings: Settings, catalog: Catalog | None = None) -> Bot
         .base_file_url(f"{root}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        # Residents should not wait for one another: updates are handled concurrently.
-        .concurrent_updates(True)
+        # Residents should not wait for one another: updates are handled concurrently (as with
+        # `concurrent_updates(True)`), each counted and timed for the metrics.
+        .concurrent_updates(
+            MeasuredUpdates(services.metrics, lambda update: tracking.describe(update).kind)
+        )
         # Calls go as JSON, straight to httpx's connection pool (see bot.request).
         .request(JsonRequest(proxy=proxy))
         .get_updates_request(JsonRequest(1, read_timeout=POLL_TIMEOUT + 5, proxy=proxy))
-        .rate_limiter(RetryAfterLimiter(flood=services.flood))
+        .rate_limiter(
+            RetryAfterLimiter(flood=services.flood, on_retry_after=services.metrics.reply_flood)
+        )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -119,10 +126,16 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
     updater = application.updater
     assert updater is not None
     webhook: WebhookServer | None = None
+    ops: OpsServer | None = None
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
+        address = settings.metrics_address
+        if address is not None:
+            ops = OpsServer(application.bot_data.services, *address)
+            ops.start()
+            application.bot_data.services.ops_server = ops
         if settings.WEBHOOK_URL:
             # Our own server, not updater.start_webhook: PTB's reads a request's whole body
             # before it checks the secret (see bot.webhook).
@@ -161,6 +174,8 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
     finally:
         if webhook is not None:  # also when start-up failed after it began listening
             await webhook.stop()
+        if ops is not None:
+            await ops.stop()
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)

@@ -16,6 +16,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging, redact
+from bot.ops.server import ListenError
 from bot.request import NotBotApi
 from storage import BackupError, Database, DatabaseUnusable, MigrationError, backup_file
 
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    configure_logging(settings.LOG_LEVEL, secrets=settings.secrets)
+    configure_logging(settings.LOG_LEVEL, secrets=settings.secrets, log_format=settings.LOG_FORMAT)
     try:
         if args.command == "run":
             return _run(settings)
@@ -195,6 +196,9 @@ def _run(settings: Settings) -> int:
         return 1
     except TelegramError as exc:
         log.error("Telegram refused to start the bot: %s", exc)
+        return 1
+    except ListenError as exc:
+        log.error("%s", exc)
         return 1
     return 0
 

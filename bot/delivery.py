@@ -120,6 +120,7 @@ class DeliveryEngine:
         retry_delays: Sequence[float] = RETRY_DELAYS,
         clock: Callable[[], float] = time.time,
         batch: int = 50,
+        on_outcome: Callable[[str, str], None] | None = None,
     ) -> None:
         self.bot = bot
         self.outbox = outbox
@@ -128,6 +129,8 @@ class DeliveryEngine:
         self.retry_delays = tuple(retry_delays)
         self.clock = clock
         self.batch = batch
+        # Told (job kind, outcome) of every answer: sent, blocked, failed, retry, flood, skipped.
+        self._on_outcome = on_outcome
         self._hold = 0.0  # seconds to wait at start for a previous run's sends to age out
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -165,6 +168,15 @@ class DeliveryEngine:
                 task.cancel()
             if late:
                 await asyncio.wait(late)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the engine's loop runs (started, and neither stopped nor crashed)."""
+        return self._task is not None and not self._task.done()
+
+    def _count(self, row: Pending, outcome: str) -> None:
+        if self._on_outcome is not None:
+            self._on_outcome(row.kind, outcome)
 
     def wake(self) -> None:
         """Look at the outbox now (a job was added or resumed, a chat came back)."""
@@ -239,6 +251,7 @@ class DeliveryEngine:
         now = self.clock()
         if row.unreachable is not None:
             await self.outbox.skipped(row.outbox_id, row.unreachable, now)
+            self._count(row, "skipped")
             return
         wait = self.flood.chat_wait(row.chat_id)
         if wait > 0:  # the chat had a message a moment ago: its turn comes later
@@ -301,6 +314,7 @@ class DeliveryEngine:
             else:
                 self.flood.pause_all(wait)
             log.warning("Telegram asked to wait %.0f s (flood limit); bulk sends wait", wait)
+            self._count(row, "flood")
             now = self.clock()
             await self.outbox.retry(row.outbox_id, now + wait, "flood", None, now, refund=True)
         except ChatMigrated as exc:
@@ -312,6 +326,7 @@ class DeliveryEngine:
             reason = _gone_reason(exc.message)
             await self._unreachable(row.chat_id, reason, exc.message)
             await self.outbox.failed(row.outbox_id, reason, exc.message, self.clock())
+            self._count(row, "blocked")
         except BadRequest as exc:
             reason = "chat_not_found" if "chat not found" in exc.message.lower() else "bad_request"
             if reason == "chat_not_found":
@@ -319,13 +334,16 @@ class DeliveryEngine:
             else:
                 log.warning("Telegram refused a bulk message: %s", exc.message)
             await self.outbox.failed(row.outbox_id, reason, exc.message, self.clock())
+            self._count(row, "blocked" if reason == "chat_not_found" else "failed")
         except NetworkError as exc:  # 5xx, timeouts, connection errors
             await self._retry_later(row, attempt, "network", exc.message)
         except (TelegramError, ValueError, TypeError, KeyError) as exc:
             log.error("a bulk message cannot be sent as written: %s", exc)
             await self.outbox.failed(row.outbox_id, "invalid", str(exc), self.clock())
+            self._count(row, "failed")
         else:
             await self.outbox.sent(row.outbox_id, message_id, self.clock())
+            self._count(row, "sent")
 
     async def _unreachable(self, chat_id: int, reason: str, detail: str) -> None:
         """Mark the chat unreachable; the first time, tell the listeners (the channel matters)."""
@@ -341,7 +359,9 @@ class DeliveryEngine:
         if attempt > len(self.retry_delays):
             log.warning("giving up a bulk message after %d attempts: %s", attempt, detail)
             await self.outbox.failed(row.outbox_id, reason, detail, now)
+            self._count(row, "failed")
             return
+        self._count(row, "retry")
         delay = self.retry_delays[attempt - 1]
         await self.outbox.retry(row.outbox_id, now + delay, reason, detail, now)
 
