@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
 from bot.menus import MENU_COMMANDS, register_commands, set_staff_menus
+from bot.ops import backups
 from bot.ops.metrics import MeasuredUpdates
 from bot.ops.server import OpsServer
 from bot.ratelimit import RetryAfterLimiter
@@ -79,6 +80,7 @@ async def _post_init(application: BotApplication) -> None:
     await delivery.find_channel(application.bot, services)
     delivery.watch_channel(application.bot, services)
     push.schedule(application)
+    backups.schedule(application)
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             reading.prune_searches, interval=24 * 3600, first=60, name="prune-searches"
