@@ -61,14 +61,16 @@ def test_unit_catches_a_mistake(unit: Path) -> None:
 def test_unit_is_hardened(unit: Path) -> None:
     text = unit.read_text(encoding="utf-8")
     for line in (
-        "DynamicUser=yes",
+        "User=commune-bot",
         "StateDirectory=commune-bot",
         "ProtectSystem=strict",
         "ProtectHome=yes",
         "NoNewPrivileges=yes",
         "Restart=on-failure",
         "RestartPreventExitStatus=2",
-        "LoadCredential=commune-bot.env:/etc/commune-bot/commune-bot.env",
+        f"ExecStart={INSTALLED} run --env-file /etc/commune-bot/commune-bot.env".replace(
+            INSTALLED, str(unit.parent / "bin" / "commune-bot")
+        ),
     ):
         assert f"\n{line}\n" in text, line
     # systemd's own judgement of the sandbox: exposure 2.0 at most on its 0-10 scale ("OK").
