@@ -187,12 +187,15 @@ class OutboxStore:
             for r in rows
         ]
 
-    async def depth(self) -> dict[int, int]:
-        """Messages still to send (pending or in flight) of unfinished jobs, by job priority."""
+    async def depth(self, now: float) -> dict[int, int]:
+        """Messages due to be sent (pending or in flight) by job priority: those of running jobs
+        whose time has come (a paused or scheduled job waits on purpose)."""
         rows = await self._db.fetchall(
             "SELECT d.priority, COUNT(*) FROM deliveries d JOIN outbox o"
             " ON o.delivery_id = d.delivery_id AND o.state IN ('pending', 'sending')"
-            " WHERE d.state IN ('running', 'paused') GROUP BY d.priority"
+            " WHERE d.state = 'running' AND (d.start_at IS NULL OR d.start_at <= ?)"
+            " GROUP BY d.priority",
+            (now,),
         )
         return {int(priority): int(count) for priority, count in rows}
 

@@ -111,6 +111,18 @@ async def test_metrics_count_updates_sends_and_429s_without_personal_data(
         assert sent['commune_bot_sends_total{channel="alert",outcome="sent"}'] == 1
         assert sent['commune_bot_sends_total{channel="alert",outcome="blocked"}'] == 1
 
+        # Messages due and not sent (the engine stopped) show in the outbox depth by priority;
+        # a job scheduled for later waits on purpose and does not.
+        await services.delivery.stop()
+        news = [outgoing("send_message", text="Tin")]
+        await services.outbox.create("alert", news, [(lan.id, 0), (minh.id, 0)], priority=2)
+        later = time.time() + 3600
+        await services.outbox.create("broadcast", news, [(lan.id, 0)], priority=7, start_at=later)
+        waiting = await scrape(client, application)
+        assert waiting['commune_bot_outbox_depth{priority="2"}'] == 2
+        assert waiting['commune_bot_outbox_depth{priority="5"}'] == 0
+        assert 'commune_bot_outbox_depth{priority="7"}' not in waiting
+
         text = (await client.get(ops_url(application, "/metrics"))).text
         for person in (lan, minh):  # no id in any label or value
             assert str(person.id) not in text

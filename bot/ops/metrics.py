@@ -88,7 +88,8 @@ class Metrics:
         )  # fmt: skip
         self.outbox = Gauge(
             "commune_bot_outbox_depth",
-            "Messages waiting in the outbox (pending or in flight), by job priority",
+            "Messages due to be sent (pending or in flight; not paused or scheduled jobs), "
+            "by job priority",
             ["priority"],
             registry=registry,
         )
@@ -135,7 +136,7 @@ class Metrics:
         self.subscribers.clear()
         for mode, count in counts.by_mode.items():
             self.subscribers.labels(mode).set(count)
-        depth = await services.outbox.depth()
+        depth = await services.outbox.depth(time.time())
         self.outbox.clear()
         for priority in sorted({5, *depth}):  # 5, the usual priority, shows even at 0
             self.outbox.labels(str(priority)).set(depth.get(priority, 0))
