@@ -125,6 +125,12 @@ def check_database(settings: Settings) -> Finding:
             return bad(
                 "database", f"{path} is not a commune-bot database ({exc}): check DATABASE_PATH"
             )
+        if not os.access(path, os.R_OK) or not os.access(path.parent, os.R_OK | os.X_OK):
+            return bad(
+                "database",
+                f"cannot read {path} ({exc}): run doctor as the bot's user "
+                "(sudo -u commune-bot ...), or give that user the file and its folder",
+            )
         return bad("database", damaged.format(exc))
     except sqlite3.DatabaseError as exc:
         return bad("database", damaged.format(exc))
@@ -203,19 +209,24 @@ def check_backups(settings: Settings) -> Finding:
 async def check_telegram(settings: Settings) -> list[Finding]:
     """Telegram reachable, the token accepted, and the webhook's state there."""
     root = settings.TELEGRAM_API_URL
+    proxy = proxy_from_environment(root)
+    requests = [JsonRequest(1, read_timeout=TELEGRAM_TIMEOUT, proxy=proxy) for _ in range(2)]
     bot = Bot(
         settings.token,
         base_url=f"{root}/bot",
         base_file_url=f"{root}/file/bot",
-        request=JsonRequest(1, read_timeout=TELEGRAM_TIMEOUT, proxy=proxy_from_environment(root)),
+        request=requests[0],
+        get_updates_request=requests[1],
     )
     try:
         async with asyncio.timeout(TELEGRAM_TIMEOUT * 2):
-            await bot.initialize()  # getMe
             try:
+                await bot.initialize()  # getMe
                 info = await bot.get_webhook_info()
             finally:
-                await bot.shutdown()
+                # Closed here, not by bot.shutdown(), which does nothing after a failed getMe.
+                for request in requests:
+                    await request.shutdown()
     except InvalidToken:
         return [
             bad(
