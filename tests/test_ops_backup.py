@@ -37,12 +37,18 @@ async def test_daily_backup_writes_checked_copies_and_keeps_the_last_n(
     others = [folder / "notes.txt", folder / "commune-bot-before-upgrade.sqlite3"]
     for other in others:  # the operator's own files there are never touched
         other.write_text("keep me", encoding="utf-8")
+    earlier = folder / "commune-bot-20261101-030000.sqlite3"  # from before a restart
+    earlier.write_bytes(b"")
+    os.utime(earlier, (1_700_000_000, 1_700_000_000))
     settings = make_settings(
         tmp_path, telegram, BACKUP_DIR=str(folder), BACKUP_KEEP="2", BACKUP_HOUR="4"
     )
     application = build_application(settings)
     lan = telegram.user(90_001, "Lan")
     async with running(application):
+        registry = application.bot_data.services.metrics.registry
+        last = "commune_bot_last_backup_timestamp_seconds"
+        assert registry.get_sample_value(last) == 1_700_000_000
         assert application.job_queue is not None
         (job,) = application.job_queue.get_jobs_by_name(JOB_NAME)
         assert job.next_t is not None
@@ -53,10 +59,10 @@ async def test_daily_backup_writes_checked_copies_and_keeps_the_last_n(
         for _ in range(3):
             await job.run(application)
             written.append(backups_in(folder)[-1])
-        metrics = application.bot_data.services.metrics.registry
-        assert metrics.get_sample_value("commune_bot_backups_total", {"result": "ok"}) == 3
-        assert metrics.get_sample_value("commune_bot_last_backup_timestamp_seconds") > 0
+        assert registry.get_sample_value("commune_bot_backups_total", {"result": "ok"}) == 3
+        assert registry.get_sample_value(last) > 1_700_000_000
 
+    assert not earlier.exists()
     assert len(set(written)) == 3
     assert backups_in(folder) == written[1:]  # the oldest went, the newest two stay
     assert not written[0].exists()

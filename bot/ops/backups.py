@@ -109,9 +109,15 @@ async def daily_backup(context: BotContext) -> None:
 
 def schedule(application: BotApplication) -> None:
     """Run the backup every day at BACKUP_HOUR, local time, when BACKUP_DIR is set."""
-    settings = application.bot_data.services.settings
+    services = application.bot_data.services
+    settings = services.settings
     if settings.BACKUP_DIR is None or application.job_queue is None:
         return
+    # The metric starts from the newest copy already there, so that a restart does not look
+    # like a missing backup.
+    existing = backups_in(settings.BACKUP_DIR)
+    if existing:
+        services.metrics.last_backup.set(existing[-1].stat().st_mtime)
     application.job_queue.run_daily(
         daily_backup, time(settings.BACKUP_HOUR, 0, tzinfo=settings.tz), name=JOB_NAME
     )

@@ -74,7 +74,7 @@ class Metrics:
         )
         self.last_backup = Gauge(
             "commune_bot_last_backup_timestamp_seconds",
-            "When the last daily backup was written (Unix time; 0 before the first)",
+            "When the newest daily backup was written (Unix time; 0 before the first)",
             registry=registry,
         )
         self.poll_age = Gauge(
