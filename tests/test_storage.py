@@ -264,3 +264,19 @@ async def test_checksums_are_recorded_for_databases_made_before_them(tmp_path: P
     edited = [Migration(m.version, m.name, m.sql + ";") for m in bundled_migrations()]
     with pytest.raises(MigrationError, match="has changed since it was applied"):
         await Database.open(path, edited)
+
+
+def test_migrate_refuses_a_changed_migration_in_one_line(tmp_path: Path) -> None:
+    from tests.test_process import run_cli
+
+    path = tmp_path / "bot.sqlite3"
+    assert run_cli(["migrate"], tmp_path, DATABASE_PATH=str(path)).returncode == 0
+    # As if 0003's file had been edited since: what the database recorded no longer matches.
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE schema_migrations SET checksum = 'abcdef0123456789' WHERE version = 3")
+    refused = run_cli(["migrate"], tmp_path, DATABASE_PATH=str(path))
+    assert refused.returncode == 1
+    (line,) = refused.stderr.strip().splitlines()
+    assert f"ERROR bot: database {path}: migration 0003_searches has changed since it was " in line
+    assert "(checksum abcdef012345, the file now " in line
+    assert refused.stdout == ""
