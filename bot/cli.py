@@ -207,7 +207,7 @@ def _run(settings: Settings) -> int:
         lock.acquire()
     except AlreadyRunning as exc:
         log.error(
-            "another commune-bot run (process %s) uses the database %s: stop it first, or give "
+            "another commune-bot (process %s) uses the database %s: stop it first, or give "
             "this one another DATABASE_PATH",
             exc.pid or "?", database_path(settings),
         )  # fmt: skip

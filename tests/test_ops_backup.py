@@ -126,9 +126,7 @@ async def test_restore_refused_while_the_bot_runs_and_done_when_stopped(
             run_cli, ["run"], tmp_path, TELEGRAM_API_URL=telegram.url, **env
         )
         assert second.returncode == 1
-        assert f"another commune-bot run (process {process.pid}) uses the database" in (
-            second.stderr
-        )
+        assert f"another commune-bot (process {process.pid}) uses the database" in (second.stderr)
 
         refused = await asyncio.to_thread(run_cli, ["restore", str(backup)], tmp_path, **env)
         assert refused.returncode == 1
