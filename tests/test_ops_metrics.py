@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
+import socket
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +22,7 @@ from bot.ops.server import ListenError
 from bot.standins.telegram import FakeTelegram
 from bot.standins.website import FakePortal
 from tests.conftest import make_settings, settled
+from tests.test_process import bot_env
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -182,3 +187,51 @@ async def test_metrics_listen_taken_is_one_line(telegram: FakeTelegram, tmp_path
         with pytest.raises(ListenError, match=f"cannot listen on METRICS_LISTEN 127.0.0.1:{port}"):
             async with running(build_application(taken)):
                 pass
+
+
+async def test_run_as_a_process_serves_health_and_metrics_and_logs_json(
+    telegram: FakeTelegram, tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    with socket.socket() as probe:  # a free port for METRICS_LISTEN
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "bot.log"
+    env = bot_env(
+        BOT_TOKEN=telegram.token,
+        TELEGRAM_API_URL=telegram.url,
+        DATABASE_PATH=str(tmp_path / "bot.sqlite3"),
+        ADMIN_IDS="1001",
+        METRICS_LISTEN=f"127.0.0.1:{port}",
+        LOG_FORMAT="json",
+    )
+    lan = telegram.user(71_234_567, "Lan")
+    with log.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+    try:
+        await telegram.wait_for("setMyCommands", timeout=30, language_code="en")
+        await telegram.reply_to(lan, "/start", timeout=15)
+        health = await client.get(f"http://127.0.0.1:{port}/healthz")
+        assert health.status_code == 200, health.text
+        deadline = time.monotonic() + 15
+        while True:  # the update is counted once its handlers are done
+            metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+            if 'commune_bot_updates_total{kind="cmd:start"} 1.0' in metrics:
+                break
+            assert time.monotonic() < deadline, metrics
+            await asyncio.sleep(0.1)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            await process.wait()
+    assert process.returncode == 0
+    output = await asyncio.to_thread(log.read_text, encoding="utf-8")
+    events = [json.loads(line) for line in output.splitlines()]
+    messages = [e["message"] for e in events]
+    assert any(m.startswith("commune-bot ") and " starting: database " in m for m in messages)
+    assert f"health and metrics on http://127.0.0.1:{port}/healthz and /metrics" in messages
+    assert telegram.token not in output
+    assert str(lan.id) not in output
