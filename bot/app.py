@@ -19,11 +19,13 @@ from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
 from bot.menus import MENU_COMMANDS, register_commands, set_staff_menus
+from bot.ops import backups
+from bot.ops.metrics import MeasuredUpdates
+from bot.ops.server import OpsServer
 from bot.ratelimit import RetryAfterLimiter
 from bot.request import JsonRequest, proxy_from_environment
-from bot.updates import ChatOrder
 from bot.webhook import WebhookServer
-from handlers import delivery, news, push, reading, stats
+from handlers import delivery, news, push, reading, stats, tracking
 
 __all__ = ["MENU_COMMANDS", "build_application", "poll_news_now", "running"]
 
@@ -46,17 +48,31 @@ def build_application(settings: Settings, catalog: Catalog | None = None) -> Bot
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         # Residents should not wait for one another: updates are handled concurrently, except
-        # those a dialog claims, one at a time per chat (see bot.updates).
-        .concurrent_updates(ChatOrder())
+        # those a dialog claims, one at a time per chat (see bot.updates); each is counted and
+        # timed for the metrics.
+        .concurrent_updates(
+            MeasuredUpdates(services.metrics, lambda update: tracking.describe(update).kind)
+        )
         # Calls go as JSON, straight to httpx's connection pool (see bot.request).
         .request(JsonRequest(proxy=proxy))
         .get_updates_request(JsonRequest(1, read_timeout=POLL_TIMEOUT + 5, proxy=proxy))
-        .rate_limiter(RetryAfterLimiter(flood=services.flood))
+        .rate_limiter(
+            RetryAfterLimiter(flood=services.flood, on_retry_after=services.metrics.reply_flood)
+        )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
     # PTB's builder types its JobQueue with the default context type; ours is BotContext.
     application = cast(BotApplication, builder.build())
+    if application.job_queue is not None:
+        # APScheduler drops a run more than a second late ("was missed"): on a busy machine the
+        # queue may start seconds after a job was scheduled, and a dropped first news poll would
+        # wait a whole interval. A late job runs once, as soon as it can.
+        queue = application.job_queue
+        queue.scheduler.configure(
+            job_defaults={"misfire_grace_time": None, "coalesce": True},
+            **queue.scheduler_configuration,
+        )
     application.bot_data.attach(services)
     handlers.register(application)
     return application
@@ -74,6 +90,7 @@ async def _post_init(application: BotApplication) -> None:
     await delivery.find_channel(application.bot, services)
     delivery.watch_channel(application.bot, services)
     push.schedule(application)
+    backups.schedule(application)
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             reading.prune_searches, interval=24 * 3600, first=60, name="prune-searches"
@@ -121,10 +138,16 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
     updater = application.updater
     assert updater is not None
     webhook: WebhookServer | None = None
+    ops: OpsServer | None = None
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
+        address = settings.metrics_address
+        if address is not None:
+            ops = OpsServer(application.bot_data.services, *address)
+            ops.start()
+            application.bot_data.services.ops_server = ops
         if settings.WEBHOOK_URL:
             # Our own server, not updater.start_webhook: PTB's reads a request's whole body
             # before it checks the secret (see bot.webhook).
@@ -163,6 +186,8 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
     finally:
         if webhook is not None:  # also when start-up failed after it began listening
             await webhook.stop()
+        if ops is not None:
+            await ops.stop()
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)

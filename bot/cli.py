@@ -1,4 +1,4 @@
-"""The `commune-bot` command line: run the bot, migrate or back up its database."""
+"""The `commune-bot` command line: run the bot; migrate, back up or restore its database; doctor."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging, redact
+from bot.ops.runlock import AlreadyRunning, RunLock
+from bot.ops.server import ListenError
 from bot.request import NotBotApi
 from storage import BackupError, Database, DatabaseUnusable, MigrationError, backup_file
 
@@ -78,6 +80,17 @@ def _parser() -> argparse.ArgumentParser:
         help="write a consistent copy of the database, even while the bot runs",
     )
     backup.add_argument("path", type=Path, help="where to write the copy")
+    restore = commands.add_parser(
+        "restore",
+        parents=[env_file],
+        help="put a backup in the database's place (the bot must be stopped)",
+    )
+    restore.add_argument("path", type=Path, help="the backup to restore")
+    commands.add_parser(
+        "doctor",
+        parents=[env_file],
+        help="check the settings, database, Telegram, webhook, portal and disk; one line each",
+    )
     return parser
 
 
@@ -118,6 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.command == "doctor":  # reads the settings itself: a bad one is one of its findings
+        from bot.ops.doctor import run_doctor
+
+        # Its findings are its output: no stray library warning (Python's last-resort handler
+        # would print it unredacted).
+        logging.getLogger().addHandler(logging.NullHandler())
+        return asyncio.run(run_doctor(env_file or ".env"))
     if args.command == "demo" or (args.command == "run" and _no_token(env_file)):
         from bot.demo import run_demo
 
@@ -130,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    configure_logging(settings.LOG_LEVEL, secrets=settings.secrets)
+    configure_logging(settings.LOG_LEVEL, secrets=settings.secrets, log_format=settings.LOG_FORMAT)
     try:
         if args.command == "run":
             return _run(settings)
@@ -138,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if args.command == "ingest":
             return asyncio.run(_ingest(settings))
+        if args.command == "restore":
+            return asyncio.run(_restore(settings, args.path))
         return asyncio.run(_backup(settings, args.path))
     except MigrationError as exc:
         log.error("database %s: %s", database_path(settings), exc)
@@ -178,6 +200,18 @@ def _run(settings: Settings) -> int:
         await serve(build_application(settings), stop)
 
     _starting(settings)
+    # Held while the bot runs: `restore` refuses meanwhile, and so does a second bot on the
+    # same database. The kernel drops it when the process ends, however it ends.
+    lock = RunLock(database_path(settings))
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        log.error(
+            "another commune-bot (process %s) uses the database %s: stop it first, or give "
+            "this one another DATABASE_PATH",
+            exc.pid or "?", database_path(settings),
+        )  # fmt: skip
+        return 1
     try:
         asyncio.run(run())
     except NotBotApi as exc:
@@ -196,6 +230,11 @@ def _run(settings: Settings) -> int:
     except TelegramError as exc:
         log.error("Telegram refused to start the bot: %s", exc)
         return 1
+    except ListenError as exc:
+        log.error("%s", exc)
+        return 1
+    finally:
+        lock.release()
     return 0
 
 
@@ -213,6 +252,27 @@ async def _backup(settings: Settings, target: Path) -> int:
         return 1
     await backup_file(settings.DATABASE_PATH, target)
     print(f"backup of {source} written to {_absolute(target)}")
+    return 0
+
+
+async def _restore(settings: Settings, source: Path) -> int:
+    from datetime import datetime
+
+    from bot.ops.restore import RestoreError, restore
+
+    try:
+        done = await restore(settings.DATABASE_PATH, source, datetime.now(settings.tz))
+    except RestoreError as exc:
+        log.error("restore refused: %s", exc)
+        return 1
+    print(f"checked {done.source}: integrity ok, a commune-bot database at schema version "
+          f"{done.schema}")  # fmt: skip
+    if done.aside is not None:
+        print(f"the previous database is kept as {done.aside}")
+    else:
+        print(f"there was no database at {done.database} before")
+    print(f"restored {done.source} to {done.database}; start the bot again (it upgrades the "
+          "schema if the copy is older)")  # fmt: skip
     return 0
 
 

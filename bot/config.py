@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -73,6 +74,13 @@ _EXPECTED: dict[str, str] = {
     "DIGEST_GRACE_HOURS": "a number of hours between 0 and 48, such as 6",
     "SEND_RATE_PER_SECOND": "messages a second between 1 and 1000; 30 unless Telegram gave "
     "the bot a higher limit",
+    "LOG_FORMAT": "text (one readable line per event) or json (one JSON object per line)",
+    "METRICS_LISTEN": "off, on (127.0.0.1:9102), or an address and port such as 127.0.0.1:9102",
+    "HEALTH_MAX_POLL_AGE_MINUTES": "minutes, more than NEWS_POLL_MINUTES, such as 60",
+    "BACKUP_DIR": "a folder for the daily backups, such as /var/backups/commune-bot",
+    "BACKUP_KEEP": "how many daily backups to keep, between 1 and 1000, such as 7",
+    "BACKUP_HOUR": "the local hour of the daily backup, between 0 and 23, such as 3",
+    "DISK_MIN_FREE_MB": "megabytes of free disk below which doctor warns, such as 500",
     "POLL_OPTIONS": "2 to 10 different answers separated by |, each up to 100 characters, "
     "such as Thật tuyệt vời|Tốt|Khá|Trung bình",
 }
@@ -102,6 +110,14 @@ class Settings(BaseSettings):
     DEFAULT_LANGUAGE: Literal["vi", "en"] = "vi"
     COMMUNE_NAME: str = Field(default="Xã Bình Chánh", min_length=1, max_length=100)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    LOG_FORMAT: Literal["text", "json"] = "text"
+    # Operations (docs/operations.md): health and metrics, daily backups, doctor's disk check.
+    METRICS_LISTEN: str | None = None
+    HEALTH_MAX_POLL_AGE_MINUTES: float = Field(default=60, gt=0, le=7 * 24 * 60)
+    BACKUP_DIR: Path | None = None
+    BACKUP_KEEP: int = Field(default=7, ge=1, le=1000)
+    BACKUP_HOUR: int = Field(default=3, ge=0, le=23)
+    DISK_MIN_FREE_MB: int = Field(default=500, ge=0, le=10**9)
     WEBHOOK_URL: str | None = None
     WEBHOOK_SECRET: SecretStr | None = None
     WEBHOOK_LISTEN: str = "0.0.0.0"
@@ -143,6 +159,14 @@ class Settings(BaseSettings):
         if not _TOKEN_SHAPE.match(value.get_secret_value().strip()):
             raise ValueError("malformed")
         return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("METRICS_LISTEN")
+    @classmethod
+    def _metrics_listen(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _listen_address(value)  # raises ValueError when malformed
+        return value.strip()
 
     @field_validator("NEWS_SOURCES", mode="before")
     @classmethod
@@ -280,6 +304,11 @@ class Settings(BaseSettings):
         return sources
 
     @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """Where /healthz and /metrics listen: None when METRICS_LISTEN is off (the default)."""
+        return None if self.METRICS_LISTEN is None else _listen_address(self.METRICS_LISTEN)
+
+    @property
     def token(self) -> str:
         """The bot token ("" when not set: only `run` requires it); never log it."""
         return self.BOT_TOKEN.get_secret_value() if self.BOT_TOKEN is not None else ""
@@ -290,6 +319,33 @@ class Settings(BaseSettings):
         (PTB logs setWebhook's parameters at DEBUG) and the statistics key."""
         values = (self.BOT_TOKEN, self.WEBHOOK_SECRET, self.STATS_KEY)
         return tuple(v.get_secret_value() for v in values if v is not None and v.get_secret_value())
+
+
+# METRICS_LISTEN=on: loopback only, on the port Prometheus' exporters conventionally leave to
+# small services (9102 is free in its default port allocations list).
+METRICS_DEFAULT = ("127.0.0.1", 9102)
+
+
+def _listen_address(value: str) -> tuple[str, int] | None:
+    """METRICS_LISTEN read: None for off, (host, port) otherwise; ValueError if malformed."""
+    text = value.strip()
+    if text.lower() in ("", "off", "no", "false", "0"):
+        return None
+    if text.lower() in ("on", "yes", "true", "1"):
+        return METRICS_DEFAULT
+    host, colon, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not colon or not host or not port.isascii() or not port.isdigit():
+        raise ValueError("malformed")
+    number = int(port)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host != "localhost":
+            raise ValueError("malformed") from None
+    if not 0 <= number <= 65535:
+        raise ValueError("malformed")
+    return host, number
 
 
 def _describe(error: ValidationError, skip: tuple[str, ...] = ()) -> str:

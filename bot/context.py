@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from telegram import Bot, User
@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.delivery import DeliveryEngine
 from bot.i18n import Catalog, pick_language
 from bot.news import NewsReader, news_client, reader_for
+from bot.ops.metrics import Metrics
 from bot.push import Pusher
 from bot.ratelimit import FloodControl
 from bot.request import JsonRequest, proxy_from_environment
@@ -23,6 +24,9 @@ from storage.ingest import IngestLog, State
 from storage.outbox import OutboxStore
 from storage.stats import InteractionLog
 from storage.subscriptions import SubscriptionStore
+
+if TYPE_CHECKING:
+    from bot.ops.server import OpsServer
 
 __all__ = ["BotApplication", "BotContext", "BotData", "Services"]
 
@@ -54,10 +58,15 @@ class Services:
         # once handlers.delivery.find_channel has looked it up.
         channel = settings.CHANNEL_ID
         self.channel: int | None = channel if isinstance(channel, int) else None
+        # This bot's metrics, in a registry of its own (tests run several bots in one process).
+        self.metrics = Metrics()
+        self.opened_at = time.time()  # when open() ran: the health check counts from it
+        self.ops_server: OpsServer | None = None  # /healthz and /metrics, when METRICS_LISTEN
 
     async def open(self) -> None:
         """Open the database (applying migrations) and the news reader; called from post_init."""
         self._db = await Database.open(self.settings.DATABASE_PATH)
+        self.opened_at = time.time()
         self._users = UserStore(self._db)
         # Residents can answer /poll from the very first start.
         await self.polls.ensure_default(self.settings.POLL_QUESTION, self.settings.POLL_OPTIONS)
@@ -68,6 +77,7 @@ class Services:
         if self.settings.NEWS_SITE_URL:
             self._http = news_client(self.settings)
             self.news = reader_for(self.settings, self._db, self._http)
+            self.news.add_listener(self.metrics.poll_finished)
 
     async def start_delivery(self) -> DeliveryEngine:
         """Start sending what the outbox holds (the running bot does; the CLI's tools do not)."""
@@ -83,7 +93,9 @@ class Services:
             request=request,
         )
         await bot.initialize()
-        engine = DeliveryEngine(bot, OutboxStore(self.db), ChatStore(self.db), self.flood)
+        engine = DeliveryEngine(
+            bot, OutboxStore(self.db), ChatStore(self.db), self.flood, on_outcome=self.metrics.sent
+        )
         await engine.start()
         self._delivery = engine
         username = bot.username
@@ -124,6 +136,11 @@ class Services:
         if self._delivery is None:
             raise RuntimeError("the delivery engine is not started")
         return self._delivery
+
+    @property
+    def delivery_alive(self) -> bool:
+        """Whether the delivery engine is started and its loop still runs."""
+        return self._delivery is not None and self._delivery.alive
 
     @property
     def push(self) -> Pusher:

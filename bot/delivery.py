@@ -130,6 +130,7 @@ class DeliveryEngine:
         record_delays: Sequence[float] = RECORD_DELAYS,
         clock: Callable[[], float] = time.time,
         batch: int = 50,
+        on_outcome: Callable[[str, str], None] | None = None,
     ) -> None:
         self.bot = bot
         self.outbox = outbox
@@ -139,6 +140,8 @@ class DeliveryEngine:
         self.record_delays = tuple(record_delays)
         self.clock = clock
         self.batch = batch
+        # Told (job kind, outcome) of every answer: sent, blocked, failed, retry, flood, skipped.
+        self._on_outcome = on_outcome
         self._hold = 0.0  # seconds to wait at start for a previous run's sends to age out
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -185,6 +188,15 @@ class DeliveryEngine:
                 "the next start (recipients may see them twice)",
                 len(self._unrecorded),
             )
+
+    @property
+    def alive(self) -> bool:
+        """Whether the engine's loop runs (started, and neither stopped nor crashed)."""
+        return self._task is not None and not self._task.done()
+
+    def _count(self, row: Pending, outcome: str) -> None:
+        if self._on_outcome is not None:
+            self._on_outcome(row.kind, outcome)
 
     def wake(self) -> None:
         """Look at the outbox now (a job was added or resumed, a chat came back)."""
@@ -261,6 +273,7 @@ class DeliveryEngine:
         now = self.clock()
         if row.unreachable is not None:
             await self.outbox.skipped(row.outbox_id, row.unreachable, now)
+            self._count(row, "skipped")
             return
         wait = self.flood.chat_wait(row.chat_id)
         if wait > 0:  # the chat had a message a moment ago: its turn comes later
@@ -331,6 +344,7 @@ class DeliveryEngine:
             else:
                 self.flood.pause_all(wait)
             log.warning("Telegram asked to wait %.0f s (flood limit); bulk sends wait", wait)
+            self._count(row, "flood")
             now = self.clock()
             await self.outbox.retry(row.outbox_id, now + wait, "flood", None, now, refund=True)
         except ChatMigrated as exc:
@@ -342,6 +356,7 @@ class DeliveryEngine:
             reason = _gone_reason(exc.message)
             await self._unreachable(row.chat_id, reason, exc.message)
             await self.outbox.failed(row.outbox_id, reason, exc.message, self.clock())
+            self._count(row, "blocked")
         except BadRequest as exc:
             reason = "chat_not_found" if "chat not found" in exc.message.lower() else "bad_request"
             if reason == "chat_not_found":
@@ -349,16 +364,19 @@ class DeliveryEngine:
             else:
                 log.warning("Telegram refused a bulk message: %s", exc.message)
             await self.outbox.failed(row.outbox_id, reason, exc.message, self.clock())
+            self._count(row, "blocked" if reason == "chat_not_found" else "failed")
         except NetworkError as exc:  # 5xx, timeouts, connection errors
             await self._retry_later(row, attempt, "network", exc.message)
         except (TelegramError, ValueError, TypeError, KeyError) as exc:
             log.error("a bulk message cannot be sent as written: %s", exc)
             await self.outbox.failed(row.outbox_id, "invalid", str(exc), self.clock())
+            self._count(row, "failed")
         else:
             now = self.clock()
             await self._record(
                 row.outbox_id, lambda: self.outbox.sent(row.outbox_id, message_id, now)
             )
+            self._count(row, "sent")
 
     async def _record(self, outbox_id: int, write: Callable[[], Awaitable[object]]) -> None:
         """Write the outcome of a send Telegram accepted; never let it be sent again.
@@ -411,7 +429,9 @@ class DeliveryEngine:
         if attempt > len(self.retry_delays):
             log.warning("giving up a bulk message after %d attempts: %s", attempt, detail)
             await self.outbox.failed(row.outbox_id, reason, detail, now)
+            self._count(row, "failed")
             return
+        self._count(row, "retry")
         delay = self.retry_delays[attempt - 1]
         await self.outbox.retry(row.outbox_id, now + delay, reason, detail, now)
 

@@ -1,14 +1,16 @@
-"""Logging: one readable line per event, with secrets such as the bot token blotted out."""
+"""Logging: one line per event, readable or JSON, with secrets such as the bot token blotted out."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterable
-from typing import TextIO
+from datetime import UTC, datetime
+from typing import Any, Literal, TextIO
 from urllib.parse import quote
 
-__all__ = ["RedactingFormatter", "configure_logging", "redact"]
+__all__ = ["JsonFormatter", "RedactingFormatter", "configure_logging", "redact"]
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _MASK = "[REDACTED]"
@@ -39,15 +41,61 @@ class RedactingFormatter(logging.Formatter):
         return line.replace("\n", "\n    ")
 
 
+# What every LogRecord carries: anything else on a record came through `extra=` and is a field.
+_RECORD_KEYS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for a log collector (journald, Loki, Elasticsearch...).
+
+    Fields: `time` (UTC, ISO 8601 with milliseconds), `level`, `logger`, `message`, `pid`,
+    `exception` (the traceback, when there is one) and whatever a call passed with `extra=`.
+    Secrets are removed from every text before it is encoded, so they are caught whatever
+    JSON escaping would have made of them.
+    """
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created, UTC)
+        event: dict[str, Any] = {
+            "time": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            event["exception"] = record.exc_text
+        if record.stack_info:
+            event["stack"] = self.formatStack(record.stack_info)
+        for key, value in vars(record).items():
+            if key not in _RECORD_KEYS and key not in event:
+                event[key] = value if isinstance(value, (int, float, bool)) else str(value)
+        for key, value in event.items():
+            if isinstance(value, str):
+                event[key] = redact(value, self._secrets)
+        return json.dumps(event, ensure_ascii=False)
+
+
 def configure_logging(
-    level: str, secrets: Iterable[str], stream: TextIO | None = None
+    level: str,
+    secrets: Iterable[str],
+    stream: TextIO | None = None,
+    log_format: Literal["text", "json"] = "text",
 ) -> logging.Handler:
-    """Send every log record to `stream` (stderr by default) through the redacting formatter.
+    """Send every log record to `stream` (stderr by default) through a redacting formatter.
 
     Returns the handler, so a caller that configured logging temporarily can remove it.
     """
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(RedactingFormatter(secrets))
+    secrets = tuple(secrets)
+    formatter = JsonFormatter(secrets) if log_format == "json" else RedactingFormatter(secrets)
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)

@@ -191,11 +191,16 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
     """
 
     def __init__(
-        self, max_retries: int = 3, max_wait: float = 60.0, flood: FloodControl | None = None
+        self,
+        max_retries: int = 3,
+        max_wait: float = 60.0,
+        flood: FloodControl | None = None,
+        on_retry_after: Callable[[], None] | None = None,
     ) -> None:
         self.max_retries = max_retries
         self.max_wait = max_wait
         self.flood = flood  # told of every message sent, so bulk sends leave room for it
+        self.on_retry_after = on_retry_after  # told of every 429 met (the metrics count them)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -218,6 +223,8 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:
+                if self.on_retry_after is not None:
+                    self.on_retry_after()
                 wait = retry_after_seconds(exc)
                 attempt += 1
                 if attempt > self.max_retries or wait > self.max_wait:

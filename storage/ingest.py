@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.articles import iso
+from storage.articles import iso, parse_iso
 from storage.db import Database
 
 __all__ = ["HttpCache", "IngestLog", "RunSummary", "State", "Validators"]
@@ -92,6 +92,14 @@ class IngestLog:
             "SELECT 1 FROM ingest_runs WHERE ok = 1 LIMIT 1"
         ) as cursor:
             return await cursor.fetchone() is not None
+
+    async def last_success(self) -> datetime | None:
+        """When the latest poll that read the site finished (None before the first)."""
+        # Walks back from the newest run: the last good one is usually among the first seen.
+        row = await self._db.fetchone(
+            "SELECT finished_at FROM ingest_runs WHERE ok = 1 ORDER BY run_id DESC LIMIT 1"
+        )
+        return None if row is None or row[0] is None else parse_iso(str(row[0]))
 
     async def failures(self, run_id: int) -> list[tuple[str, str]]:
         """(address, reason) of each page that failed in a run."""

@@ -34,6 +34,7 @@ class Pending:
     message_key: int
     attempts: int  # attempts made before this one
     unreachable: str | None  # why the chat is known to be unreachable, None if it is not
+    kind: str = ""  # the job's kind (digest, alert, channel, broadcast, poll), for the metrics
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ class OutboxStore:
         """Rows ready to send now, the most urgent job first, in the order they were written."""
         rows = await self._db.fetchall(
             "SELECT o.outbox_id, o.delivery_id, o.chat_id, o.message_key, o.attempts,"
-            " CASE WHEN c.active = 0 THEN COALESCE(c.reason, 'inactive') END"
+            " CASE WHEN c.active = 0 THEN COALESCE(c.reason, 'inactive') END, d.kind"
             " FROM deliveries d"
             " JOIN outbox o ON o.delivery_id = d.delivery_id AND o.state = 'pending'"
             " LEFT JOIN chats c ON c.chat_id = o.chat_id"
@@ -181,7 +182,22 @@ class OutboxStore:
             " ORDER BY d.priority, d.delivery_id, o.outbox_id LIMIT ?",
             (now, now, limit),
         )
-        return [Pending(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5]) for r in rows]
+        return [
+            Pending(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5], str(r[6]))
+            for r in rows
+        ]
+
+    async def depth(self, now: float) -> dict[int, int]:
+        """Messages due to be sent (pending or in flight) by job priority: those of running jobs
+        whose time has come (a paused or scheduled job waits on purpose)."""
+        rows = await self._db.fetchall(
+            "SELECT d.priority, COUNT(*) FROM deliveries d JOIN outbox o"
+            " ON o.delivery_id = d.delivery_id AND o.state IN ('pending', 'sending')"
+            " WHERE d.state = 'running' AND (d.start_at IS NULL OR d.start_at <= ?)"
+            " GROUP BY d.priority",
+            (now,),
+        )
+        return {int(priority): int(count) for priority, count in rows}
 
     async def next_due(self) -> float | None:
         """The earliest time a pending row of a running job may be sent (None if there is none)."""

@@ -187,3 +187,25 @@ async def test_page_limits_reach_the_news_reader(tmp_path: Path) -> None:
     for key, value in (("NEWS_PAGE_DEADLINE_SECONDS", "0"), ("NEWS_MAX_PAGE_BYTES", "lots")):
         with pytest.raises(ConfigError, match=f"{key} is malformed; expected"):
             load_settings(env_file=None, BOT_TOKEN=TOKEN, **{key: value})
+
+
+@pytest.mark.parametrize(
+    ("value", "address"),
+    [
+        ("off", None),
+        ("on", ("127.0.0.1", 9102)),
+        ("127.0.0.1:9200", ("127.0.0.1", 9200)),
+        ("[::1]:9102", ("::1", 9102)),
+        ("localhost:9102", ("localhost", 9102)),
+    ],
+)
+def test_metrics_listen(value: str, address: tuple[str, int] | None) -> None:
+    settings = load_settings(env_file=None, telegram=False, METRICS_LISTEN=value)
+    assert settings.metrics_address == address
+    assert load_settings(env_file=None, telegram=False).metrics_address is None  # off by default
+
+
+@pytest.mark.parametrize("value", ["9102", "metrics.example.vn:9102", "127.0.0.1:http", ":9102"])
+def test_metrics_listen_malformed_names_the_key(value: str) -> None:
+    with pytest.raises(ConfigError, match="METRICS_LISTEN is malformed; expected off, on"):
+        load_settings(env_file=None, telegram=False, METRICS_LISTEN=value)

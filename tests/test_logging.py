@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -124,3 +126,77 @@ async def test_no_telegram_id_in_log_lines_at_info_or_above(
     # The scan would have seen them: the ids are there at DEBUG level.
     quiet = [plain.format(r) for r in caplog.records if r.levelno < logging.INFO]
     assert any(str(NEWCOMER_ID) in line for line in quiet)
+
+
+WEBHOOK_SECRET = "hook-secret-8f3a9c2d71"
+STATS_KEY = 'k"e\\y with quotes and a backslash 5d41402abc4b2a76'
+
+
+async def test_json_log_lines_parse_and_hold_no_secret_or_id(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        tmp_path, telegram, ADMIN_IDS=str(OWNER_ID), WEBHOOK_SECRET=WEBHOOK_SECRET,
+        STATS_KEY=STATS_KEY,
+    )  # fmt: skip
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.level, {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
+    handler = configure_logging("DEBUG", settings.secrets, stream=stream, log_format="json")
+    lan = telegram.user(RESIDENT_ID, "Lan")
+    try:
+        async with running(build_application(settings)):
+            await telegram.reply_to(lan, "/start")
+            telegram.fail_server("sendMessage", times=2)  # an error with its traceback
+            await telegram.send(lan, "/help")
+            await eventually(lambda: "about the failure" in stream.getvalue())
+            await telegram.reply_to(lan, "/addstaff 123456789")  # refused: logged at INFO
+            logging.getLogger("bot.test").warning(
+                "secrets passed by mistake: %s %s %s", settings.token, WEBHOOK_SECRET, STATS_KEY,
+                extra={"component": "test"},
+            )  # fmt: skip
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        for name, level in saved[1].items():
+            logging.getLogger(name).setLevel(level)
+
+    output = stream.getvalue()
+    events = [json.loads(line) for line in output.splitlines()]  # one object per line
+    assert len(events) > 20
+    for event in events:
+        assert {"time", "level", "logger", "message", "pid"} <= event.keys()
+        assert event["time"].endswith("Z")
+        datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    assert any(e["level"] == "DEBUG" and "/bot[REDACTED]/" in e["message"] for e in events)
+    failed = [e for e in events if "exception" in e]
+    assert failed
+    assert "Traceback" in failed[0]["exception"]
+    (mistake,) = [e for e in events if e["message"].startswith("secrets passed by mistake")]
+    assert mistake["message"] == "secrets passed by mistake: [REDACTED] [REDACTED] [REDACTED]"
+    assert mistake["component"] == "test"
+    assert mistake["level"] == "WARNING"
+    assert mistake["logger"] == "bot.test"
+    for secret in (settings.token, WEBHOOK_SECRET, STATS_KEY, json.dumps(STATS_KEY)[1:-1]):
+        assert secret not in output
+    assert settings.token.split(":")[1] not in output
+    loud = [json.dumps(e) for e in events if e["level"] not in ("DEBUG",)]
+    assert any("refused /addstaff" in line for line in loud)
+    assert [line for line in loud if str(RESIDENT_ID) in line or str(OWNER_ID) in line] == []
+
+
+def test_log_format_json_from_the_settings(tmp_path: Path) -> None:
+    from tests.test_process import run_cli
+
+    done = run_cli(
+        ["backup", str(tmp_path / "copy.sqlite3")],
+        tmp_path,
+        DATABASE_PATH=str(tmp_path / "missing.sqlite3"),
+        LOG_FORMAT="json",
+    )
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()
+    event = json.loads(line)
+    assert event["level"] == "ERROR"
+    assert event["message"].startswith("no database at ")
+    assert event["logger"] == "bot"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.app import MENU_COMMANDS, build_application, running
@@ -143,3 +145,20 @@ async def test_error_handler_answers_a_failing_button(
     apology = await telegram.wait_for("sendMessage", after=start, chat_id=lan.id)
     assert apology.params["text"].startswith("Xin lỗi")
     assert telegram.calls_to("editMessageText", after=start)[0].status == 500
+
+
+async def test_a_job_due_before_a_late_start_still_runs(settings: Settings) -> None:
+    """On a busy machine the job queue may start seconds after a job was scheduled for "now"
+    (a draft to restore, the first news poll): the job runs late rather than never."""
+    application = build_application(settings)
+    assert application.job_queue is not None
+    ran = asyncio.Event()
+
+    async def job(context: object) -> None:
+        ran.set()
+
+    application.job_queue.run_once(job, when=0, name="due-now")
+    await asyncio.sleep(1.5)  # the late start itself: past APScheduler's default 1 s grace
+    async with running(application):
+        async with asyncio.timeout(30):
+            await ran.wait()

@@ -217,3 +217,66 @@ async def test_quick_read_sees_committed_writes_and_cannot_write(tmp_path: Path)
         assert await db.quick_read("SELECT value FROM bot_state WHERE key = 'k'") == [("two",)]
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             await db.quick_read("DELETE FROM bot_state")
+
+
+async def test_applied_migrations_record_their_checksums(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path):
+        pass
+    with sqlite3.connect(path) as conn:
+        rows = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+    assert rows == {m.version: m.checksum for m in bundled_migrations()}
+    assert all(len(checksum) == 64 for checksum in rows.values())
+
+
+async def test_a_changed_applied_migration_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path):
+        pass
+    edited = [
+        Migration(m.version, m.name, m.sql + "\n-- edited after release\n") if m.version == 3 else m
+        for m in bundled_migrations()
+    ]
+    with pytest.raises(MigrationError) as refused:
+        await Database.open(path, edited)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith("migration 0003_searches has changed since it was applied")
+    assert "reinstall the release" in message
+    # Only the text counts: the same file checked out with Windows line endings is the same.
+    crlf = [Migration(m.version, m.name, m.sql.replace("\n", "\r\n")) for m in bundled_migrations()]
+    async with await Database.open(path, crlf) as db:
+        assert await db.schema_version() == bundled_migrations()[-1].version
+
+
+async def test_checksums_are_recorded_for_databases_made_before_them(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path):
+        pass
+    with sqlite3.connect(path) as conn:  # as an older release left it: no checksum column
+        conn.execute("ALTER TABLE schema_migrations DROP COLUMN checksum")
+    async with await Database.open(path):
+        pass
+    with sqlite3.connect(path) as conn:
+        rows = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+    assert rows == {m.version: m.checksum for m in bundled_migrations()}
+    # From then on an edit is noticed.
+    edited = [Migration(m.version, m.name, m.sql + ";") for m in bundled_migrations()]
+    with pytest.raises(MigrationError, match="has changed since it was applied"):
+        await Database.open(path, edited)
+
+
+def test_migrate_refuses_a_changed_migration_in_one_line(tmp_path: Path) -> None:
+    from tests.test_process import run_cli
+
+    path = tmp_path / "bot.sqlite3"
+    assert run_cli(["migrate"], tmp_path, DATABASE_PATH=str(path)).returncode == 0
+    # As if 0003's file had been edited since: what the database recorded no longer matches.
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE schema_migrations SET checksum = 'abcdef0123456789' WHERE version = 3")
+    refused = run_cli(["migrate"], tmp_path, DATABASE_PATH=str(path))
+    assert refused.returncode == 1
+    (line,) = refused.stderr.strip().splitlines()
+    assert f"ERROR bot: database {path}: migration 0003_searches has changed since it was " in line
+    assert "(checksum abcdef012345, the file now " in line
+    assert refused.stdout == ""

@@ -20,6 +20,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -263,6 +264,8 @@ class FakeTelegram:
         # listens on this machine (Telegram posts only to https; the bot serves plain http).
         self.reverse_proxy: dict[str, str] = {}
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
+        # What getWebhookInfo reports of the last failed delivery: (Unix time, Telegram's words).
+        self.webhook_last_error: tuple[int, str] | None = None
         self.files: dict[str, bytes] = {}
         self.answered_queries: dict[str, dict[str, Any]] = {}
         self.issued_queries: set[str] = set()
@@ -1037,11 +1040,14 @@ class FakeTelegram:
         return True
 
     async def _api_getWebhookInfo(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
-        return {
+        info: dict[str, Any] = {
             "url": self.webhook["url"] if self.webhook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self.webhook_last_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook_last_error
+        return info
 
     async def _api_sendChatAction(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         self._chat(params.get("chat_id"))
@@ -1260,6 +1266,13 @@ class FakeTelegram:
             except httpx.HTTPError:
                 status = 0
             self.webhook_deliveries.append((int(update["update_id"]), status))
+            if status != 200:  # as Telegram words it in getWebhookInfo
+                words = (
+                    f"Wrong response from the webhook: {status} {_status_phrase(status)}"
+                    if status
+                    else "Connection refused"
+                )
+                self.webhook_last_error = (int(time.time()), words)
             if status == 200:
                 self._confirmed_id = max(self._confirmed_id, int(update["update_id"]))
                 self._updates.pop(0)
@@ -1305,6 +1318,13 @@ def _message_kind(kind: str, file_id: str, content: bytes, chat: Chat) -> dict[s
     if kind in ("photo", "document"):
         return {kind: _media(kind, file_id, content, "thong-bao.pdf")}
     return fields[kind]
+
+
+def _status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _media(kind: str, file_id: str, content: bytes, file_name: str) -> Any:
