@@ -132,7 +132,9 @@ class Harness:
 async def site(portal: FakePortal, tmp_path: Path) -> AsyncIterator[Harness]:
     async with (
         await Database.open(tmp_path / "news.sqlite3") as db,
-        httpx.AsyncClient(timeout=0.5) as client,
+        # A short read timeout for the tests of slow pages; connecting may take long on a
+        # busy machine.
+        httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=2.0)) as client,
     ):
         yield Harness(portal, db, client, Clock())
 

@@ -191,7 +191,7 @@ async def test_one_broken_article_among_good_ones(site: Harness) -> None:
 
 async def test_timeouts_and_pages_that_are_not_articles(site: Harness) -> None:
     slow = EXPECTED["article"][2]["path"]
-    site.portal.delay(1.5, slow)  # longer than the client's 0.5 s timeout
+    site.portal.delay(30, slow)  # longer than the client's 2 s read timeout
     garbage = next(c for c in EXPECTED["malformed"] if c["file"].endswith("garbage.html"))
     site.portal.replace(
         "/tin-bai-loi",
