@@ -26,7 +26,7 @@ from bot.standins.telegram import FakeTelegram, FloodLimits
 
 @pytest.fixture(params=["form", "json"])
 async def client(telegram: FakeTelegram, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
-    """A plain PTB Bot pointed at the stand-in (no retries, short read timeout).
+    """A plain PTB Bot pointed at the stand-in (no retries, a read timeout of 2 s).
 
     Every test runs twice: with PTB's own HTTPXRequest (URL-encoded forms) and with the bot's
     JsonRequest (JSON bodies), so both reach Telegram's behaviour and errors the same way.
@@ -36,7 +36,7 @@ async def client(telegram: FakeTelegram, request: pytest.FixtureRequest) -> Asyn
         telegram.token,
         base_url=f"{telegram.url}/bot",
         base_file_url=f"{telegram.url}/file/bot",
-        request=sender(read_timeout=0.5),
+        request=sender(read_timeout=2.0),
     )
     async with bot:
         yield bot
@@ -128,7 +128,7 @@ async def test_scripted_failures(telegram: FakeTelegram, client: Bot) -> None:
     with pytest.raises(NetworkError, match="Bad Gateway"):
         await client.send_message(11, "ba")
 
-    telegram.slow("sendMessage", 1.0)
+    telegram.slow("sendMessage", 3.0)  # past the read timeout
     with pytest.raises(TimedOut):
         await client.send_message(11, "bốn")
 
