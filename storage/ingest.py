@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.articles import iso
 from storage.db import Database
+from storage.timestamps import iso
 
 __all__ = ["HttpCache", "IngestLog", "RunSummary", "State", "Validators"]
 
@@ -31,7 +31,7 @@ class HttpCache:
             "SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,)
         ) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else Validators(row[0], row[1])
+        return None if row is None else Validators(row["etag"], row["last_modified"])
 
     async def put(self, url: str, validators: Validators, now: datetime) -> None:
         """Save validators once the page's content is safely stored."""
@@ -98,7 +98,7 @@ class IngestLog:
         async with self._db.conn.execute(
             "SELECT url, reason FROM ingest_failures WHERE run_id = ? ORDER BY rowid", (run_id,)
         ) as cursor:
-            return [(str(url), str(reason)) async for url, reason in cursor]
+            return [(str(row["url"]), str(row["reason"])) async for row in cursor]
 
     async def failed_in_a_row(self) -> int:
         """How many of the latest finished runs could not read the site, counting back."""
@@ -106,8 +106,8 @@ class IngestLog:
             "SELECT ok FROM ingest_runs WHERE ok IS NOT NULL ORDER BY run_id DESC LIMIT 1000"
         ) as cursor:
             streak = 0
-            async for (ok,) in cursor:
-                if ok:
+            async for row in cursor:
+                if row["ok"]:
                     break
                 streak += 1
         return streak
@@ -125,7 +125,7 @@ class State:
             "SELECT value FROM bot_state WHERE key = ?", (key,)
         ) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else str(row["value"])
 
     async def set(self, key: str, value: str) -> None:
         """Set `key`."""

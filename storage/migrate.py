@@ -53,7 +53,7 @@ async def apply_migrations(
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT"
     )
     async with conn.execute("SELECT version FROM schema_migrations") as cursor:
-        done = {int(row[0]) async for row in cursor}
+        done = {int(row["version"]) async for row in cursor}
     current = max(done, default=0)
     latest = max((m.version for m in migrations), default=0)
     if current > latest:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import aiosqlite
+
 from storage.db import Database
 
 __all__ = ["UserStore"]
@@ -27,7 +29,7 @@ class UserStore:
     async def language(self, user_id: int) -> str | None:
         """The language the user chose with /language, or None if they never chose."""
         row = await self._db.fetchone("SELECT language FROM users WHERE user_id = ?", (user_id,))
-        return None if row is None or row[0] is None else str(row[0])
+        return None if row is None or row["language"] is None else str(row["language"])
 
     async def set_language(self, user_id: int, language: str, now: datetime | None = None) -> None:
         """Remember the user's language choice."""
@@ -38,3 +40,10 @@ class UserStore:
             " last_seen = excluded.last_seen",
             (user_id, language, stamp, stamp),
         )
+
+    @staticmethod
+    async def forget_in(conn: aiosqlite.Connection, user_id: int) -> bool:
+        """Delete the person's row, inside the caller's transaction (see storage.privacy);
+        True if there was one."""
+        async with conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,)) as cursor:
+            return cursor.rowcount > 0
