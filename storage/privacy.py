@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 from storage.articles import ArticleReader
 from storage.audit import AuditLog
-from storage.channels import DEFAULT_CHANNEL
 from storage.chats import ChatStore
 from storage.db import Database
 from storage.outbox import OutboxStore
@@ -41,8 +40,7 @@ async def forget(
         # The private chat's place in bulk sends; finished jobs keep their counts.
         await OutboxStore.forget_chat_in(conn, channel, chat_id)
         await ChatStore.forget_in(conn, channel, chat_id)
-        # The profile (chosen language) is kept for Telegram users only, by their id.
-        profile = channel == DEFAULT_CHANNEL and await UserStore.forget_in(conn, chat_id)
+        profile = await UserStore.forget_in(conn, channel, chat_id)  # the chosen language
         votes = await PollStore.unlink_votes_in(conn, channel, chat_id)
         events = await InteractionLog.forget_key_in(conn, key)
         await ArticleReader.forget_searches_in(conn, key)

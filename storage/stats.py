@@ -45,7 +45,7 @@ _INSERT = (
     " results, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # Where each value of a queued event sits in its row of _INSERT's parameters.
-_KIND, _KEY, _UPDATE, _WORDS, _RESULTS = 2, 5, 6, 7, 8
+_KIND, _UPDATE, _WORDS, _RESULTS, _CHANNEL = 2, 6, 7, 8, 9
 
 # Staff see a search that found nothing only once this many residents typed it: what one
 # person typed may be their name or their phone number; what three typed is a topic.
@@ -250,13 +250,19 @@ class InteractionLog:
             pass
 
     async def searched(
-        self, update_id: int, words: str, results: int, now: datetime | None = None
+        self,
+        update_id: int,
+        words: str,
+        results: int,
+        now: datetime | None = None,
+        channel: str = DEFAULT_CHANNEL,
     ) -> None:
-        """Mark the update's logged event as a search with its words and number of results."""
+        """Mark the update's logged event as a search with its words and number of results
+        (update ids are the channel's own: only its events are looked at)."""
         if not fits_integer(update_id) or not fits_integer(results):
             return  # no event of this update could have been stored under that id
         for row in reversed(self._pending):
-            if row[_UPDATE] == update_id:  # still queued: change it before it is written
+            if row[_UPDATE] == update_id and row[_CHANNEL] == channel:  # still queued
                 row[_KIND], row[_WORDS], row[_RESULTS] = "search", words, results
                 return
         now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -265,8 +271,8 @@ class InteractionLog:
         await self._db.write(
             "UPDATE interactions SET kind = 'search', words = ?, results = ?"
             " WHERE event_id = (SELECT MAX(event_id) FROM interactions"
-            " WHERE update_id = ? AND at >= ?)",
-            (words, results, update_id, since),
+            " WHERE update_id = ? AND channel = ? AND at >= ?)",
+            (words, results, update_id, channel, since),
         )
 
     async def counter(self, now: datetime | None = None) -> Counter:

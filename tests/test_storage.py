@@ -49,7 +49,11 @@ async def test_old_database_upgrades_in_place(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     first = bundled_migrations()[:1]
     async with await Database.open(path, first) as db:
-        await UserStore(db).set_language(42, "en")
+        # As the first release wrote it (today's UserStore writes the channel, 0016's column).
+        await db.write(
+            "INSERT INTO users (user_id, language, first_seen, last_seen) VALUES (42, 'en', ?, ?)",
+            ("2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"),
+        )
 
     # A later release adds a migration; the existing file upgrades and keeps its data.
     throwaway = Migration(

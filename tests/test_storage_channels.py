@@ -39,6 +39,7 @@ CHANNELLED = {
     "outbox": "outbox_id, delivery_id, chat_id, message_key, state, attempts, not_before,"
     " sent_message_id, reason, detail, updated_at",
     "poll_votes": "poll_id, user_id, option_id, seq, voted_at",
+    "users": "user_id, language, first_seen, last_seen",
     "interactions": "event_id, at, day, kind, target, chat_type, user_key, update_id, words,"
     " results",
 }
@@ -156,6 +157,12 @@ async def test_the_same_chat_id_on_two_channels_never_collides(tmp_path: Path) -
         assert await reader.audience(channel="zalo") == []
         assert await subscriptions.delete(42, NOW, channel="zalo")
         assert await subscriptions.get(42) == on_telegram
+
+        # Two people, each with their own language.
+        users = UserStore(db)
+        await users.set_language(42, "en", NOW)
+        await users.set_language(42, "vi", NOW, channel="zalo")
+        assert (await users.language(42), await users.language(42, "zalo")) == ("en", "vi")
 
         # One vote each: the same number on two channels is two people.
         polls = PollStore(db)

@@ -54,6 +54,21 @@ CREATE INDEX subscriptions_schedule ON subscriptions (mode, hour);
 CREATE INDEX subscription_categories_category
     ON subscription_categories (category_id, channel, chat_id);
 
+-- People: the language each chose -----------------------------------------------------------
+
+CREATE TABLE users_0016 (
+    channel    TEXT NOT NULL DEFAULT 'telegram',
+    user_id    INTEGER NOT NULL,               -- the channel's user id
+    language   TEXT CHECK (language IN ('vi', 'en')),  -- chosen with /language; NULL: the app's
+    first_seen TEXT NOT NULL,                  -- UTC, ISO 8601
+    last_seen  TEXT NOT NULL,                  -- UTC, ISO 8601
+    PRIMARY KEY (channel, user_id)
+) STRICT;
+INSERT INTO users_0016 (channel, user_id, language, first_seen, last_seen)
+SELECT 'telegram', user_id, language, first_seen, last_seen FROM users;
+DROP TABLE users;
+ALTER TABLE users_0016 RENAME TO users;
+
 -- Reachability of chats, and groups that moved -----------------------------------------------
 
 CREATE TABLE chats_0016 (
