@@ -11,6 +11,7 @@ from typing import Literal
 import aiosqlite
 
 from storage.db import Database
+from storage.searches import SearchStore
 from storage.timestamps import iso, parse_iso
 
 __all__ = [
@@ -367,6 +368,7 @@ class ArticleReader:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._searches = SearchStore(db)  # the searches kept for paging are its table
 
     async def latest(
         self, category_id: int | None, offset: int, limit: int
@@ -468,32 +470,19 @@ class ArticleReader:
         total = int(row["n"]) if row else 0
         return [_headline(row) for row in rows], total
 
+    # Kept searches are SearchStore's table; these names stay for the callers written
+    # against them.
+
     async def save_search(
         self, query: str, fts: str, now: datetime, user_key: str | None = None
     ) -> int:
-        """Keep a search so its result pages can be turned; returns its id. `user_key` (the
-        interaction log's key of whoever searched) lets /forget remove it."""
-        written = await self._db.write(
-            "INSERT INTO searches (query, fts, created_at, user_key) VALUES (?, ?, ?, ?)",
-            (query, fts, iso(now), user_key),
-        )
-        assert written.lastrowid is not None
-        return written.lastrowid
+        """Keep a search so its result pages can be turned (`SearchStore.save`)."""
+        return await self._searches.save(query, fts, now, user_key)
 
     async def saved_search(self, search_id: int) -> tuple[str, str] | None:
-        """(query, fts) of a kept search."""
-        row = await self._db.fetchone(
-            "SELECT query, fts FROM searches WHERE search_id = ?", (search_id,)
-        )
-        return (str(row["query"]), str(row["fts"])) if row else None
-
-    @staticmethod
-    async def forget_searches_in(conn: aiosqlite.Connection, user_key: str) -> None:
-        """Delete the searches a person kept (what they typed may be their name or phone
-        number), inside the caller's transaction (see storage.privacy)."""
-        await conn.execute("DELETE FROM searches WHERE user_key = ?", (user_key,))
+        """(query, fts) of a kept search (`SearchStore.get`)."""
+        return await self._searches.get(search_id)
 
     async def prune_searches(self, before: datetime) -> int:
-        """Forget searches older than `before`; returns how many."""
-        written = await self._db.write("DELETE FROM searches WHERE created_at < ?", (iso(before),))
-        return written.rowcount
+        """Forget searches older than `before`; returns how many (`SearchStore.prune`)."""
+        return await self._searches.prune(before)

@@ -187,8 +187,13 @@ class OutboxStore:
         row = await self._db.fetchone("SELECT MAX(updated_at) AS latest FROM outbox")
         return None if row is None or row["latest"] is None else float(row["latest"])
 
-    async def due(self, now: float, limit: int) -> list[Pending]:
-        """Rows ready to send now, the most urgent job first, in the order they were written."""
+    async def due(
+        self, now: float, limit: int, channels: Sequence[str] = (DEFAULT_CHANNEL,)
+    ) -> list[Pending]:
+        """Rows for `channels` ready to send now, the most urgent job first, in the order they
+        were written. An engine asks only for the channels it can send to: a Telegram sender
+        never gets a Zalo chat's row, whose number may be some Telegram chat's too."""
+        marks = ",".join("?" * len(channels))
         rows = await self._db.fetchall(
             "SELECT o.outbox_id, o.delivery_id, o.channel, o.chat_id, o.message_key, o.attempts,"
             " CASE WHEN c.active = 0 THEN COALESCE(c.reason, 'inactive') END AS unreachable"
@@ -197,8 +202,9 @@ class OutboxStore:
             " LEFT JOIN chats c ON c.channel = o.channel AND c.chat_id = o.chat_id"
             " WHERE d.state = 'running' AND (d.start_at IS NULL OR d.start_at <= ?)"
             " AND (o.not_before IS NULL OR o.not_before <= ?)"
+            f" AND o.channel IN ({marks})"
             " ORDER BY d.priority, d.delivery_id, o.outbox_id LIMIT ?",
-            (now, now, limit),
+            (now, now, *channels, limit),
         )
         return [
             Pending(
@@ -213,13 +219,15 @@ class OutboxStore:
             for row in rows
         ]
 
-    async def next_due(self) -> float | None:
-        """The earliest time a pending row of a running job may be sent (None if there is none)."""
+    async def next_due(self, channels: Sequence[str] = (DEFAULT_CHANNEL,)) -> float | None:
+        """The earliest time a pending row of a running job for `channels` may be sent (None if
+        there is none)."""
         row = await self._db.fetchone(
             "SELECT MIN(MAX(COALESCE(d.start_at, 0), COALESCE(o.not_before, 0))) AS due"
             " FROM deliveries d JOIN outbox o"
             " ON o.delivery_id = d.delivery_id AND o.state = 'pending'"
-            " WHERE d.state = 'running'"
+            f" WHERE d.state = 'running' AND o.channel IN ({','.join('?' * len(channels))})",
+            tuple(channels),
         )
         return None if row is None or row["due"] is None else float(row["due"])
 

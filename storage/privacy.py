@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from storage.articles import ArticleReader
 from storage.audit import AuditLog
 from storage.chats import ChatStore
 from storage.db import Database
 from storage.outbox import OutboxStore
 from storage.polls import PollStore
+from storage.searches import SearchStore
 from storage.stats import Forgotten, InteractionLog
 from storage.subscriptions import SubscriptionStore
 from storage.users import UserStore
@@ -43,7 +43,7 @@ async def forget(
         profile = await UserStore.forget_in(conn, channel, chat_id)  # the chosen language
         votes = await PollStore.unlink_votes_in(conn, channel, chat_id)
         events = await InteractionLog.forget_key_in(conn, key)
-        await ArticleReader.forget_searches_in(conn, key)
+        await SearchStore.forget_in(conn, key)
         # Their refused attempts at staff commands stay in the audit log, nobody's.
         await AuditLog.unlink_actor_in(conn, key)
     return Forgotten(profile=profile, votes=votes, events=events, subscription=stopped)
