@@ -203,7 +203,7 @@ class Pusher:
                 if subscriber.slot is not None and subscriber.slot >= slot:
                     continue  # served already, or subscribed after this slot
                 if now - slot > grace:
-                    marks.append(DigestBookmark(subscriber.chat_id, subscriber.cursor, slot))
+                    marks.append(subscriber.bookmark(subscriber.cursor, slot))
                     continue
                 due.append((subscriber, slot))
             messages: list[dict[str, Any]] = []
@@ -217,7 +217,7 @@ class Pusher:
                     sub = subscriber.subscription
                     newer = [a for a in articles if a.article_id > subscriber.cursor]
                     top = newer[-1].article_id if newer else subscriber.cursor
-                    marks.append(DigestBookmark(subscriber.chat_id, top, serving))
+                    marks.append(subscriber.bookmark(top, serving))
                     what = (subscriber.cursor, sub.all_categories, sub.category_ids)
                     if what not in chosen:
                         chosen[what] = [a for a in newer if subscriber.wants(a.categories)]

@@ -334,6 +334,10 @@ class Subscriber:
         """The messenger the subscribed chat is on."""
         return self.subscription.channel
 
+    def bookmark(self, cursor: int, slot: datetime | None) -> DigestBookmark:
+        """Where this subscriber's digests will stand after a run (on its own channel)."""
+        return DigestBookmark(self.chat_id, cursor, slot, self.channel)
+
     def wants(self, categories: frozenset[int]) -> bool:
         """Whether an article in `categories` belongs in this subscriber's news."""
         sub = self.subscription

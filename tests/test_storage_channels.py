@@ -148,6 +148,16 @@ async def test_the_same_chat_id_on_two_channels_never_collides(tmp_path: Path) -
         ]
         assert [s.channel for s in await reader.subscribers("weekly", channel="zalo")] == ["zalo"]
         assert await reader.audience(channel="zalo") == [42]
+        # A digest run moves its own channel's bookmark only.
+        (zalo_subscriber,) = await reader.subscribers("weekly", channel="zalo")
+        async with db.transaction() as conn:
+            await SubscriptionStore.save_bookmarks(conn, [zalo_subscriber.bookmark(99, NOW)])
+        cursors = {
+            subscriber.channel: subscriber.cursor
+            for channel in ("telegram", "zalo")
+            for subscriber in await reader.subscribers("daily", "weekly", channel=channel)
+        }
+        assert cursors == {"telegram": 0, "zalo": 99}
         # A Zalo chat that blocked the bot is not the Telegram chat with the same number.
         chats = ChatStore(db)
         await chats.set_active(42, False, "blocked", channel="zalo")
