@@ -298,10 +298,10 @@ async def _ingest(settings: Settings) -> int:
         if report.backfill:
             # Old news from a first reading: the running bot must not alert it later (new
             # articles found by a later `ingest` are alerted at the bot's next poll).
+            from storage.articles import ArticleStore
             from storage.subscriptions import DigestReader
 
-            digests = DigestReader(db)
-            await digests.mark_announced(await digests.unannounced())
+            await ArticleStore(db).mark_announced(await DigestReader(db).unannounced())
     kind = "first run, backfill" if report.backfill else "update"
     print(
         f"ingest finished ({kind}): {len(report.new)} new, {len(report.updated)} updated, "

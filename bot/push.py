@@ -29,7 +29,14 @@ from bot.reading import Rendered, render_alert, render_digest
 from storage.articles import ArticleStore
 from storage.db import Database
 from storage.outbox import OutboxStore
-from storage.subscriptions import DigestBookmark, DigestReader, NewArticle, Subscriber, Subscription
+from storage.subscriptions import (
+    DigestBookmark,
+    DigestReader,
+    NewArticle,
+    Subscriber,
+    Subscription,
+    SubscriptionStore,
+)
 
 __all__ = ["DigestRun", "Pusher", "last_slot"]
 
@@ -93,6 +100,7 @@ class Pusher:
             lambda: settings.CHANNEL_ID if isinstance(settings.CHANNEL_ID, int) else None
         )
         self._reader = DigestReader(db)
+        self._articles = ArticleStore(db)
         self._outbox = OutboxStore(db)
         self._lock = asyncio.Lock()  # one announcement or digest run at a time
 
@@ -109,12 +117,12 @@ class Pusher:
             if not ids:
                 return []
             if backfill:
-                await self._reader.mark_announced(ids)
+                await self._articles.mark_announced(ids)
                 log.info("%d articles from the first reading of the site: not alerted", len(ids))
                 return []
             subscribers = await self._reader.subscribers("instant")
             infos = {a.article_id: a for a in await self._reader.articles_after(0, only=ids)}
-            articles = await ArticleStore(self._db).get_many(ids)
+            articles = await self._articles.get_many(ids)
             jobs: list[int] = []
             for article_id in ids:
                 job = await self._alert(article_id, articles.get(article_id), infos, subscribers)
@@ -132,11 +140,11 @@ class Pusher:
         subscribers: list[Subscriber],
     ) -> int | None:
         async def mark(conn: aiosqlite.Connection) -> None:
-            await self._reader.mark_announced([article_id], conn)
+            await self._articles.mark_announced([article_id], conn)
 
         info = infos.get(article_id)
         if article is None or info is None:
-            await self._reader.mark_announced([article_id])
+            await self._articles.mark_announced([article_id])
             return None
         tz = self._settings.tz
         messages: list[dict[str, Any]] = []
@@ -161,7 +169,7 @@ class Pusher:
         if channel is not None:
             recipients.append((channel, variant(self._settings.DEFAULT_LANGUAGE, False)))
         if not recipients:
-            await self._reader.mark_announced([article_id])
+            await self._articles.mark_announced([article_id])
             return None
         return await self._outbox.create(
             "alert",
@@ -195,7 +203,7 @@ class Pusher:
                 if subscriber.slot is not None and subscriber.slot >= slot:
                     continue  # served already, or subscribed after this slot
                 if now - slot > grace:
-                    marks.append(DigestBookmark(subscriber.chat_id, subscriber.cursor, slot))
+                    marks.append(subscriber.bookmark(subscriber.cursor, slot))
                     continue
                 due.append((subscriber, slot))
             messages: list[dict[str, Any]] = []
@@ -209,7 +217,7 @@ class Pusher:
                     sub = subscriber.subscription
                     newer = [a for a in articles if a.article_id > subscriber.cursor]
                     top = newer[-1].article_id if newer else subscriber.cursor
-                    marks.append(DigestBookmark(subscriber.chat_id, top, serving))
+                    marks.append(subscriber.bookmark(top, serving))
                     what = (subscriber.cursor, sub.all_categories, sub.category_ids)
                     if what not in chosen:
                         chosen[what] = [a for a in newer if subscriber.wants(a.categories)]
@@ -233,7 +241,7 @@ class Pusher:
                     recipients.append((subscriber.chat_id, rendered[key]))
 
             async def save(conn: aiosqlite.Connection) -> None:
-                await DigestReader.save_bookmarks(conn, marks)
+                await SubscriptionStore.save_bookmarks(conn, marks)
 
             delivery_id = None
             if recipients:

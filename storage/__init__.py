@@ -1,15 +1,18 @@
 """Storage layer: the SQLite database and its tables; knows nothing of Telegram."""
 
 from storage.audit import AuditEntry, AuditLog
+from storage.channels import DEFAULT_CHANNEL
 from storage.db import BackupError, Database, DatabaseUnusable, backup_file
 from storage.migrate import Migration, MigrationError, apply_migrations, bundled_migrations
 from storage.polls import PollStore
+from storage.searches import SearchStore
 from storage.staff import StaffMember, StaffStore
 from storage.stats import InteractionLog
 from storage.subscriptions import Subscription, SubscriptionStore
 from storage.users import UserStore
 
 __all__ = [
+    "DEFAULT_CHANNEL",
     "AuditEntry",
     "AuditLog",
     "BackupError",
@@ -19,6 +22,7 @@ __all__ = [
     "Migration",
     "MigrationError",
     "PollStore",
+    "SearchStore",
     "StaffMember",
     "StaffStore",
     "Subscription",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 import aiosqlite
 
 from storage.db import Database
+from storage.searches import SearchStore
+from storage.timestamps import iso, parse_iso
 
 __all__ = [
     "ArticleData",
@@ -29,16 +32,6 @@ Upsert = Literal["new", "updated", "unchanged"]
 # "Thông báo") and the two were published within a few days of each other.
 _MIN_TITLE_WORDS = 3
 _SAME_TITLE_WINDOW = timedelta(days=3)
-
-
-def iso(moment: datetime) -> str:
-    """A moment as stored: UTC, ISO 8601, to the second."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def parse_iso(text: str) -> datetime:
-    """A stored moment back as an aware datetime."""
-    return datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True)
@@ -88,27 +81,41 @@ class StoredArticle:
 
 _SELECT = """
 SELECT a.article_id, a.url, a.title, a.summary, a.body_html, a.body_text, a.author,
-       a.image_url, a.published_at, a.published_estimated, c.name, a.first_seen_at, a.updated_at
+       a.image_url, a.published_at, a.published_estimated, c.name AS category, a.first_seen_at,
+       a.updated_at
 FROM articles AS a LEFT JOIN categories AS c ON c.category_id = a.category_id
 """
 
 
 def _stored(row: aiosqlite.Row) -> StoredArticle:
     return StoredArticle(
-        article_id=row[0],
-        url=row[1],
-        title=row[2],
-        summary=row[3],
-        body_html=row[4],
-        body_text=row[5],
-        author=row[6],
-        image_url=row[7],
-        published_at=parse_iso(row[8]),
-        published_estimated=bool(row[9]),
-        category=row[10],
-        first_seen_at=parse_iso(row[11]),
-        updated_at=parse_iso(row[12]),
+        article_id=row["article_id"],
+        url=row["url"],
+        title=row["title"],
+        summary=row["summary"],
+        body_html=row["body_html"],
+        body_text=row["body_text"],
+        author=row["author"],
+        image_url=row["image_url"],
+        published_at=parse_iso(row["published_at"]),
+        published_estimated=bool(row["published_estimated"]),
+        category=row["category"],
+        first_seen_at=parse_iso(row["first_seen_at"]),
+        updated_at=parse_iso(row["updated_at"]),
     )
+
+
+def _headline(row: aiosqlite.Row) -> Headline:
+    return Headline(
+        int(row["article_id"]),
+        str(row["title"]),
+        parse_iso(row["published_at"]),
+        bool(row["published_estimated"]),
+    )
+
+
+def _category_of(row: aiosqlite.Row) -> Category:
+    return Category(int(row["category_id"]), str(row["name"]), int(row["n"]))
 
 
 class ArticleStore:
@@ -155,7 +162,7 @@ class ArticleStore:
         ) as cursor:
             row = await cursor.fetchone()
         if row is not None:
-            return int(row[0])
+            return int(row["article_id"])
         if len(data.title_key.split()) < _MIN_TITLE_WORDS:
             return None
         async with conn.execute(
@@ -164,11 +171,12 @@ class ArticleStore:
             (data.title_key,),
         ) as cursor:
             candidates = await cursor.fetchall()
-        for candidate_id, published, estimated in candidates:
-            if data.published_at is None or estimated:
-                return int(candidate_id)
-            if abs(parse_iso(published) - data.published_at) <= _SAME_TITLE_WINDOW:
-                return int(candidate_id)
+        for candidate in candidates:
+            if data.published_at is None or candidate["published_estimated"]:
+                return int(candidate["article_id"])
+            published = parse_iso(candidate["published_at"])
+            if abs(published - data.published_at) <= _SAME_TITLE_WINDOW:
+                return int(candidate["article_id"])
         return None
 
     async def _category(self, conn: aiosqlite.Connection, name: str, site_key: str | None) -> int:
@@ -182,7 +190,7 @@ class ArticleStore:
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
-        return int(row[0])
+        return int(row["category_id"])
 
     async def _insert(
         self,
@@ -227,7 +235,7 @@ class ArticleStore:
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
-        if row[0] == digest:
+        if row["content_hash"] == digest:
             await conn.execute(
                 "UPDATE articles SET checked_at = ? WHERE article_id = ?", (iso(now), article_id)
             )
@@ -272,7 +280,7 @@ class ArticleStore:
             f"SELECT external_id, article_id FROM article_keys WHERE external_id IN ({marks})",
             external_ids,
         )
-        return {str(key): int(article_id) for key, article_id in rows}
+        return {str(row["external_id"]): int(row["article_id"]) for row in rows}
 
     async def get(self, article_id: int) -> StoredArticle | None:
         """One article by id."""
@@ -295,13 +303,12 @@ class ArticleStore:
         rows = await self._db.fetchall(
             f"SELECT article_id, title FROM articles WHERE article_id IN ({marks})", article_ids
         )
-        return {int(article_id): str(title) for article_id, title in rows}
+        return {int(row["article_id"]): str(row["title"]) for row in rows}
 
     async def count(self) -> int:
         """How many articles are stored."""
-        async with self._db.conn.execute("SELECT count(*) FROM articles") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        row = await self._db.fetchone("SELECT count(*) AS n FROM articles")
+        return int(row["n"]) if row else 0
 
     async def due_for_recheck(
         self, now: datetime, every: timedelta, within: timedelta, key_prefix: str = ""
@@ -315,13 +322,26 @@ class ArticleStore:
             " ORDER BY checked_at",
             (iso(now - every), iso(now - within), iso(now - within), key_prefix, key_prefix),
         ) as cursor:
-            return [(int(article_id), str(url)) async for article_id, url in cursor]
+            return [(int(row["article_id"]), str(row["url"])) async for row in cursor]
 
     async def mark_checked(self, article_id: int, now: datetime) -> None:
         """The site was asked for the article and had nothing new."""
         await self._db.write(
             "UPDATE articles SET checked_at = ? WHERE article_id = ?", (iso(now), article_id)
         )
+
+    async def mark_announced(
+        self, article_ids: Sequence[int], conn: aiosqlite.Connection | None = None
+    ) -> None:
+        """Alerts for these articles are written (on `conn`, inside the caller's transaction)."""
+        if not article_ids:
+            return
+        marks = ",".join("?" * len(article_ids))
+        sql = f"UPDATE articles SET announced = 1 WHERE article_id IN ({marks})"
+        if conn is None:
+            await self._db.write(sql, tuple(article_ids))
+        else:
+            await conn.execute(sql, tuple(article_ids))
 
 
 @dataclass(frozen=True)
@@ -348,6 +368,7 @@ class ArticleReader:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._searches = SearchStore(db)  # the searches kept for paging are its table
 
     async def latest(
         self, category_id: int | None, offset: int, limit: int
@@ -355,16 +376,16 @@ class ArticleReader:
         """A page of the newest articles (of one category, or all) and how many there are."""
         columns = "a.article_id, a.title, a.published_at, a.published_estimated"
         if category_id is None:
-            count = "SELECT count(*) FROM articles"
+            count = "SELECT count(*) AS n FROM articles"
             query = (
-                f"SELECT {columns}, ({count}) FROM articles AS a"
+                f"SELECT {columns}, ({count}) AS total FROM articles AS a"
                 " ORDER BY a.published_at DESC, a.article_id DESC LIMIT :limit OFFSET :offset"
             )
         else:
-            count = "SELECT count(*) FROM article_categories WHERE category_id = :category"
+            count = "SELECT count(*) AS n FROM article_categories WHERE category_id = :category"
             # Walk the category's own index in reading order (see migration 0005).
             query = (
-                f"SELECT {columns}, ({count}) FROM article_categories AS ac"
+                f"SELECT {columns}, ({count}) AS total FROM article_categories AS ac"
                 " JOIN articles AS a ON a.article_id = ac.article_id"
                 " WHERE ac.category_id = :category"
                 " ORDER BY ac.published_at DESC, ac.article_id DESC LIMIT :limit OFFSET :offset"
@@ -372,11 +393,11 @@ class ArticleReader:
         names = {"category": category_id, "limit": limit, "offset": offset}
         rows = await self._db.quick_read(query, names)  # the count rides along: one query
         if rows:
-            total = int(rows[0][4])
+            total = int(rows[0]["total"])
         else:  # a page past the end still says how many there are
             row = await self._db.fetchone(count, names)
-            total = int(row[0]) if row else 0
-        return [Headline(int(r[0]), str(r[1]), parse_iso(r[2]), bool(r[3])) for r in rows], total
+            total = int(row["n"]) if row else 0
+        return [_headline(row) for row in rows], total
 
     async def open(
         self, article_id: int, category_id: int | None
@@ -392,9 +413,9 @@ class ArticleReader:
             _SELECT.replace(
                 "FROM articles AS a",
                 f", (SELECT article_id FROM {table} WHERE (published_at, article_id) < {here}"
-                f"{scope} ORDER BY published_at DESC, article_id DESC LIMIT 1),"
+                f"{scope} ORDER BY published_at DESC, article_id DESC LIMIT 1) AS older,"
                 f" (SELECT article_id FROM {table} WHERE (published_at, article_id) > {here}"
-                f"{scope} ORDER BY published_at ASC, article_id ASC LIMIT 1)"
+                f"{scope} ORDER BY published_at ASC, article_id ASC LIMIT 1) AS newer"
                 " FROM articles AS a",
             )
             + " WHERE a.article_id = :id",
@@ -403,7 +424,7 @@ class ArticleReader:
         if not rows:
             return None, None, None
         row = rows[0]
-        older, newer = row[13], row[14]
+        older, newer = row["older"], row["newer"]
         return (
             _stored(row),
             int(older) if older is not None else None,
@@ -417,17 +438,17 @@ class ArticleReader:
             " JOIN article_categories AS ac USING (category_id)"
             " GROUP BY c.category_id ORDER BY n DESC, c.name"
         )
-        return [Category(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+        return [_category_of(row) for row in rows]
 
     async def category(self, category_id: int) -> Category | None:
         """One category with its count."""
         row = await self._db.fetchone(
-            "SELECT c.category_id, c.name, count(ac.article_id) FROM categories AS c"
+            "SELECT c.category_id, c.name, count(ac.article_id) AS n FROM categories AS c"
             " LEFT JOIN article_categories AS ac USING (category_id)"
             " WHERE c.category_id = ? GROUP BY c.category_id",
             (category_id,),
         )
-        return Category(int(row[0]), str(row[1]), int(row[2])) if row else None
+        return _category_of(row) if row else None
 
     async def search(self, fts: str, offset: int, limit: int) -> tuple[list[Headline], int]:
         """Articles matching an FTS5 expression, by relevance weighed with recency."""
@@ -444,31 +465,24 @@ class ArticleReader:
         )
         # bm25() cannot share a query with a window function: the count is a second query.
         row = await self._db.fetchone(
-            "SELECT count(*) FROM articles_search WHERE articles_search MATCH ?", (fts,)
+            "SELECT count(*) AS n FROM articles_search WHERE articles_search MATCH ?", (fts,)
         )
-        total = int(row[0]) if row else 0
-        return [Headline(int(r[0]), str(r[1]), parse_iso(r[2]), bool(r[3])) for r in rows], total
+        total = int(row["n"]) if row else 0
+        return [_headline(row) for row in rows], total
+
+    # Kept searches are SearchStore's table; these names stay for the callers written
+    # against them.
 
     async def save_search(
         self, query: str, fts: str, now: datetime, user_key: str | None = None
     ) -> int:
-        """Keep a search so its result pages can be turned; returns its id. `user_key` (the
-        interaction log's key of whoever searched) lets /forget remove it."""
-        written = await self._db.write(
-            "INSERT INTO searches (query, fts, created_at, user_key) VALUES (?, ?, ?, ?)",
-            (query, fts, iso(now), user_key),
-        )
-        assert written.lastrowid is not None
-        return written.lastrowid
+        """Keep a search so its result pages can be turned (`SearchStore.save`)."""
+        return await self._searches.save(query, fts, now, user_key)
 
     async def saved_search(self, search_id: int) -> tuple[str, str] | None:
-        """(query, fts) of a kept search."""
-        row = await self._db.fetchone(
-            "SELECT query, fts FROM searches WHERE search_id = ?", (search_id,)
-        )
-        return (str(row[0]), str(row[1])) if row else None
+        """(query, fts) of a kept search (`SearchStore.get`)."""
+        return await self._searches.get(search_id)
 
     async def prune_searches(self, before: datetime) -> int:
-        """Forget searches older than `before`; returns how many."""
-        written = await self._db.write("DELETE FROM searches WHERE created_at < ?", (iso(before),))
-        return written.rowcount
+        """Forget searches older than `before`; returns how many (`SearchStore.prune`)."""
+        return await self._searches.prune(before)

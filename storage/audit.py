@@ -28,13 +28,13 @@ class AuditEntry:
 
 
 def _entry(row: aiosqlite.Row) -> AuditEntry:
-    detail = json.loads(str(row[4]))
+    detail = json.loads(str(row["detail"]))
     return AuditEntry(
-        int(row[0]),
-        datetime.fromisoformat(str(row[1])),
-        None if row[2] is None else str(row[2]),
-        str(row[3]),
-        detail if isinstance(detail, dict) else {"value": detail},
+        audit_id=int(row["audit_id"]),
+        at=datetime.fromisoformat(str(row["at"])),
+        actor=None if row["actor"] is None else str(row["actor"]),
+        action=str(row["action"]),
+        detail=detail if isinstance(detail, dict) else {"value": detail},
     )
 
 
@@ -55,6 +55,12 @@ class AuditLog:
         )
         assert written.lastrowid is not None
         return written.lastrowid
+
+    @staticmethod
+    async def unlink_actor_in(conn: aiosqlite.Connection, actor: str) -> None:
+        """Entries naming `actor` (a resident's key) stay, nobody's: inside the caller's
+        transaction (see storage.privacy). A resident's refused attempts at staff commands."""
+        await conn.execute("UPDATE audit SET actor = NULL WHERE actor = ?", (actor,))
 
     async def recent(self, limit: int, action: str | None = None) -> list[AuditEntry]:
         """The last `limit` entries (of one action, if given), the newest first."""

@@ -10,14 +10,20 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from storage.articles import iso
-from storage.db import Database
+from storage.db import Database, assignments
+from storage.timestamps import iso
 
-__all__ = ["Broadcast", "BroadcastState", "BroadcastStore"]
+__all__ = ["UPDATABLE", "Broadcast", "BroadcastState", "BroadcastStore"]
 
 BroadcastState = Literal["writing", "choosing", "timing", "queued", "sending", "done", "cancelled"]
 # The states of a dialog still being written: a new /broadcast replaces such a draft.
 DRAFT_STATES = ("writing", "choosing", "timing")
+
+# What `update` may change; the rest (who, where, when made) is fixed when the draft begins.
+UPDATABLE = frozenset({
+    "state", "kind", "body", "text_html", "categories", "channel", "start_at", "recipients",
+    "delivery_id", "panel_message_id", "article_id",
+})  # fmt: skip
 
 _COLUMNS = (
     "broadcast_id, created_by, chat_id, state, kind, body, text_html, categories, channel,"
@@ -51,23 +57,27 @@ class Broadcast:
         return self.state in DRAFT_STATES
 
 
-def _broadcast(row: Any) -> Broadcast:
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _broadcast(row: aiosqlite.Row) -> Broadcast:
     return Broadcast(
-        broadcast_id=int(row[0]),
-        created_by=int(row[1]),
-        chat_id=int(row[2]),
-        state=row[3],
-        kind=row[4],
-        body=None if row[5] is None else json.loads(row[5]),
-        text_html=row[6],
-        categories=frozenset(int(part) for part in str(row[7]).split(",") if part),
-        channel=bool(row[8]),
-        start_at=None if row[9] is None else float(row[9]),
-        recipients=None if row[10] is None else int(row[10]),
-        delivery_id=None if row[11] is None else int(row[11]),
-        panel_message_id=None if row[12] is None else int(row[12]),
-        article_id=None if row[13] is None else int(row[13]),
-        created_at=datetime.fromisoformat(str(row[14])),
+        broadcast_id=int(row["broadcast_id"]),
+        created_by=int(row["created_by"]),
+        chat_id=int(row["chat_id"]),
+        state=row["state"],
+        kind=row["kind"],
+        body=None if row["body"] is None else json.loads(row["body"]),
+        text_html=row["text_html"],
+        categories=frozenset(int(part) for part in str(row["categories"]).split(",") if part),
+        channel=bool(row["channel"]),
+        start_at=None if row["start_at"] is None else float(row["start_at"]),
+        recipients=_optional_int(row["recipients"]),
+        delivery_id=_optional_int(row["delivery_id"]),
+        panel_message_id=_optional_int(row["panel_message_id"]),
+        article_id=_optional_int(row["article_id"]),
+        created_at=datetime.fromisoformat(str(row["created_at"])),
     )
 
 
@@ -114,16 +124,21 @@ class BroadcastStore:
     async def update(
         self, broadcast_id: int, *, expect: tuple[str, ...] = (), **values: Any
     ) -> bool:
-        """Change some fields; with `expect`, only if the state is one of those (else False)."""
+        """Change some fields; with `expect`, only if the state is one of those (else False).
+
+        Only the columns in UPDATABLE can be named: another name is a TypeError, and nothing
+        is written.
+        """
+        names = list(values)
+        columns = assignments("broadcasts", UPDATABLE, names)
         if "body" in values and values["body"] is not None:
             values["body"] = json.dumps(values["body"], ensure_ascii=False)
         if "categories" in values:
             values["categories"] = ",".join(str(c) for c in sorted(values["categories"]))
         if "channel" in values:
             values["channel"] = int(values["channel"])
-        names = list(values)
         sql = (
-            f"UPDATE broadcasts SET {', '.join(f'{name} = ?' for name in names)}, updated_at = ?"
+            f"UPDATE broadcasts SET {columns}{', ' if columns else ''}updated_at = ?"
             " WHERE broadcast_id = ?"
         )
         parameters: list[Any] = [values[name] for name in names] + [

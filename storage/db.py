@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +24,7 @@ __all__ = [
     "Database",
     "DatabaseUnusable",
     "Written",
+    "assignments",
     "backup_file",
     "fits_integer",
 ]
@@ -44,6 +45,23 @@ def fits_integer(value: object) -> bool:
         and not isinstance(value, bool)
         and SQLITE_MIN_INT <= value <= SQLITE_MAX_INT
     )
+
+
+def assignments(table: str, allowed: frozenset[str], names: Iterable[str]) -> str:
+    """`name = ?, ...` for an UPDATE of `table`, each name checked against its allow-list.
+
+    A column name is never taken from a caller unchecked: a name the table's store does not
+    list is a programming error (TypeError, like an unexpected keyword), raised before any SQL
+    is built.
+    """
+    chosen = list(names)
+    unknown = sorted(set(chosen) - allowed)
+    if unknown:
+        raise TypeError(
+            f"{table} has no updatable column {', '.join(map(repr, unknown))};"
+            f" updatable: {', '.join(sorted(allowed))}"
+        )
+    return ", ".join(f"{name} = ?" for name in chosen)
 
 
 class DatabaseUnusable(Exception):
@@ -233,6 +251,7 @@ class Database:
         if self._reader is None:
             # Opened on first use, in the thread that reads (the event loop's).
             reader = sqlite3.connect(self.path, isolation_level=None)
+            reader.row_factory = sqlite3.Row  # by name, like the main connection
             reader.execute("PRAGMA query_only = ON")
             reader.execute("PRAGMA busy_timeout = 0")  # busy: fall back, never block the loop
             self._reader = reader
@@ -240,9 +259,8 @@ class Database:
 
     async def schema_version(self) -> int:
         """The number of the last migration applied."""
-        async with self.conn.execute("SELECT MAX(version) FROM schema_migrations") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        row = await self.fetchone("SELECT MAX(version) AS version FROM schema_migrations")
+        return int(row["version"]) if row and row["version"] is not None else 0
 
     async def backup(self, target: Path | str) -> None:
         """Write a consistent copy of the database to `target`, even while others write to it."""
@@ -321,7 +339,10 @@ async def backup_file(
             await dst.execute("PRAGMA journal_mode = DELETE")
             # The copy is page for page: a damaged database gives a damaged copy, which must
             # not take the place of an earlier, good one.
-            check = [str(row[0]) for row in await dst.execute_fetchall("PRAGMA quick_check(3)")]
+            check = [
+                str(row["quick_check"])
+                for row in await dst.execute_fetchall("PRAGMA quick_check(3)")
+            ]
         finally:
             await dst.close()
         if check != ["ok"]:
@@ -360,7 +381,11 @@ async def _connect(path: Path) -> aiosqlite.Connection:
 
     await asyncio.to_thread(probe)
     # isolation_level=None: statements autocommit; multi-statement changes use transaction().
-    return await aiosqlite.connect(path, isolation_level=None)
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    # Rows are read by column name (row["chat_id"]), never by position: a column added to a
+    # query cannot shift what another one means. sqlite3.Row is written in C and still indexes.
+    conn.row_factory = sqlite3.Row
+    return conn
 
 
 async def _check_writable(conn: aiosqlite.Connection) -> None:
@@ -380,7 +405,7 @@ async def _configure(conn: aiosqlite.Connection) -> None:
     """Set the pragmas every connection needs."""
     async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
         row = await cursor.fetchone()
-    if row is None or str(row[0]).lower() != "wal":
+    if row is None or str(row["journal_mode"]).lower() != "wal":
         raise aiosqlite.OperationalError(f"could not switch the database to WAL mode: {row}")
     await conn.execute("PRAGMA foreign_keys = ON")
     await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

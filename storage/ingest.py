@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.articles import iso, parse_iso
 from storage.db import Database
+from storage.timestamps import iso, parse_iso
 
 __all__ = ["HttpCache", "IngestLog", "RunSummary", "State", "Validators"]
 
@@ -31,7 +31,7 @@ class HttpCache:
             "SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,)
         ) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else Validators(row[0], row[1])
+        return None if row is None else Validators(row["etag"], row["last_modified"])
 
     async def put(self, url: str, validators: Validators, now: datetime) -> None:
         """Save validators once the page's content is safely stored."""
@@ -99,14 +99,15 @@ class IngestLog:
         row = await self._db.fetchone(
             "SELECT finished_at FROM ingest_runs WHERE ok = 1 ORDER BY run_id DESC LIMIT 1"
         )
-        return None if row is None or row[0] is None else parse_iso(str(row[0]))
+        finished = None if row is None else row["finished_at"]
+        return None if finished is None else parse_iso(str(finished))
 
     async def failures(self, run_id: int) -> list[tuple[str, str]]:
         """(address, reason) of each page that failed in a run."""
         async with self._db.conn.execute(
             "SELECT url, reason FROM ingest_failures WHERE run_id = ? ORDER BY rowid", (run_id,)
         ) as cursor:
-            return [(str(url), str(reason)) async for url, reason in cursor]
+            return [(str(row["url"]), str(row["reason"])) async for row in cursor]
 
     async def failed_in_a_row(self) -> int:
         """How many of the latest finished runs could not read the site, counting back."""
@@ -114,8 +115,8 @@ class IngestLog:
             "SELECT ok FROM ingest_runs WHERE ok IS NOT NULL ORDER BY run_id DESC LIMIT 1000"
         ) as cursor:
             streak = 0
-            async for (ok,) in cursor:
-                if ok:
+            async for row in cursor:
+                if row["ok"]:
                     break
                 streak += 1
         return streak
@@ -133,7 +134,7 @@ class State:
             "SELECT value FROM bot_state WHERE key = ?", (key,)
         ) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else str(row["value"])
 
     async def set(self, key: str, value: str) -> None:
         """Set `key`."""

@@ -71,7 +71,7 @@ async def apply_migrations(
     )
     await _add_checksum_column(conn)
     async with conn.execute("SELECT version, checksum FROM schema_migrations") as cursor:
-        recorded = {int(row[0]): row[1] async for row in cursor}
+        recorded = {int(row["version"]): row["checksum"] async for row in cursor}
     done = set(recorded)
     current = max(done, default=0)
     latest = max((m.version for m in migrations), default=0)
@@ -107,7 +107,7 @@ async def apply_migrations(
 async def _add_checksum_column(conn: aiosqlite.Connection) -> None:
     """Databases made before checksums were recorded get the column (empty until checked)."""
     async with conn.execute("PRAGMA table_info(schema_migrations)") as cursor:
-        columns = {str(row[1]) async for row in cursor}
+        columns = {str(row["name"]) async for row in cursor}
     if "checksum" not in columns:
         await conn.execute("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")
 

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from storage.articles import iso
+from storage.channels import DEFAULT_CHANNEL
 from storage.db import Database
+from storage.timestamps import iso
 
 __all__ = ["GONE_REASONS", "DeliveryState", "OutboxStore", "Pending", "Progress"]
 
@@ -34,6 +35,7 @@ class Pending:
     message_key: int
     attempts: int  # attempts made before this one
     unreachable: str | None  # why the chat is known to be unreachable, None if it is not
+    channel: str = DEFAULT_CHANNEL  # the messenger the chat is on
     kind: str = ""  # the job's kind (digest, alert, channel, broadcast, poll), for the metrics
 
 
@@ -84,6 +86,17 @@ class Progress:
 GONE_REASONS = frozenset({"blocked", "deactivated", "kicked", "chat_not_found", "inactive"})
 
 
+def _on_channels(
+    recipients: Iterable[tuple[int, int] | tuple[str, int, int]], channel: str
+) -> Iterable[tuple[str, int, int]]:
+    """Each recipient as (channel, chat id, message index), `channel` where none is named."""
+    for recipient in recipients:
+        if len(recipient) == 3:
+            yield recipient
+        else:
+            yield (channel, *recipient)
+
+
 class OutboxStore:
     """Reads and writes `deliveries`, `delivery_messages` and `outbox`."""
 
@@ -96,7 +109,7 @@ class OutboxStore:
         self,
         kind: str,
         messages: Sequence[dict[str, Any]],
-        recipients: Iterable[tuple[int, int]],
+        recipients: Iterable[tuple[int, int] | tuple[str, int, int]],
         *,
         label: str = "",
         dedupe_key: str | None = None,
@@ -105,13 +118,15 @@ class OutboxStore:
         start_at: float | None = None,
         state: DeliveryState = "running",
         also: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None,
+        channel: str = DEFAULT_CHANNEL,
     ) -> int | None:
         """Write a job and a row per recipient, in one transaction; returns its id.
 
-        `recipients` are (chat id, index into `messages`). A chat listed twice gets one message.
-        With a `dedupe_key` already used, nothing is written and None is returned. `also` runs
-        in the same transaction: what made the job (a digest's bookmarks, say) is written with
-        it or not at all.
+        `recipients` are (chat id, index into `messages`) of chats on `channel`, or (channel,
+        chat id, index) for a job that reaches several channels. A chat listed twice gets one
+        message. With a `dedupe_key` already used, nothing is written and None
+        is returned. `also` runs in the same transaction: what made the job (a digest's
+        bookmarks, say) is written with it or not at all.
         """
         bodies = [json.dumps(message, ensure_ascii=False) for message in messages]
         async with self._db.transaction() as conn:
@@ -143,8 +158,12 @@ class OutboxStore:
                 assert cursor.lastrowid is not None
                 keys.append(cursor.lastrowid)
             await conn.executemany(
-                "INSERT OR IGNORE INTO outbox (delivery_id, chat_id, message_key) VALUES (?, ?, ?)",
-                ((delivery_id, chat_id, keys[index]) for chat_id, index in recipients),
+                "INSERT OR IGNORE INTO outbox (delivery_id, channel, chat_id, message_key)"
+                " VALUES (?, ?, ?, ?)",
+                (
+                    (delivery_id, to_channel, chat_id, keys[index])
+                    for to_channel, chat_id, index in _on_channels(recipients, channel)
+                ),
             )
             await conn.execute(
                 "UPDATE deliveries SET total ="
@@ -166,48 +185,66 @@ class OutboxStore:
 
     async def last_activity(self) -> float | None:
         """When a row last changed (UTC epoch seconds): a send may have left then."""
-        row = await self._db.fetchone("SELECT MAX(updated_at) FROM outbox")
-        return None if row is None or row[0] is None else float(row[0])
+        row = await self._db.fetchone("SELECT MAX(updated_at) AS latest FROM outbox")
+        return None if row is None or row["latest"] is None else float(row["latest"])
 
-    async def due(self, now: float, limit: int) -> list[Pending]:
-        """Rows ready to send now, the most urgent job first, in the order they were written."""
+    async def due(
+        self, now: float, limit: int, channels: Sequence[str] = (DEFAULT_CHANNEL,)
+    ) -> list[Pending]:
+        """Rows for `channels` ready to send now, the most urgent job first, in the order they
+        were written. An engine asks only for the channels it can send to: a Telegram sender
+        never gets a Zalo chat's row, whose number may be some Telegram chat's too."""
+        marks = ",".join("?" * len(channels))
         rows = await self._db.fetchall(
-            "SELECT o.outbox_id, o.delivery_id, o.chat_id, o.message_key, o.attempts,"
-            " CASE WHEN c.active = 0 THEN COALESCE(c.reason, 'inactive') END, d.kind"
+            "SELECT o.outbox_id, o.delivery_id, o.channel, o.chat_id, o.message_key, o.attempts,"
+            " CASE WHEN c.active = 0 THEN COALESCE(c.reason, 'inactive') END AS unreachable,"
+            " d.kind"
             " FROM deliveries d"
             " JOIN outbox o ON o.delivery_id = d.delivery_id AND o.state = 'pending'"
-            " LEFT JOIN chats c ON c.chat_id = o.chat_id"
+            " LEFT JOIN chats c ON c.channel = o.channel AND c.chat_id = o.chat_id"
             " WHERE d.state = 'running' AND (d.start_at IS NULL OR d.start_at <= ?)"
             " AND (o.not_before IS NULL OR o.not_before <= ?)"
+            f" AND o.channel IN ({marks})"
             " ORDER BY d.priority, d.delivery_id, o.outbox_id LIMIT ?",
-            (now, now, limit),
+            (now, now, *channels, limit),
         )
         return [
-            Pending(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5], str(r[6]))
-            for r in rows
+            Pending(
+                outbox_id=int(row["outbox_id"]),
+                delivery_id=int(row["delivery_id"]),
+                chat_id=int(row["chat_id"]),
+                message_key=int(row["message_key"]),
+                attempts=int(row["attempts"]),
+                unreachable=row["unreachable"],
+                channel=str(row["channel"]),
+                kind=str(row["kind"]),
+            )
+            for row in rows
         ]
 
     async def depth(self, now: float) -> dict[int, int]:
         """Messages due to be sent (pending or in flight) by job priority: those of running jobs
         whose time has come (a paused or scheduled job waits on purpose)."""
         rows = await self._db.fetchall(
-            "SELECT d.priority, COUNT(*) FROM deliveries d JOIN outbox o"
+            "SELECT d.priority AS priority, COUNT(*) AS count FROM deliveries d JOIN outbox o"
             " ON o.delivery_id = d.delivery_id AND o.state IN ('pending', 'sending')"
             " WHERE d.state = 'running' AND (d.start_at IS NULL OR d.start_at <= ?)"
             " GROUP BY d.priority",
             (now,),
         )
-        return {int(priority): int(count) for priority, count in rows}
+        return {int(row["priority"]): int(row["count"]) for row in rows}
 
-    async def next_due(self) -> float | None:
-        """The earliest time a pending row of a running job may be sent (None if there is none)."""
+    async def next_due(self, channels: Sequence[str] = (DEFAULT_CHANNEL,)) -> float | None:
+        """The earliest time a pending row of a running job for `channels` may be sent (None if
+        there is none)."""
         row = await self._db.fetchone(
-            "SELECT MIN(MAX(COALESCE(d.start_at, 0), COALESCE(o.not_before, 0)))"
+            "SELECT MIN(MAX(COALESCE(d.start_at, 0), COALESCE(o.not_before, 0))) AS due"
             " FROM deliveries d JOIN outbox o"
             " ON o.delivery_id = d.delivery_id AND o.state = 'pending'"
-            " WHERE d.state = 'running'"
+            f" WHERE d.state = 'running' AND o.channel IN ({','.join('?' * len(channels))})",
+            tuple(channels),
         )
-        return None if row is None or row[0] is None else float(row[0])
+        return None if row is None or row["due"] is None else float(row["due"])
 
     async def body(self, message_key: int) -> dict[str, Any]:
         """What to send for a message key."""
@@ -216,7 +253,7 @@ class OutboxStore:
         )
         if row is None:
             raise KeyError(message_key)
-        body: dict[str, Any] = json.loads(row[0])
+        body: dict[str, Any] = json.loads(row["body"])
         return body
 
     async def start(self, outbox_id: int, now: float) -> bool:
@@ -287,9 +324,10 @@ class OutboxStore:
         False when the job already has a row for the new id (the message is not sent twice).
         """
         row = await self._db.fetchone(
-            "SELECT 1 FROM outbox WHERE chat_id = ? AND delivery_id ="
-            " (SELECT delivery_id FROM outbox WHERE outbox_id = ?)",
-            (new_chat_id, outbox_id),
+            "SELECT 1 FROM outbox AS o JOIN outbox AS moved ON moved.outbox_id = ?"
+            " WHERE o.delivery_id = moved.delivery_id AND o.channel = moved.channel"
+            " AND o.chat_id = ?",
+            (outbox_id, new_chat_id),
         )
         if row is not None:
             await self.skipped(outbox_id, "moved", now)
@@ -311,10 +349,11 @@ class OutboxStore:
             " AND o.state IN ('pending', 'sending'))"
         )
         finished: list[int] = []
-        for delivery_id, state in rows:
+        for row in rows:
+            delivery_id, state = int(row["delivery_id"]), str(row["state"])
             final: DeliveryState = "done" if state == "running" else "cancelled"
-            if await self._close(int(delivery_id), final, (str(state),)):
-                finished.append(int(delivery_id))
+            if await self._close(delivery_id, final, (state,)):
+                finished.append(delivery_id)
         return finished
 
     async def _close(
@@ -381,42 +420,48 @@ class OutboxStore:
         )
         if job is None:
             return None
-        if job[8] is not None:  # finished: the counts kept then (rows may have been pruned)
-            kept = json.loads(job[8])
+        about: dict[str, Any] = {
+            "delivery_id": delivery_id,
+            "kind": str(job["kind"]),
+            "label": str(job["label"]),
+            "state": job["state"],
+            "created_by": None if job["created_by"] is None else int(job["created_by"]),
+            "created_at": str(job["created_at"]),
+            "finished_at": None if job["finished_at"] is None else str(job["finished_at"]),
+            "start_at": None if job["start_at"] is None else float(job["start_at"]),
+        }
+        if job["summary"] is not None:  # finished: the counts kept then (rows may be pruned)
+            kept = json.loads(job["summary"])
             return Progress(
-                delivery_id, str(job[0]), str(job[1]), job[2], int(kept["total"]),
-                int(kept["sent"]), int(kept["pending"]), dict(kept["failed"]),
-                dict(kept["skipped"]), None if job[4] is None else int(job[4]), str(job[5]),
-                None if job[6] is None else str(job[6]), None if job[7] is None else float(job[7]),
-            )  # fmt: skip
+                **about,
+                total=int(kept["total"]),
+                sent=int(kept["sent"]),
+                pending=int(kept["pending"]),
+                failed=dict(kept["failed"]),
+                skipped=dict(kept["skipped"]),
+            )
         rows = await self._db.fetchall(
-            "SELECT state, COALESCE(reason, ''), COUNT(*) FROM outbox WHERE delivery_id = ?"
-            " GROUP BY state, reason",
+            "SELECT state, COALESCE(reason, '') AS reason, COUNT(*) AS n FROM outbox"
+            " WHERE delivery_id = ? GROUP BY state, reason",
             (delivery_id,),
         )
         counts: dict[str, int] = {}
         failed: dict[str, int] = {}
         skipped: dict[str, int] = {}
-        for state, reason, count in rows:
-            counts[state] = counts.get(state, 0) + int(count)
+        for row in rows:
+            state, reason, count = str(row["state"]), str(row["reason"]), int(row["n"])
+            counts[state] = counts.get(state, 0) + count
             if state == "failed":
-                failed[reason] = int(count)
+                failed[reason] = count
             elif state == "skipped":
-                skipped[reason] = int(count)
+                skipped[reason] = count
         return Progress(
-            delivery_id=delivery_id,
-            kind=str(job[0]),
-            label=str(job[1]),
-            state=job[2],
-            total=int(job[3]),
+            **about,
+            total=int(job["total"]),
             sent=counts.get("sent", 0),
             pending=counts.get("pending", 0) + counts.get("sending", 0),
             failed=failed,
             skipped=skipped,
-            created_by=None if job[4] is None else int(job[4]),
-            created_at=str(job[5]),
-            finished_at=None if job[6] is None else str(job[6]),
-            start_at=None if job[7] is None else float(job[7]),
         )
 
     async def recent(self, limit: int = 10) -> list[Progress]:
@@ -424,7 +469,7 @@ class OutboxStore:
         rows = await self._db.fetchall(
             "SELECT delivery_id FROM deliveries ORDER BY delivery_id DESC LIMIT ?", (limit,)
         )
-        found = [await self.progress(int(row[0])) for row in rows]
+        found = [await self.progress(int(row["delivery_id"])) for row in rows]
         return [progress for progress in found if progress is not None]
 
     async def prune(self, days: int, now: datetime | None = None) -> int:
@@ -438,13 +483,20 @@ class OutboxStore:
         )
         return written.rowcount
 
-    async def forget_chat(self, chat_id: int) -> int:
+    async def forget_chat(self, chat_id: int, channel: str = DEFAULT_CHANNEL) -> int:
         """Remove a chat from every job (the resident asked /forget); finished counts stay."""
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE deliveries SET total = total - 1 WHERE summary IS NULL AND delivery_id IN"
-                " (SELECT delivery_id FROM outbox WHERE chat_id = ?)",
-                (chat_id,),
-            )
-            cursor = await conn.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
-            return cursor.rowcount
+            return await self.forget_chat_in(conn, channel, chat_id)
+
+    @staticmethod
+    async def forget_chat_in(conn: aiosqlite.Connection, channel: str, chat_id: int) -> int:
+        """`forget_chat`, inside the caller's transaction on `conn` (see storage.privacy)."""
+        await conn.execute(
+            "UPDATE deliveries SET total = total - 1 WHERE summary IS NULL AND delivery_id IN"
+            " (SELECT delivery_id FROM outbox WHERE channel = ? AND chat_id = ?)",
+            (channel, chat_id),
+        )
+        cursor = await conn.execute(
+            "DELETE FROM outbox WHERE channel = ? AND chat_id = ?", (channel, chat_id)
+        )
+        return cursor.rowcount

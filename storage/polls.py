@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import enum
+import secrets
 import sqlite3
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import aiosqlite
 
+from storage.channels import DEFAULT_CHANNEL
 from storage.db import Database
 
 __all__ = [
@@ -170,8 +171,9 @@ ORDER BY o.position
 # One statement, so the counts and the person's own choice come from the same moment.
 _RESULT_ROWS = """
 SELECT p.poll_id, p.question, p.created_by, p.created_at, p.closed_at, o.option_id, o.label,
-       COUNT(v.user_id),
-       (SELECT option_id FROM poll_votes WHERE poll_id = p.poll_id AND user_id = :user)
+       COUNT(v.user_id) AS votes,
+       (SELECT option_id FROM poll_votes
+        WHERE poll_id = p.poll_id AND channel = :channel AND user_id = :user) AS choice
 FROM polls p
 JOIN poll_options o ON o.poll_id = p.poll_id
 LEFT JOIN poll_votes v ON v.poll_id = o.poll_id AND v.option_id = o.option_id
@@ -182,34 +184,36 @@ ORDER BY o.position
 
 _VOTE_STATE = """
 SELECT p.closed_at,
-       EXISTS (SELECT 1 FROM poll_options WHERE poll_id = p.poll_id AND option_id = :option),
-       (SELECT option_id FROM poll_votes WHERE poll_id = p.poll_id AND user_id = :user)
+       EXISTS (SELECT 1 FROM poll_options WHERE poll_id = p.poll_id AND option_id = :option)
+           AS own_option,
+       (SELECT option_id FROM poll_votes
+        WHERE poll_id = p.poll_id AND channel = :channel AND user_id = :user) AS choice
 FROM polls p WHERE p.poll_id = :poll
 """
 
 # The vote in one statement: it lands only on an open poll's own option, and a person's second
 # vote updates their row (the primary key) unless a later tap of theirs is already counted.
 _UPSERT_VOTE = """
-INSERT INTO poll_votes (poll_id, user_id, option_id, seq, voted_at)
-SELECT o.poll_id, :user, o.option_id, :seq, :now
+INSERT INTO poll_votes (poll_id, channel, user_id, option_id, seq, voted_at)
+SELECT o.poll_id, :channel, :user, o.option_id, :seq, :now
 FROM poll_options o JOIN polls p ON p.poll_id = o.poll_id
 WHERE o.poll_id = :poll AND o.option_id = :option AND p.closed_at IS NULL
-ON CONFLICT (poll_id, user_id) DO UPDATE
+ON CONFLICT (poll_id, channel, user_id) DO UPDATE
 SET option_id = excluded.option_id, seq = excluded.seq, voted_at = excluded.voted_at
 WHERE excluded.seq > poll_votes.seq OR poll_votes.voted_at < :order_from
 RETURNING option_id
 """
 
 
-def _poll_from(rows: Sequence[Any]) -> Poll:
+def _poll_from(rows: Sequence[aiosqlite.Row]) -> Poll:
     first = rows[0]
     return Poll(
-        poll_id=int(first[0]),
-        question=str(first[1]),
-        options=tuple(PollOption(int(row[5]), str(row[6])) for row in rows),
-        created_by=None if first[2] is None else int(first[2]),
-        created_at=datetime.fromisoformat(str(first[3])),
-        closed_at=_moment(first[4]),
+        poll_id=int(first["poll_id"]),
+        question=str(first["question"]),
+        options=tuple(PollOption(int(row["option_id"]), str(row["label"])) for row in rows),
+        created_by=None if first["created_by"] is None else int(first["created_by"]),
+        created_at=datetime.fromisoformat(str(first["created_at"])),
+        closed_at=_moment(first["closed_at"]),
     )
 
 
@@ -246,10 +250,11 @@ class PollStore:
         try:
             async with self._db.transaction() as conn:
                 async with conn.execute(
-                    "SELECT EXISTS (SELECT 1 FROM poll_votes WHERE poll_id = ?)", (poll_id,)
+                    "SELECT EXISTS (SELECT 1 FROM poll_votes WHERE poll_id = ?) AS voted",
+                    (poll_id,),
                 ) as cursor:
                     row = await cursor.fetchone()
-                if row is not None and row[0]:
+                if row is not None and row["voted"]:
                     raise PollLockedError(f"poll {poll_id} has votes")
                 await conn.execute(
                     "UPDATE polls SET question = ? WHERE poll_id = ?", (question, poll_id)
@@ -279,17 +284,15 @@ class PollStore:
 
     async def get(self, poll_id: int) -> Poll | None:
         """The poll with this id, or None."""
-        async with self._db.conn.execute(_POLL_ROWS, (poll_id,)) as cursor:
-            rows = list(await cursor.fetchall())
+        rows = await self._db.fetchall(_POLL_ROWS, (poll_id,))
         return _poll_from(rows) if rows else None
 
     async def current(self) -> Poll | None:
         """The latest poll (open, or closed with its results), or None if there is none."""
-        async with self._db.conn.execute("SELECT MAX(poll_id) FROM polls") as cursor:
-            row = await cursor.fetchone()
-        if row is None or row[0] is None:
+        row = await self._db.fetchone("SELECT MAX(poll_id) AS latest FROM polls")
+        if row is None or row["latest"] is None:
             return None
-        return await self.get(int(row[0]))
+        return await self.get(int(row["latest"]))
 
     async def close(self, poll_id: int, now: datetime | None = None) -> bool:
         """Stop taking votes; False if the poll was already closed or does not exist."""
@@ -300,11 +303,23 @@ class PollStore:
         return written.rowcount == 1
 
     async def vote(
-        self, poll_id: int, user_id: int, option_id: int, seq: int, now: datetime | None = None
+        self,
+        poll_id: int,
+        user_id: int,
+        option_id: int,
+        seq: int,
+        now: datetime | None = None,
+        channel: str = DEFAULT_CHANNEL,
     ) -> VoteResult:
-        """Record the person's choice; `seq` orders their taps (Telegram's update id)."""
+        """Record the choice of (`channel`, `user_id`); `seq` orders their taps (the update
+        id)."""
         moment = now or datetime.now(UTC)
-        names = {"poll": poll_id, "user": user_id, "option": option_id}
+        names: dict[str, int | str] = {
+            "poll": poll_id,
+            "channel": channel,
+            "user": user_id,
+            "option": option_id,
+        }
         refused, previous = await self._vote_state(names)
         if refused is not None:
             return refused
@@ -325,33 +340,56 @@ class PollStore:
             return VoteResult(VoteOutcome.UNCHANGED, option_id)
         return VoteResult(VoteOutcome.CHANGED, option_id)
 
-    async def results(self, poll_id: int, user_id: int | None = None) -> PollResults | None:
-        """Counts per option and `user_id`'s own choice; None if there is no such poll."""
-        async with self._db.conn.execute(
-            _RESULT_ROWS, {"poll": poll_id, "user": user_id}
-        ) as cursor:
-            rows = list(await cursor.fetchall())
+    async def results(
+        self, poll_id: int, user_id: int | None = None, channel: str = DEFAULT_CHANNEL
+    ) -> PollResults | None:
+        """Counts per option (every channel's votes) and the own choice of (`channel`,
+        `user_id`); None if there is no such poll."""
+        rows = await self._db.fetchall(
+            _RESULT_ROWS, {"poll": poll_id, "channel": channel, "user": user_id}
+        )
         if not rows:
             return None
-        choice = rows[0][8]
+        choice = rows[0]["choice"]
         return PollResults(
             poll=_poll_from(rows),
-            counts=tuple(int(row[7]) for row in rows),
+            counts=tuple(int(row["votes"]) for row in rows),
             choice=None if choice is None else int(choice),
         )
 
-    async def _vote_state(self, names: dict[str, int]) -> tuple[VoteResult | None, int | None]:
+    async def _vote_state(
+        self, names: dict[str, int | str]
+    ) -> tuple[VoteResult | None, int | None]:
         """Why a vote cannot land (no poll, closed, foreign option) or None, and the choice now."""
-        async with self._db.conn.execute(_VOTE_STATE, names) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetchone(_VOTE_STATE, names)
         if row is None:
             return VoteResult(VoteOutcome.NO_POLL, None), None
-        choice = None if row[2] is None else int(row[2])
-        if row[0] is not None:
+        choice = None if row["choice"] is None else int(row["choice"])
+        if row["closed_at"] is not None:
             return VoteResult(VoteOutcome.CLOSED, choice), choice
-        if not row[1]:
+        if not row["own_option"]:
             return VoteResult(VoteOutcome.NO_OPTION, choice), choice
         return None, choice
+
+    @staticmethod
+    async def unlink_votes_in(conn: aiosqlite.Connection, channel: str, user_id: int) -> int:
+        """Make the person's votes nobody's, inside the caller's transaction (see
+        storage.privacy); returns how many.
+
+        A vote stays in the results (the numbers must not change behind staff's back) but is
+        moved to a random negative id: channels' user ids are positive, so it is nobody's.
+        """
+        async with conn.execute(
+            "SELECT poll_id FROM poll_votes WHERE channel = ? AND user_id = ?", (channel, user_id)
+        ) as cursor:
+            polls = [int(row["poll_id"]) for row in await cursor.fetchall()]
+        for poll_id in polls:
+            await conn.execute(
+                "UPDATE poll_votes SET user_id = ?"
+                " WHERE poll_id = ? AND channel = ? AND user_id = ?",
+                (-secrets.randbelow(2**62) - 1, poll_id, channel, user_id),
+            )
+        return len(polls)
 
     async def _require(self, poll_id: int) -> Poll:
         poll = await self.get(poll_id)

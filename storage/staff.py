@@ -23,7 +23,12 @@ class StaffMember:
 
 
 def _member(row: aiosqlite.Row) -> StaffMember:
-    return StaffMember(int(row[0]), str(row[1]), int(row[2]), datetime.fromisoformat(str(row[3])))
+    return StaffMember(
+        user_id=int(row["user_id"]),
+        name=str(row["name"]),
+        added_by=int(row["added_by"]),
+        added_at=datetime.fromisoformat(str(row["added_at"])),
+    )
 
 
 class StaffStore:

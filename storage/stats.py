@@ -16,6 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiosqlite
+
+from storage.channels import DEFAULT_CHANNEL
 from storage.db import Database, fits_integer
 
 __all__ = [
@@ -39,8 +42,10 @@ FLUSH_AT = 200
 
 _INSERT = (
     "INSERT INTO interactions (at, day, kind, target, chat_type, user_key, update_id, words,"
-    " results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " results, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# Where each value of a queued event sits in its row of _INSERT's parameters.
+_KIND, _UPDATE, _WORDS, _RESULTS, _CHANNEL = 2, 6, 7, 8, 9
 
 # Staff see a search that found nothing only once this many residents typed it: what one
 # person typed may be their name or their phone number; what three typed is a topic.
@@ -61,9 +66,16 @@ def mask_numbers(text: str) -> str:
     return _NUMBER_RUN.sub(NUMBER_MASK, plain)
 
 
-def user_key(secret: bytes, user_id: int) -> str:
-    """The pseudonymous key of a Telegram id: HMAC-SHA256 with the bot's secret, truncated."""
-    digest = hmac.new(secret, str(user_id).encode(), hashlib.sha256).hexdigest()
+def user_key(secret: bytes, user_id: int, channel: str = DEFAULT_CHANNEL) -> str:
+    """The pseudonymous key of a person on a channel: HMAC-SHA256 with the bot's secret,
+    truncated.
+
+    Telegram ids are hashed alone, as they always were, so the keys already stored stay valid;
+    another channel's ids are hashed with the channel's name ("zalo:123"), so the same number
+    on two channels is two people.
+    """
+    subject = str(user_id) if channel == DEFAULT_CHANNEL else f"{channel}:{user_id}"
+    digest = hmac.new(secret, subject.encode(), hashlib.sha256).hexdigest()
     return digest[:KEY_HEX_CHARS]
 
 
@@ -96,6 +108,7 @@ class Forgotten:
     profile: bool  # the users row (with the chosen language)
     votes: int  # votes kept in the results but no longer linked to the person
     events: int  # logged interactions whose key was removed (they stay in the totals)
+    subscription: bool = False  # the subscription of the person's private chat was stopped
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,22 +154,26 @@ class InteractionLog:
         )
         row = await db.fetchone("SELECT value FROM bot_state WHERE key = ?", (KEY_STATE,))
         assert row is not None
-        return cls(db, tz, str(row[0]).encode())
+        return cls(db, tz, str(row["value"]).encode())
 
-    def key_of(self, user_id: int) -> str:
-        """The pseudonymous key of a Telegram id."""
-        return user_key(self._secret, user_id)
+    def key_of(self, user_id: int, channel: str = DEFAULT_CHANNEL) -> str:
+        """The pseudonymous key of a person on a channel (a Telegram id by default)."""
+        return user_key(self._secret, user_id, channel)
 
     def local_day(self, now: datetime) -> date:
         """The date `now` falls on in the configured time zone."""
         return now.astimezone(self.tz).date()
 
     async def record(
-        self, event: Interaction, user_id: int | None, now: datetime | None = None
+        self,
+        event: Interaction,
+        user_id: int | None,
+        now: datetime | None = None,
+        channel: str = DEFAULT_CHANNEL,
     ) -> None:
         """Log one interaction: queued, and written with others within FLUSH_AFTER seconds."""
         now = (now or datetime.now(UTC)).astimezone(UTC)
-        key = None if user_id is None else self.key_of(user_id)
+        key = None if user_id is None else self.key_of(user_id, channel)
         # Checked before queueing: the queue is written as one batch, and a value SQLite cannot
         # take would fail everyone's interactions of that moment. The event still counts; only
         # what cannot be stored is left out.
@@ -171,6 +188,7 @@ class InteractionLog:
                 event.update_id if fits_integer(event.update_id) else None,
                 None,
                 None,
+                channel,
             ]
         )
         if len(self._pending) >= FLUSH_AT:
@@ -209,7 +227,7 @@ class InteractionLog:
                     try:
                         await conn.execute(_INSERT, row)
                     except Exception as exc:  # a statement that fails changes nothing
-                        dropped.append((str(row[2]), exc))
+                        dropped.append((str(row[_KIND]), exc))
         except Exception:
             # The replies never wait for the log: losing these events is the lesser harm.
             log.exception("could not write %d interactions to the log", len(rows))
@@ -232,14 +250,20 @@ class InteractionLog:
             pass
 
     async def searched(
-        self, update_id: int, words: str, results: int, now: datetime | None = None
+        self,
+        update_id: int,
+        words: str,
+        results: int,
+        now: datetime | None = None,
+        channel: str = DEFAULT_CHANNEL,
     ) -> None:
-        """Mark the update's logged event as a search with its words and number of results."""
+        """Mark the update's logged event as a search with its words and number of results
+        (update ids are the channel's own: only its events are looked at)."""
         if not fits_integer(update_id) or not fits_integer(results):
             return  # no event of this update could have been stored under that id
         for row in reversed(self._pending):
-            if row[6] == update_id:  # still queued: change it before it is written
-                row[2], row[7], row[8] = "search", words, results
+            if row[_UPDATE] == update_id and row[_CHANNEL] == channel:  # still queued
+                row[_KIND], row[_WORDS], row[_RESULTS] = "search", words, results
                 return
         now = (now or datetime.now(UTC)).astimezone(UTC)
         # Telegram may reuse update ids after a quiet week: only this update's recent event.
@@ -247,8 +271,8 @@ class InteractionLog:
         await self._db.write(
             "UPDATE interactions SET kind = 'search', words = ?, results = ?"
             " WHERE event_id = (SELECT MAX(event_id) FROM interactions"
-            " WHERE update_id = ? AND at >= ?)",
-            (words, results, update_id, since),
+            " WHERE update_id = ? AND channel = ? AND at >= ?)",
+            (words, results, update_id, channel, since),
         )
 
     async def counter(self, now: datetime | None = None) -> Counter:
@@ -256,12 +280,15 @@ class InteractionLog:
         await self.flush()  # count what is still queued
         today = self.local_day(now or datetime.now(UTC))
         row = await self._db.fetchone(
-            "SELECT COALESCE(SUM(interactions), 0),"
-            " COALESCE(SUM(interactions) FILTER (WHERE day = :today), 0),"
-            " COALESCE(SUM(interactions) FILTER (WHERE day >= :week AND day <= :today), 0),"
-            " COALESCE(SUM(interactions) FILTER (WHERE day >= :month AND day <= :today), 0),"
-            " COALESCE(SUM(interactions) FILTER (WHERE day >= :year AND day <= :today), 0),"
-            " COALESCE(SUM(new_residents), 0)"
+            "SELECT COALESCE(SUM(interactions), 0) AS total,"
+            " COALESCE(SUM(interactions) FILTER (WHERE day = :today), 0) AS today,"
+            " COALESCE(SUM(interactions) FILTER (WHERE day >= :week AND day <= :today), 0)"
+            " AS week,"
+            " COALESCE(SUM(interactions) FILTER (WHERE day >= :month AND day <= :today), 0)"
+            " AS month,"
+            " COALESCE(SUM(interactions) FILTER (WHERE day >= :year AND day <= :today), 0)"
+            " AS year,"
+            " COALESCE(SUM(new_residents), 0) AS residents"
             " FROM daily_counts",
             {
                 "today": today.isoformat(),
@@ -271,7 +298,7 @@ class InteractionLog:
             },
         )
         assert row is not None
-        return Counter(*(int(value) for value in row))
+        return Counter(**{name: int(row[name]) for name in Counter.__slots__})
 
     async def staff_figures(self, now: datetime | None = None) -> StaffFigures:
         """Active residents, most read articles, searches with no result, poll participation."""
@@ -285,9 +312,9 @@ class InteractionLog:
             "first": today.replace(day=1).isoformat(),
         }
         active = await self._db.fetchone(
-            "SELECT COUNT(DISTINCT user_key) FILTER (WHERE day = :today),"
-            " COUNT(DISTINCT user_key) FILTER (WHERE day >= :week),"
-            " COUNT(DISTINCT user_key)"
+            "SELECT COUNT(DISTINCT user_key) FILTER (WHERE day = :today) AS dau,"
+            " COUNT(DISTINCT user_key) FILTER (WHERE day >= :week) AS wau,"
+            " COUNT(DISTINCT user_key) AS mau"
             " FROM daily_users WHERE day >= :month AND day <= :today",
             days,
         )
@@ -305,7 +332,7 @@ class InteractionLog:
             (days["month"],),
         )
         votes = await self._db.fetchone(
-            "SELECT COUNT(*), COUNT(DISTINCT user_key) FROM interactions"
+            "SELECT COUNT(*) AS votes, COUNT(DISTINCT user_key) AS voters FROM interactions"
             " WHERE kind = 'vote' AND day >= ?",
             (days["month"],),
         )
@@ -315,7 +342,10 @@ class InteractionLog:
             " WHERE day >= ? AND day <= ? ORDER BY day",
             (days["month"], days["today"]),
         )
-        found = {date.fromisoformat(str(r[0])): (int(r[1]), int(r[2])) for r in daily}
+        found = {
+            date.fromisoformat(str(row["day"])): (int(row["interactions"]), int(row["residents"]))
+            for row in daily
+        }
         start = today - timedelta(days=29)
         series = []
         for offset in range(30):
@@ -323,48 +353,37 @@ class InteractionLog:
             count, people = found.get(day, (0, 0))
             series.append((day, count, people))
         return StaffFigures(
-            dau=int(active[0]),
-            wau=int(active[1]),
-            mau=int(active[2]),
-            top_week=[(int(r[0]), int(r[1])) for r in top_week],
-            top_month=[(int(r[0]), int(r[1])) for r in top_month],
+            dau=int(active["dau"]),
+            wau=int(active["wau"]),
+            mau=int(active["mau"]),
+            top_week=[(int(row["target"]), int(row["opens"])) for row in top_week],
+            top_month=[(int(row["target"]), int(row["opens"])) for row in top_month],
             not_found=_common_searches(not_found),
-            votes_month=int(votes[0]),
-            voters_month=int(votes[1]),
+            votes_month=int(votes["votes"]),
+            voters_month=int(votes["voters"]),
             daily=series,
         )
 
-    async def forget(self, user_id: int) -> Forgotten:
-        """Remove what the bot holds about a person; the counts stay as they were."""
-        await self.flush()  # count what is still queued
-        key = self.key_of(user_id)
-        async with self._db.transaction() as conn:
-            async with conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,)) as cursor:
-                profile = cursor.rowcount > 0
-            # A vote stays in the results (the numbers must not change behind staff's back) but
-            # is moved to a random negative id: Telegram ids are positive, so it is nobody's.
-            votes = 0
-            async with conn.execute(
-                "SELECT poll_id FROM poll_votes WHERE user_id = ?", (user_id,)
-            ) as cursor:
-                polls = [int(row[0]) for row in await cursor.fetchall()]
-            for poll_id in polls:
-                await conn.execute(
-                    "UPDATE poll_votes SET user_id = ? WHERE poll_id = ? AND user_id = ?",
-                    (-secrets.randbelow(2**62) - 1, poll_id, user_id),
-                )
-                votes += 1
-            # Their search words go too: what they typed may be their name or phone number.
-            async with conn.execute(
-                "UPDATE interactions SET user_key = NULL, words = NULL WHERE user_key = ?", (key,)
-            ) as cursor:
-                events = cursor.rowcount
-            await conn.execute("DELETE FROM searches WHERE user_key = ?", (key,))
-            await conn.execute("DELETE FROM daily_users WHERE user_key = ?", (key,))
-            await conn.execute("DELETE FROM stats_residents WHERE user_key = ?", (key,))
-            # Their refused attempts at staff commands stay in the audit log, nobody's.
-            await conn.execute("UPDATE audit SET actor = NULL WHERE actor = ?", (key,))
-        return Forgotten(profile=profile, votes=votes, events=events)
+    async def forget(self, user_id: int, channel: str = DEFAULT_CHANNEL) -> Forgotten:
+        """Remove what the bot holds about a person, in one transaction over every table
+        (storage.privacy.forget); the counts stay as they were."""
+        from storage.privacy import forget  # privacy builds on this module: imported here
+
+        await self.flush()  # what is still queued is written first, then unlinked with the rest
+        return await forget(self._db, channel, user_id, self.key_of(user_id, channel), tz=self.tz)
+
+    @staticmethod
+    async def forget_key_in(conn: aiosqlite.Connection, key: str) -> int:
+        """Unlink a person's key from the log, inside the caller's transaction (see
+        storage.privacy); returns how many logged events had it. The counts stay."""
+        # Their search words go too: what they typed may be their name or phone number.
+        async with conn.execute(
+            "UPDATE interactions SET user_key = NULL, words = NULL WHERE user_key = ?", (key,)
+        ) as cursor:
+            events = cursor.rowcount
+        await conn.execute("DELETE FROM daily_users WHERE user_key = ?", (key,))
+        await conn.execute("DELETE FROM stats_residents WHERE user_key = ?", (key,))
+        return events
 
     async def prune(self, keep_days: int, now: datetime | None = None) -> int:
         """Delete raw events older than `keep_days` local days; the daily counts keep them."""
@@ -378,7 +397,7 @@ class InteractionLog:
         return removed
 
 
-def _common_searches(rows: list[Any]) -> list[tuple[str, int]]:
+def _common_searches(rows: list[aiosqlite.Row]) -> list[tuple[str, int]]:
     """(words, times) of the searches at least MIN_SEARCHERS residents typed, most asked first.
 
     Searches are told apart as staff will read them: in lower case, digits masked, so the same
@@ -386,10 +405,10 @@ def _common_searches(rows: list[Any]) -> list[tuple[str, int]]:
     """
     times: Tally[str] = Tally()
     people: dict[str, set[str]] = {}
-    for words, key in rows:
-        asked = mask_numbers(unicodedata.normalize("NFC", str(words)).lower())
+    for row in rows:
+        asked = mask_numbers(unicodedata.normalize("NFC", str(row["words"])).lower())
         times[asked] += 1
-        people.setdefault(asked, set()).add(str(key))
+        people.setdefault(asked, set()).add(str(row["user_key"]))
     common = [
         (asked, count) for asked, count in times.items() if len(people[asked]) >= MIN_SEARCHERS
     ]

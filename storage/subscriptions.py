@@ -6,14 +6,17 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from storage.articles import ArticleStore
+from storage.channels import DEFAULT_CHANNEL
 from storage.db import Database
 
 __all__ = [
+    "DEFAULT_CHANNEL",
     "DEFAULT_HOUR",
     "MODES",
     "DayEvents",
@@ -34,10 +37,10 @@ DEFAULT_HOUR = 7  # local time of a digest when nobody chose another
 _LANGUAGES = ("vi", "en")
 
 _SELECT = (
-    "SELECT s.chat_id, s.mode, s.hour, s.weekday, s.all_categories, s.language,"
-    " group_concat(sc.category_id) FROM subscriptions AS s"
-    " LEFT JOIN subscription_categories AS sc USING (chat_id)"
-    " WHERE s.chat_id = ? GROUP BY s.chat_id"
+    "SELECT s.channel, s.chat_id, s.mode, s.hour, s.weekday, s.all_categories, s.language,"
+    " group_concat(sc.category_id) AS category_ids FROM subscriptions AS s"
+    " LEFT JOIN subscription_categories AS sc USING (channel, chat_id)"
+    " WHERE s.channel = ? AND s.chat_id = ? GROUP BY s.channel, s.chat_id"
 )
 
 
@@ -52,6 +55,7 @@ class Subscription:
     all_categories: bool = True
     category_ids: frozenset[int] = field(default_factory=frozenset)  # when not all categories
     language: str = "vi"  # the language digests are written in
+    channel: str = DEFAULT_CHANNEL  # the messenger the chat is on
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -96,16 +100,18 @@ class DayEvents:
     unsubscribed: int
 
 
-def _subscription(row: Sequence[Any]) -> Subscription:
-    ids = frozenset(int(part) for part in str(row[6]).split(",")) if row[6] else frozenset()
+def _subscription(row: aiosqlite.Row) -> Subscription:
+    listed = row["category_ids"]
+    ids = frozenset(int(part) for part in str(listed).split(",")) if listed else frozenset()
     return Subscription(
-        chat_id=int(row[0]),
-        mode=row[1],
-        hour=int(row[2]),
-        weekday=int(row[3]),
-        all_categories=bool(row[4]),
+        chat_id=int(row["chat_id"]),
+        mode=row["mode"],
+        hour=int(row["hour"]),
+        weekday=int(row["weekday"]),
+        all_categories=bool(row["all_categories"]),
         category_ids=ids,
-        language=str(row[5]),
+        language=str(row["language"]),
+        channel=str(row["channel"]),
     )
 
 
@@ -116,9 +122,9 @@ class SubscriptionStore:
         self._db = db
         self._tz = tz
 
-    async def get(self, chat_id: int) -> Subscription | None:
+    async def get(self, chat_id: int, channel: str = DEFAULT_CHANNEL) -> Subscription | None:
         """The chat's subscription, or None."""
-        row = await self._db.fetchone(_SELECT, (chat_id,))
+        row = await self._db.fetchone(_SELECT, (channel, chat_id))
         return None if row is None else _subscription(row)
 
     async def save(self, subscription: Subscription, now: datetime | None = None) -> Saved:
@@ -130,18 +136,18 @@ class SubscriptionStore:
         moment = (now or datetime.now(UTC)).astimezone(UTC)
         stamp = moment.isoformat(timespec="seconds")
         async with self._db.transaction() as conn:
-            before = await _read(conn, subscription.chat_id)
+            before = await _read(conn, subscription.channel, subscription.chat_id)
             if before == subscription:
                 return Saved.SAME
             await conn.execute(
                 # Digests start from the articles stored after subscribing; so does one
                 # after instant alerts, which have already brought the earlier ones.
                 # The first digest comes at the first chosen hour after subscribing ...
-                "INSERT INTO subscriptions (chat_id, mode, hour, weekday, all_categories,"
-                " language, created_at, updated_at, digest_cursor, digest_slot)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+                "INSERT INTO subscriptions (channel, chat_id, mode, hour, weekday,"
+                " all_categories, language, created_at, updated_at, digest_cursor, digest_slot)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
                 " (SELECT COALESCE(MAX(article_id), 0) FROM articles), ?)"
-                " ON CONFLICT (chat_id) DO UPDATE SET mode = excluded.mode,"
+                " ON CONFLICT (channel, chat_id) DO UPDATE SET mode = excluded.mode,"
                 " hour = excluded.hour, weekday = excluded.weekday,"
                 " all_categories = excluded.all_categories, language = excluded.language,"
                 " updated_at = excluded.updated_at,"
@@ -151,6 +157,7 @@ class SubscriptionStore:
                 " digest_slot = CASE WHEN subscriptions.mode = 'instant'"
                 " THEN excluded.digest_slot ELSE subscriptions.digest_slot END",
                 (
+                    subscription.channel,
                     subscription.chat_id,
                     subscription.mode,
                     subscription.hour,
@@ -163,12 +170,14 @@ class SubscriptionStore:
                 ),
             )
             await conn.execute(
-                "DELETE FROM subscription_categories WHERE chat_id = ?", (subscription.chat_id,)
+                "DELETE FROM subscription_categories WHERE channel = ? AND chat_id = ?",
+                (subscription.channel, subscription.chat_id),
             )
             await conn.executemany(
-                "INSERT INTO subscription_categories (chat_id, category_id) VALUES (?, ?)",
+                "INSERT INTO subscription_categories (channel, chat_id, category_id)"
+                " VALUES (?, ?, ?)",
                 [
-                    (subscription.chat_id, category)
+                    (subscription.channel, subscription.chat_id, category)
                     for category in sorted(subscription.category_ids)
                 ],
             )
@@ -176,34 +185,76 @@ class SubscriptionStore:
             await self._event(conn, moment, saved.value, subscription.mode)
         return saved
 
-    async def delete(self, chat_id: int, now: datetime | None = None) -> bool:
+    async def delete(
+        self, chat_id: int, now: datetime | None = None, channel: str = DEFAULT_CHANNEL
+    ) -> bool:
         """Stop the chat's subscription; False if it had none."""
-        moment = (now or datetime.now(UTC)).astimezone(UTC)
         async with self._db.transaction() as conn:
-            async with conn.execute(
-                "DELETE FROM subscriptions WHERE chat_id = ? RETURNING mode", (chat_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None:
-                return False
-            await self._event(conn, moment, "unsubscribe", str(row[0]))
+            return await self.delete_in(conn, channel, chat_id, now)
+
+    async def delete_in(
+        self,
+        conn: aiosqlite.Connection,
+        channel: str,
+        chat_id: int,
+        now: datetime | None = None,
+    ) -> bool:
+        """`delete`, inside the caller's transaction on `conn` (see storage.privacy)."""
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        async with conn.execute(
+            "DELETE FROM subscriptions WHERE channel = ? AND chat_id = ? RETURNING mode",
+            (channel, chat_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return False
+        await self._event(conn, moment, "unsubscribe", str(row["mode"]))
         return True
+
+    @staticmethod
+    async def follow_move(
+        conn: aiosqlite.Connection, channel: str, old_chat_id: int, new_chat_id: int
+    ) -> None:
+        """A group got a new id: its subscription follows it (its categories follow by ON
+        UPDATE CASCADE), inside the caller's transaction; one the new id has already stays."""
+        await conn.execute(
+            "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE channel = ? AND chat_id = ?",
+            (new_chat_id, channel, old_chat_id),
+        )
+
+    @staticmethod
+    async def save_bookmarks(conn: aiosqlite.Connection, marks: Sequence[DigestBookmark]) -> None:
+        """Move subscribers' digest bookmarks, inside the transaction that writes the digests."""
+        await conn.executemany(
+            "UPDATE subscriptions SET digest_cursor = MAX(digest_cursor, ?),"
+            " digest_slot = COALESCE(?, digest_slot) WHERE channel = ? AND chat_id = ?",
+            [
+                (
+                    mark.cursor,
+                    None if mark.slot is None else mark.slot.astimezone(UTC).isoformat(),
+                    mark.channel,
+                    mark.chat_id,
+                )
+                for mark in marks
+            ],
+        )
 
     async def count(self) -> int:
         """How many chats are subscribed now."""
-        row = await self._db.fetchone("SELECT COUNT(*) FROM subscriptions")
-        return int(row[0]) if row else 0
+        row = await self._db.fetchone("SELECT COUNT(*) AS n FROM subscriptions")
+        return int(row["n"]) if row else 0
 
     async def counts(self) -> SubscriptionCounts:
         """Current subscriptions in total, by mode, and by category."""
         modes = await self._db.fetchall(
-            "SELECT mode, COUNT(*), SUM(all_categories) FROM subscriptions GROUP BY mode"
+            "SELECT mode, COUNT(*) AS n, SUM(all_categories) AS all_news FROM subscriptions"
+            " GROUP BY mode"
         )
         by_mode: dict[str, int] = {mode: 0 for mode in MODES}
         every = 0
-        for mode, count, all_news in modes:
-            by_mode[str(mode)] = int(count)
-            every += int(all_news)
+        for row in modes:
+            by_mode[str(row["mode"])] = int(row["n"])
+            every += int(row["all_news"])
         categories = await self._db.fetchall(
             "SELECT c.category_id, c.name, COUNT(*) AS n FROM subscription_categories AS sc"
             " JOIN categories AS c USING (category_id)"
@@ -213,19 +264,28 @@ class SubscriptionStore:
             total=sum(by_mode.values()),
             by_mode=by_mode,
             all_categories=every,
-            by_category=[(int(r[0]), str(r[1]), int(r[2])) for r in categories],
+            by_category=[
+                (int(row["category_id"]), str(row["name"]), int(row["n"])) for row in categories
+            ],
         )
 
     async def events(self, first: date, last: date) -> list[DayEvents]:
         """Subscriptions started, changed and stopped on each local day from first to last."""
         rows = await self._db.fetchall(
-            "SELECT day, COUNT(*) FILTER (WHERE event = 'subscribe'),"
-            " COUNT(*) FILTER (WHERE event = 'change'),"
-            " COUNT(*) FILTER (WHERE event = 'unsubscribe')"
+            "SELECT day, COUNT(*) FILTER (WHERE event = 'subscribe') AS subscribed,"
+            " COUNT(*) FILTER (WHERE event = 'change') AS changed,"
+            " COUNT(*) FILTER (WHERE event = 'unsubscribe') AS unsubscribed"
             " FROM subscription_events WHERE day >= ? AND day <= ? GROUP BY day",
             (first.isoformat(), last.isoformat()),
         )
-        found = {date.fromisoformat(str(r[0])): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+        found = {
+            date.fromisoformat(str(row["day"])): (
+                int(row["subscribed"]),
+                int(row["changed"]),
+                int(row["unsubscribed"]),
+            )
+            for row in rows
+        }
         days = []
         for offset in range((last - first).days + 1):
             day = first + timedelta(days=offset)
@@ -246,9 +306,9 @@ class SubscriptionStore:
         )
 
 
-async def _read(conn: aiosqlite.Connection, chat_id: int) -> Subscription | None:
+async def _read(conn: aiosqlite.Connection, channel: str, chat_id: int) -> Subscription | None:
     """The chat's subscription, read on the connection of the caller's transaction."""
-    async with conn.execute(_SELECT, (chat_id,)) as cursor:
+    async with conn.execute(_SELECT, (channel, chat_id)) as cursor:
         row = await cursor.fetchone()
     return None if row is None else _subscription(row)
 
@@ -268,6 +328,15 @@ class Subscriber:
     def chat_id(self) -> int:
         """The subscribed chat."""
         return self.subscription.chat_id
+
+    @property
+    def channel(self) -> str:
+        """The messenger the subscribed chat is on."""
+        return self.subscription.channel
+
+    def bookmark(self, cursor: int, slot: datetime | None) -> DigestBookmark:
+        """Where this subscriber's digests will stand after a run (on its own channel)."""
+        return DigestBookmark(self.chat_id, cursor, slot, self.channel)
 
     def wants(self, categories: frozenset[int]) -> bool:
         """Whether an article in `categories` belongs in this subscriber's news."""
@@ -293,36 +362,49 @@ class DigestBookmark:
     chat_id: int
     cursor: int
     slot: datetime | None
+    channel: str = DEFAULT_CHANNEL
 
 
 _SUBSCRIBERS = (
-    "SELECT s.chat_id, s.mode, s.hour, s.weekday, s.all_categories, s.language,"
+    "SELECT s.channel, s.chat_id, s.mode, s.hour, s.weekday, s.all_categories, s.language,"
     " (SELECT group_concat(category_id) FROM subscription_categories AS sc"
-    "  WHERE sc.chat_id = s.chat_id), s.digest_cursor, s.digest_slot"
-    " FROM subscriptions AS s LEFT JOIN chats AS c USING (chat_id)"
-    " WHERE COALESCE(c.active, 1) = 1 AND s.mode IN ({modes})"
+    "  WHERE sc.channel = s.channel AND sc.chat_id = s.chat_id) AS category_ids,"
+    " s.digest_cursor, s.digest_slot"
+    " FROM subscriptions AS s LEFT JOIN chats AS c USING (channel, chat_id)"
+    " WHERE s.channel = ? AND COALESCE(c.active, 1) = 1 AND s.mode IN ({modes})"
 )
 
 
 class DigestReader:
-    """The queries alerts and digests need (subscribers that can be reached, new articles)."""
+    """The queries alerts and digests need (subscribers that can be reached, new articles).
+
+    It only reads: the writes that go with a run belong to the tables' own stores
+    (`ArticleStore.mark_announced`, `SubscriptionStore.save_bookmarks`).
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def subscribers(self, *modes: Mode) -> list[Subscriber]:
-        """Subscribers of these modes whose chat can be reached (blocked ones wait)."""
-        rows = await self._db.fetchall(_SUBSCRIBERS.format(modes=",".join("?" * len(modes))), modes)
+    async def subscribers(self, *modes: Mode, channel: str = DEFAULT_CHANNEL) -> list[Subscriber]:
+        """Subscribers of these modes on `channel` whose chat can be reached (blocked ones
+        wait)."""
+        rows = await self._db.fetchall(
+            _SUBSCRIBERS.format(modes=",".join("?" * len(modes))), (channel, *modes)
+        )
         return [
             Subscriber(
                 _subscription(row),
-                int(row[7]),
-                None if row[8] is None else datetime.fromisoformat(str(row[8])),
+                int(row["digest_cursor"]),
+                None
+                if row["digest_slot"] is None
+                else datetime.fromisoformat(str(row["digest_slot"])),
             )
             for row in rows
         ]
 
-    async def audience(self, categories: frozenset[int] = frozenset()) -> list[int]:
+    async def audience(
+        self, categories: frozenset[int] = frozenset(), channel: str = DEFAULT_CHANNEL
+    ) -> list[int]:
         """Reachable subscribed chats; with `categories`, those that take all news or follow one
         of them. Every mode counts: an announcement is for everyone who asked for news."""
         where = ""
@@ -331,15 +413,16 @@ class DigestReader:
             marks = ",".join("?" * len(categories))
             where = (
                 " AND (s.all_categories = 1 OR EXISTS (SELECT 1 FROM subscription_categories"
-                f" AS sc WHERE sc.chat_id = s.chat_id AND sc.category_id IN ({marks})))"
+                " AS sc WHERE sc.channel = s.channel AND sc.chat_id = s.chat_id"
+                f" AND sc.category_id IN ({marks})))"
             )
             parameters = tuple(sorted(categories))
         rows = await self._db.fetchall(
-            "SELECT s.chat_id FROM subscriptions AS s LEFT JOIN chats AS c USING (chat_id)"
-            f" WHERE COALESCE(c.active, 1) = 1{where} ORDER BY s.chat_id",
-            parameters,
+            "SELECT s.chat_id FROM subscriptions AS s LEFT JOIN chats AS c USING (channel, chat_id)"
+            f" WHERE s.channel = ? AND COALESCE(c.active, 1) = 1{where} ORDER BY s.chat_id",
+            (channel, *parameters),
         )
-        return [int(row[0]) for row in rows]
+        return [int(row["chat_id"]) for row in rows]
 
     async def articles_after(
         self, article_id: int, *, only: Sequence[int] = ()
@@ -347,25 +430,26 @@ class DigestReader:
         """Articles stored after `article_id` (or just those listed in `only`), oldest first."""
         where = f"a.article_id IN ({','.join('?' * len(only))})" if only else "a.article_id > ?"
         rows = await self._db.fetchall(
-            "SELECT a.article_id, a.title, a.published_at, c.name,"
+            "SELECT a.article_id, a.title, a.published_at, c.name AS category,"
             " (SELECT group_concat(category_id) FROM article_categories AS ac"
-            "  WHERE ac.article_id = a.article_id), a.category_id"
+            "  WHERE ac.article_id = a.article_id) AS category_ids, a.category_id"
             f" FROM articles AS a LEFT JOIN categories AS c USING (category_id) WHERE {where}"
             " ORDER BY a.article_id",
             tuple(only) if only else (article_id,),
         )
         found = []
         for row in rows:
-            ids = {int(part) for part in str(row[4]).split(",")} if row[4] else set()
-            if row[5] is not None:
-                ids.add(int(row[5]))
+            listed = row["category_ids"]
+            ids = {int(part) for part in str(listed).split(",")} if listed else set()
+            if row["category_id"] is not None:
+                ids.add(int(row["category_id"]))
             found.append(
                 NewArticle(
-                    int(row[0]),
-                    str(row[1]),
-                    datetime.fromisoformat(str(row[2])),
-                    None if row[3] is None else str(row[3]),
-                    frozenset(ids),
+                    article_id=int(row["article_id"]),
+                    title=str(row["title"]),
+                    published_at=datetime.fromisoformat(str(row["published_at"])),
+                    category=None if row["category"] is None else str(row["category"]),
+                    categories=frozenset(ids),
                 )
             )
         return found
@@ -375,33 +459,18 @@ class DigestReader:
         rows = await self._db.fetchall(
             "SELECT article_id FROM articles WHERE announced = 0 ORDER BY article_id"
         )
-        return [int(row[0]) for row in rows]
+        return [int(row["article_id"]) for row in rows]
+
+    # The two writes below belong to other stores and are done there; the names stay for the
+    # callers written against them.
 
     async def mark_announced(
         self, article_ids: Sequence[int], conn: aiosqlite.Connection | None = None
     ) -> None:
-        """Alerts for these articles are written (on `conn`, inside the caller's transaction)."""
-        if not article_ids:
-            return
-        marks = ",".join("?" * len(article_ids))
-        sql = f"UPDATE articles SET announced = 1 WHERE article_id IN ({marks})"
-        if conn is None:
-            await self._db.write(sql, tuple(article_ids))
-        else:
-            await conn.execute(sql, tuple(article_ids))
+        """Kept for older callers: `ArticleStore.mark_announced` does the write."""
+        await ArticleStore(self._db).mark_announced(article_ids, conn)
 
     @staticmethod
     async def save_bookmarks(conn: aiosqlite.Connection, marks: Sequence[DigestBookmark]) -> None:
-        """Move subscribers' digest bookmarks, inside the transaction that writes the digests."""
-        await conn.executemany(
-            "UPDATE subscriptions SET digest_cursor = MAX(digest_cursor, ?),"
-            " digest_slot = COALESCE(?, digest_slot) WHERE chat_id = ?",
-            [
-                (
-                    mark.cursor,
-                    None if mark.slot is None else mark.slot.astimezone(UTC).isoformat(),
-                    mark.chat_id,
-                )
-                for mark in marks
-            ],
-        )
+        """Kept for older callers: `SubscriptionStore.save_bookmarks` does the write."""
+        await SubscriptionStore.save_bookmarks(conn, marks)

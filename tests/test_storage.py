@@ -49,7 +49,11 @@ async def test_old_database_upgrades_in_place(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     first = bundled_migrations()[:1]
     async with await Database.open(path, first) as db:
-        await UserStore(db).set_language(42, "en")
+        # As the first release wrote it (today's UserStore writes the channel, 0016's column).
+        await db.write(
+            "INSERT INTO users (user_id, language, first_seen, last_seen) VALUES (42, 'en', ?, ?)",
+            ("2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"),
+        )
 
     # A later release adds a migration; the existing file upgrades and keeps its data.
     throwaway = Migration(
@@ -208,13 +212,17 @@ async def test_concurrent_writers_on_the_shared_connection(tmp_path: Path) -> No
 async def test_quick_read_sees_committed_writes_and_cannot_write(tmp_path: Path) -> None:
     async with await Database.open(tmp_path / "bot.sqlite3") as db:
         await db.write("INSERT INTO bot_state (key, value) VALUES ('k', 'one')")
-        rows = await db.quick_read("SELECT value FROM bot_state WHERE key = :key", {"key": "k"})
-        assert rows == [("one",)]
+
+        async def value() -> list[str]:
+            rows = await db.quick_read("SELECT value FROM bot_state WHERE key = :key", {"key": "k"})
+            return [row["value"] for row in rows]  # rows are read by name
+
+        assert await value() == ["one"]
         async with db.transaction() as conn:
             await conn.execute("UPDATE bot_state SET value = 'two' WHERE key = 'k'")
             # Another handler reading meanwhile sees what is committed, never a half-done change.
-            assert await db.quick_read("SELECT value FROM bot_state WHERE key = 'k'") == [("one",)]
-        assert await db.quick_read("SELECT value FROM bot_state WHERE key = 'k'") == [("two",)]
+            assert await value() == ["one"]
+        assert await value() == ["two"]
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             await db.quick_read("DELETE FROM bot_state")
 
