@@ -267,6 +267,7 @@ class _Slot:
     asked: int = 0  # redraws asked for; only the latest one still waiting is done
     pending: bool = False  # a delayed redraw of a shared message is scheduled
     last_edit: float = -math.inf  # time.monotonic() of the last redraw of a shared message
+    answered: float = -math.inf  # when Telegram last answered an edit of a shared message
     shown: tuple[str, object] | None = None  # what the message shows now, as far as we know
     used: float = field(default_factory=time.monotonic)  # last tap or redraw
 
@@ -396,6 +397,11 @@ class PollMessages:
         slot.last_edit = time.monotonic()
         services = context.services
         async with slot.lock:
+            # Telegram counts from when it got the last edit, which may have travelled slowly:
+            # the next one leaves no sooner than SHARED_EDIT_SECONDS after its answer.
+            wait = slot.answered + SHARED_EDIT_SECONDS - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             results = await services.polls.results(redraw.poll_id)
             if results is None:
                 return
@@ -407,6 +413,8 @@ class PollMessages:
             except TelegramError as exc:
                 log.warning("could not redraw a shared poll message: %s", exc)
                 return
+            finally:
+                slot.answered = time.monotonic()
             if not shown:
                 log.info("a shared message of poll %s can no longer be edited", redraw.poll_id)
 

@@ -8,7 +8,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -44,6 +44,19 @@ async def scrape(client: httpx.AsyncClient, application: BotApplication) -> dict
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
             samples[f"{sample.name}{{{labels}}}"] = sample.value
     return samples
+
+
+async def scrape_until(
+    client: httpx.AsyncClient,
+    application: BotApplication,
+    holds: Callable[[dict[str, float]], bool],
+    timeout: float = 30,
+) -> dict[str, float]:
+    """Scrape /metrics until `holds` (a counter moves just after the state it counts)."""
+    async with asyncio.timeout(timeout):
+        while not holds(metrics := await scrape(client, application)):  # noqa: ASYNC110 - a scrape
+            await asyncio.sleep(0.1)
+    return metrics
 
 
 async def wait_status(
@@ -162,16 +175,18 @@ async def test_healthz_turns_503_when_the_portal_is_down_too_long_and_200_when_b
         (problem,) = body["problems"]
         assert problem.startswith("the portal was last read ")
         assert "HEALTH_MAX_POLL_AGE_MINUTES" in problem
-        metrics = await scrape(client, application)
-        assert metrics['commune_bot_portal_polls_total{result="failed"}'] >= 1
+        metrics = await scrape_until(
+            client, application, lambda m: m['commune_bot_portal_polls_total{result="failed"}'] >= 1
+        )
         assert metrics["commune_bot_seconds_since_last_good_poll{}"] > 3
 
         portal.set_down(False)
         back = await wait_status(client, application, 200)
         assert back.json()["checks"]["portal"].startswith("read ")
-        metrics = await scrape(client, application)
+        metrics = await scrape_until(
+            client, application, lambda m: m['commune_bot_portal_polls_total{result="ok"}'] >= 1
+        )
         assert metrics["commune_bot_seconds_since_last_good_poll{}"] < 3
-        assert metrics['commune_bot_portal_polls_total{result="ok"}'] >= 1
 
         # The delivery engine stopped (crashed): unhealthy too, and said so.
         await application.bot_data.services.delivery.stop()
