@@ -16,7 +16,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
 
 from telegram import (
     Message,
@@ -27,8 +26,8 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CommandHandler
 
+from bot.adapter import record, refused
 from bot.context import BotContext, Services
 from bot.i18n import Catalog, SafeHtml
 from bot.menus import clear_staff_menu, set_staff_menu
@@ -40,13 +39,7 @@ __all__ = [
     "addstaff_command",
     "audit_command",
     "audit_line",
-    "handlers",
-    "is_owner",
-    "is_staff",
     "myid_command",
-    "record",
-    "refresh_menu",
-    "refused",
     "removestaff_command",
     "staff_command",
     "target_of",
@@ -69,75 +62,6 @@ _USER_ID = re.compile(r"[1-9][0-9]{0,15}")
 
 
 # -- who may do what --------------------------------------------------------------------------
-
-
-async def is_owner(services: Services, user: User | None) -> bool:
-    """Whether `user` is one of the owners (ADMIN_IDS)."""
-    return user is not None and user.id in services.settings.ADMIN_IDS
-
-
-async def is_staff(services: Services, user: User | None) -> bool:
-    """Whether `user` may use the staff commands: an owner, or a staff member the owners added."""
-    if user is None:
-        return False
-    return user.id in services.settings.ADMIN_IDS or await services.staff.get(user.id) is not None
-
-
-async def record(services: Services, user: User, action: str, **detail: Any) -> None:
-    """Add a staff member's action to the audit log, under their Telegram id."""
-    await services.audit.record(str(user.id), action, detail)
-
-
-async def refused(
-    update: Update, context: BotContext, command: str, *, owners_only: bool = False
-) -> bool:
-    """Refuse `command` politely unless the sender may use it, and record the refusal.
-
-    Returns True when the sender was refused (the caller stops there). Under a button (the
-    /newpoll dialog's "Create") the refusal replaces the message; the caller answered the tap.
-    """
-    services = context.services
-    user = update.effective_user
-    if await is_owner(services, user):
-        return False
-    staff = await is_staff(services, user)
-    if staff and not owners_only:
-        return False
-    if staff:
-        assert user is not None
-        # Staff are accountable: they are named by their id.
-        actor: str | None = str(user.id)
-        role, key = "staff", "staff.owners_only"
-        log.info("refused /%s to staff member %s: owners only", command, services.who(user.id))
-    else:
-        # A resident is never identified in the logs: the interaction log's key stands for them.
-        actor = None if user is None else services.stats.key_of(user.id)
-        role, key = "resident", "poll.not_staff"
-        log.info("refused /%s to a resident: not staff", command)
-    await services.audit.record(actor, "refused", {"command": command, "role": role})
-    text = await services.text_for(user, key)
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        await query.edit_message_text(text)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
-    return True
-
-
-# -- menus ------------------------------------------------------------------------------------
-
-
-async def refresh_menu(context: BotContext, user: User | None) -> None:
-    """Set the staff command menu again for an owner or staff member (after /start, or a new
-    language); residents' menus are the default one, so nothing is done for them."""
-    services = context.services
-    if user is None or not await is_staff(services, user):
-        return
-    owner = await is_owner(services, user)
-    if not owner:
-        await services.staff.rename(user.id, user.full_name)
-    chosen = await services.users.language(user.id)
-    await set_staff_menu(context.bot, services.catalog, user.id, owner=owner, chosen=chosen)
 
 
 # -- whom a command is about ------------------------------------------------------------------
@@ -424,17 +348,3 @@ def _named(catalog: Catalog, lang: str, name: str) -> str:
 
 def _local(services: Services, moment: datetime) -> str:
     return moment.astimezone(services.settings.tz).strftime("%d/%m/%Y")
-
-
-# -- wiring -----------------------------------------------------------------------------------
-
-
-def handlers() -> list[BaseHandler[Update, BotContext, None]]:
-    """The handlers of this module, for `handlers.register`."""
-    return [
-        CommandHandler("myid", myid_command),
-        CommandHandler("addstaff", addstaff_command),
-        CommandHandler("removestaff", removestaff_command),
-        CommandHandler("staff", staff_command),
-        CommandHandler("audit", audit_command),
-    ]

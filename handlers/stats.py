@@ -10,15 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CommandHandler
 
 from bot import charts
+from bot.adapter import refused
 from bot.callbacks import CallbackData
 from bot.context import BotContext
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
-from handlers.buttons import ButtonHandler
-from handlers.staff import refused
 from storage.stats import Counter, StaffFigures
 from storage.subscriptions import DayEvents, SubscriptionCounts
 
@@ -26,7 +24,6 @@ __all__ = [
     "ForgetAnswer",
     "counter_text",
     "forget_command",
-    "handlers",
     "on_forget",
     "prune_log",
     "staffstats_command",
@@ -311,13 +308,3 @@ async def prune_log(context: BotContext) -> None:
     rows = await services.outbox.prune(OUTBOX_RETENTION_DAYS)
     if rows:
         log.info("deleted %d outbox rows of jobs finished over a month ago", rows)
-
-
-def handlers() -> Sequence[BaseHandler[Update, BotContext, None]]:
-    """The statistics and privacy handlers."""
-    return [
-        CommandHandler("stats", stats_command),
-        CommandHandler("forget", forget_command),
-        CommandHandler("staffstats", staffstats_command),
-        ButtonHandler(on_forget, ForgetAnswer),
-    ]

@@ -25,12 +25,11 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CommandHandler, ExtBot, filters
+from telegram.ext import ExtBot
 
 from bot.callbacks import MAX_MASK_ID, StopSubscription, SubscribeStep, SubscribeStepName
 from bot.context import BotContext, Services
 from bot.i18n import Catalog
-from handlers.buttons import ButtonHandler
 from storage.articles import Category
 from storage.subscriptions import DEFAULT_HOUR, Mode, Saved, Subscription
 
@@ -39,7 +38,6 @@ __all__ = [
     "OFFERED_HOURS",
     "WEEKLY_HOUR",
     "describe",
-    "handlers",
     "may_change",
     "on_step",
     "on_stop",
@@ -476,20 +474,3 @@ async def on_stop(update: Update, context: BotContext) -> None:
     else:
         view = _nothing_to_stop(catalog, lang, group)
     await _edit(query, view)
-
-
-# -- wiring -----------------------------------------------------------------------------------
-
-
-def handlers() -> Sequence[BaseHandler[Update, BotContext, None]]:
-    """The subscription handlers."""
-    # New messages only (an edited "/subscribe" is not a second request), in private chats and
-    # groups: a channel has no one to talk the dialog through with.
-    where = filters.UpdateType.MESSAGE & (filters.ChatType.PRIVATE | filters.ChatType.GROUPS)
-    return [
-        CommandHandler("subscribe", subscribe_command, filters=where),
-        CommandHandler("settings", settings_command, filters=where),
-        CommandHandler("unsubscribe", unsubscribe_command, filters=where),
-        ButtonHandler(on_step, SubscribeStep),
-        ButtonHandler(on_stop, StopSubscription),
-    ]
