@@ -19,6 +19,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    LinkPreviewOptions,
     Message,
     Update,
     User,
@@ -118,12 +119,17 @@ def not_modified(exc: BadRequest) -> bool:
 
 
 async def edit(
-    target: CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
+    target: CallbackQuery,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    link_preview_options: LinkPreviewOptions | None = None,
 ) -> None:
     """Edit a message's text and buttons; an edit that changes nothing (a double tap, a redraw
     of the same figures) is no error. Every other refusal is raised."""
     try:
-        await target.edit_message_text(text, reply_markup=reply_markup)
+        await target.edit_message_text(
+            text, reply_markup=reply_markup, link_preview_options=link_preview_options
+        )
     except BadRequest as exc:
         if not not_modified(exc):
             raise

@@ -13,8 +13,8 @@ from telegram import (
     LinkPreviewOptions,
     Update,
 )
-from telegram.error import BadRequest
 
+from bot.adapter import edit
 from bot.callbacks import ListPage, OpenArticle, SearchPage
 from bot.context import BotContext, Services
 from bot.news.text import search_expression
@@ -63,16 +63,13 @@ async def _edit(update: Update, rendered: Rendered) -> None:
     query = update.callback_query
     if query is None:
         return
-    try:
-        await query.edit_message_text(
-            rendered.text,
-            reply_markup=rendered.keyboard,
-            link_preview_options=rendered.preview or LinkPreviewOptions(is_disabled=True),
-        )
-    except BadRequest as exc:
-        # Pressing the button of the page already shown changes nothing: not an error.
-        if "not modified" not in exc.message.lower():
-            raise
+    # Pressing the button of the page already shown changes nothing: not an error.
+    await edit(
+        query,
+        rendered.text,
+        rendered.keyboard,
+        rendered.preview or LinkPreviewOptions(is_disabled=True),
+    )
 
 
 async def _article_view(
