@@ -41,7 +41,7 @@ from bot.adapter import (
 )
 from bot.callbacks import BroadcastAction
 from bot.context import BotContext, Services
-from bot.delivery import outgoing, send
+from bot.delivery import forwardable, send
 from bot.progress import ProgressPanels
 from bot.services.announcements import MAX_AHEAD, label, parse_time
 from bot.views import View
@@ -217,29 +217,11 @@ class Broadcaster:
             # Residents would get one photo of the album: refused, with what to do instead.
             await message.reply_text(catalog.text("broadcast.album", lang))
             return
-        if message.photo:
-            kind = "photo"
-            text_html = message.caption_html or ""
-            body = outgoing(
-                "send_photo", photo=message.photo[-1].file_id, caption=text_html or None,
-                parse_mode="HTML",
-            )  # fmt: skip
-        elif message.document is not None and message.animation is None:
-            # (A GIF comes with a `document` too, but it is an animation.)
-            kind = "document"
-            text_html = message.caption_html or ""
-            body = outgoing(
-                "send_document", document=message.document.file_id,
-                caption=text_html or None, parse_mode="HTML",
-            )  # fmt: skip
-        elif message.text:
-            kind = "text"
-            text_html = message.text_html
-            body = outgoing("send_message", text=text_html, parse_mode="HTML")
-        else:
+        taken = forwardable(message)
+        if taken is None:
             await message.reply_text(catalog.text("broadcast.unsupported", lang))
             return
-        body["params"] = {k: v for k, v in body["params"].items() if v is not None}
+        kind, text_html, body = taken
         # The preview is the message itself, sent as residents will get it.
         try:
             await send(message.get_bot(), message.chat.id, body)
