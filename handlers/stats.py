@@ -280,7 +280,7 @@ def daily_csv(
     catalog: Catalog, lang: str, figures: StaffFigures, subscriptions: Sequence[DayEvents]
 ) -> bytes:
     """The last 30 days as a CSV file for Excel: use, and subscriptions started and stopped."""
-    header = catalog.text("stats.csv_header", lang).split("|")
+    header = list(catalog.items("stats.csv_header", lang))
     events = {day.day: day for day in subscriptions}
     rows: list[list[object]] = [list(header)]
     for day, count, people in figures.daily:

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 import pytest
 
 from bot.callbacks import MAX_BYTES, CallbackData, CallbackError, SetLanguage, decode
-from bot.i18n import Catalog, CatalogError, SafeHtml, pick_language
+from bot.i18n import Catalog, CatalogError, Plural, SafeHtml, pick_language
 from bot.standins.tghtml import parse_html
 
 
@@ -93,3 +93,36 @@ def test_duplicate_prefix_is_refused() -> None:
         @dataclasses.dataclass(frozen=True)
         class Clash(CallbackData):
             prefix: ClassVar[str] = "lang"
+
+
+def test_plural_forms_and_lists() -> None:
+    catalog = Catalog(
+        {
+            "vi": {"n": "{count} lần", "days": ("Thứ Hai", "Thứ Ba")},
+            "en": {
+                "n": Plural({"one": "{count} time", "other": "{count} times"}),
+                "days": ("Monday", "Tuesday"),
+            },
+        }
+    )
+    assert catalog.text("n", "en", count=1) == "1 time"
+    assert catalog.text("n", "en", count=2) == "2 times"
+    assert catalog.text("n", "en", count="1") == "1 time"  # a number already written
+    assert catalog.text("n", "vi", count=1) == "1 lần"
+    assert catalog.items("days", "en") == ("Monday", "Tuesday")
+    with pytest.raises(CatalogError, match="is a list"):
+        catalog.text("days", "en")
+    with pytest.raises(CatalogError, match="a list of 1"):
+        Catalog({"vi": {"days": ("Thứ Hai", "Thứ Ba")}, "en": {"days": ("Monday",)}})
+    with pytest.raises(CatalogError, match="placeholders of n differ"):
+        Catalog(
+            {"vi": {"n": "{count} lần"}, "en": {"n": Plural({"one": "one", "other": "{count}"})}}
+        )
+
+
+def test_the_shipped_english_counts_agree_with_their_number() -> None:
+    catalog = Catalog.load()
+    assert catalog.text("stats.staff_not_found_line", "en", words="x", count=1).endswith("1 time")
+    assert catalog.text("stats.staff_not_found_line", "en", words="x", count=3).endswith("3 times")
+    assert catalog.text("broadcast.minutes", "en", count=1) == "1 minute"
+    assert len(catalog.items("subscribe.weekdays", "vi")) == 7

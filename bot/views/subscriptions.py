@@ -75,7 +75,7 @@ def describe(
     elif mode == "daily":
         when = catalog.text("subscribe.when_daily", lang, time=clock(hour))
     else:
-        day = catalog.text("subscribe.weekdays", lang).split("|")[weekday]
+        day = catalog.items("subscribe.weekdays", lang)[weekday]
         when = catalog.text("subscribe.when_weekly", lang, day=day, time=clock(hour))
     return {"what": what, "when": when}
 
@@ -163,7 +163,7 @@ def hour_view(catalog: Catalog, lang: str, tap: SubscribeStep, marked: int) -> V
 
 def day_view(catalog: Catalog, lang: str, tap: SubscribeStep, marked: int | None) -> View:
     """The days of the week; `marked` (the current one, if weekly) has a ✅."""
-    names = catalog.text("subscribe.weekdays", lang).split("|")
+    names = catalog.items("subscribe.weekdays", lang)
     days = [
         _step(
             f"✅ {name}" if day == marked else name,
