@@ -31,6 +31,7 @@ from bot.adapter import record, refused
 from bot.context import BotContext, Services
 from bot.i18n import Catalog, SafeHtml
 from bot.menus import clear_staff_menu, set_staff_menu
+from bot.views.announcements import audit_values
 from storage.audit import AuditEntry
 
 __all__ = [
@@ -321,6 +322,10 @@ def audit_line(
         for name, value in entry.detail.items()
         if name.isidentifier()
     }
+    if entry.action == "broadcast" and "outcome_code" in entry.detail:
+        # Stored as data: put in words in the reader's language.
+        found = audit_values(catalog, lang, entry.detail, tz)
+        values.update({k: v[:_DETAIL_CHARS] if isinstance(v, str) else v for k, v in found.items()})
     if values.get("name") == "":
         values["name"] = catalog.text("staff.unknown_name", lang)
     what = None

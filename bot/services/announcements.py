@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
@@ -81,7 +81,7 @@ def parse_time(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     return moment
 
 
-def when(moment: float | datetime, tz: ZoneInfo) -> str:
+def when(moment: float | datetime, tz: tzinfo) -> str:
     """A moment as staff read it: "06:30 28/11/2026", in the commune's time zone."""
     if isinstance(moment, float):
         moment = datetime.fromtimestamp(moment, UTC)
@@ -229,7 +229,7 @@ class Announcements:
             broadcast.broadcast_id, expect=("queued",), state="cancelled"
         ):
             return False
-        await self.record(broadcast, None, 0, None, "đã hủy trước giờ gửi")
+        await self.record(broadcast, None, 0, None, "cancelled")
         return True
 
     async def finished(
@@ -242,12 +242,9 @@ class Announcements:
             broadcast.broadcast_id, expect=("queued", "sending"), state=state
         ):
             return False
-        outcome = (
-            f"{'đã gửi xong' if done else 'đã dừng'}: nhận {sent},"
-            f" đã chặn {blocked}, lỗi {failed},"
-            f" chưa gửi {not_sent}"
-        )
-        await self.record(broadcast, broadcast.delivery_id, total, None, outcome)
+        counts = {"sent": sent, "blocked": blocked, "failed": failed, "not_sent": not_sent}
+        outcome = "done" if done else "stopped"
+        await self.record(broadcast, broadcast.delivery_id, total, None, outcome, counts)
         return True
 
     async def record(
@@ -257,26 +254,30 @@ class Announcements:
         recipients: int,
         start_at: float | None,
         outcome: str | None = None,
+        counts: dict[str, int] | None = None,
     ) -> None:
-        """Who sent what to whom, and (once known) with what outcome, for the owners' /audit."""
+        """Who sent what to whom, and (once known) with what outcome, for the owners' /audit.
+
+        Stored as data (the categories' names, whether the channel too, an outcome code and its
+        figures); /audit puts it in words in the reader's language (`bot.views.announcements`).
+        """
         categories = await self._reading.categories()
         names = [c.name for c in categories if c.category_id in broadcast.categories]
-        audience = ", ".join(names) if names else "tất cả người đăng ký"
-        if broadcast.channel and self._channel() is not None:
-            audience += " + kênh"
         if outcome is None:
-            outcome = f"hẹn gửi lúc {when(start_at, self._settings.tz)}" if start_at else "đang gửi"
-        await self._audit.record(
-            str(broadcast.created_by),
-            "broadcast",
-            {
-                "delivery_id": delivery_id if delivery_id is not None else "—",
-                "audience": audience,
-                "recipients": recipients,
-                "outcome": outcome,
-                "text": plain_text(broadcast.text_html or "")[:200],
-            },
-        )
+            outcome = "scheduled" if start_at else "sending"
+        detail: dict[str, object] = {
+            "delivery_id": delivery_id if delivery_id is not None else "—",
+            "categories": names,
+            "channel": bool(broadcast.channel and self._channel() is not None),
+            "recipients": recipients,
+            "outcome_code": outcome,
+            "text": plain_text(broadcast.text_html or "")[:200],
+        }
+        if start_at:
+            detail["start_at"] = start_at
+        if counts:
+            detail.update(counts)
+        await self._audit.record(str(broadcast.created_by), "broadcast", detail)
 
     async def keep_as_news(self, broadcast_id: int) -> None:
         """Store the announcement as an article in "Thông báo" (once)."""

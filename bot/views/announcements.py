@@ -3,7 +3,7 @@ list of recent ones, as channel-neutral views."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # a value the engine computes; this module needs only its fie
 
 __all__ = [
     "audience_panel",
+    "audit_values",
     "button",
     "confirm_stop",
     "controls",
@@ -238,3 +239,21 @@ def list_line(
         failed=number(progress.errors, lang),
         at=when(progress.start_at, tz) if progress.start_at else "",
     )
+
+
+def audit_values(
+    catalog: Catalog, lang: str, detail: dict[str, Any], tz: tzinfo
+) -> dict[str, object]:
+    """An announcement's audit entry (stored as data) in words: its audience and outcome."""
+    names = [str(name) for name in detail.get("categories", [])]
+    audience = ", ".join(names) if names else catalog.text("staff.audit_audience_all", lang)
+    if detail.get("channel"):
+        audience += catalog.text("staff.audit_audience_channel", lang)
+    code = str(detail.get("outcome_code"))
+    figures = {key: detail.get(key, 0) for key in ("sent", "blocked", "failed", "not_sent")}
+    start_at = detail.get("start_at")
+    when_text = when(float(start_at), tz) if isinstance(start_at, int | float) else ""
+    if code not in ("sending", "scheduled", "done", "stopped", "cancelled"):
+        return {"audience": audience, "outcome": code}
+    outcome = catalog.text(f"staff.audit_outcome_{code}", lang, when=when_text, **figures)
+    return {"audience": audience, "outcome": outcome}
