@@ -19,6 +19,7 @@ from bot.ratelimit import FloodControl
 from bot.request import JsonRequest, proxy_from_environment
 from bot.services import Announcements, Dialogs, Roles
 from bot.services.polls import NewPolls
+from bot.services.privacy import Privacy
 from storage import AuditLog, Database, PollStore, StaffStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
 from storage.broadcasts import BroadcastStore
@@ -62,6 +63,7 @@ class Services:
         self.announcements: Announcements
         self.dialogs: Dialogs
         self.newpolls: NewPolls
+        self.privacy: Privacy
         # The commune's channel as Telegram numbers it (chats, the outbox and Telegram's own
         # updates all use the number): CHANNEL_ID itself, or the id of the @username it gives,
         # once handlers.delivery.find_channel has looked it up.
@@ -92,6 +94,10 @@ class Services:
         self.dialogs = Dialogs(DialogStore(self._db), DIALOG_SECONDS)
         await self.dialogs.restore()
         self.newpolls = NewPolls(self.dialogs)
+        self.privacy = Privacy(
+            stores.subscriptions, stores.outbox, stores.chats, lambda: self.stats,
+            self.dialogs, self.forget_cached,
+        )  # fmt: skip
         # Residents can answer /poll from the very first start.
         await self.polls.ensure_default(self.settings.POLL_QUESTION, self.settings.POLL_OPTIONS)
         key = self.settings.STATS_KEY

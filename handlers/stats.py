@@ -127,14 +127,8 @@ async def on_forget(update: Update, context: BotContext) -> None:
     if not answer.confirmed:
         await query.edit_message_text(catalog.text("stats.forget_cancelled", lang))
         return
-    user_id = query.from_user.id
-    # The subscription of the resident's private chat (its id is theirs); a group's stays.
-    stopped = await services.subscriptions.delete(user_id)
-    # The private chat's place in bulk sends (its id is theirs); finished jobs keep their counts.
-    await services.outbox.forget_chat(user_id)
-    await services.chats.forget(user_id)
-    forgotten = await services.stats.forget(user_id)
-    services.forget_cached(user_id)
+    forgotten = await services.privacy.forget(query.from_user.id)
+    stopped = forgotten.subscription
     log.info("a resident asked to be forgotten")  # no id: the log must not undo the deletion
     profile = "stats.forget_profile_yes" if forgotten.profile else "stats.forget_profile_none"
     subscription = "stats.forget_subscription_yes" if stopped else "stats.forget_subscription_none"

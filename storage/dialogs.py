@@ -50,6 +50,12 @@ class DialogStore:
             (channel, chat_id, user_id, kind),
         )
 
+    async def forget_person(self, channel: str, user_id: int) -> None:
+        """Drop every dialog of a person."""
+        await self._db.write(
+            "DELETE FROM dialogs WHERE channel = ? AND user_id = ?", (channel, user_id)
+        )
+
     async def all(self) -> list[DialogRow]:
         """Every dialog in progress (read once at start)."""
         rows = await self._db.fetchall(

@@ -862,3 +862,23 @@ async def test_a_half_written_newpoll_survives_a_restart(
     async with running(build_application(settings)):
         reply = await telegram.reply_to(staff, "Chưa hài lòng")
         assert "Các lựa chọn" not in reply.params["text"]
+
+
+async def test_forget_drops_a_half_written_newpoll_too(
+    telegram: FakeTelegram, bot: BotApplication
+) -> None:
+    from handlers.stats import ForgetAnswer
+
+    staff = telegram.user(STAFF, "Cán bộ")
+    await telegram.reply_to(staff, "/newpoll")
+    await telegram.reply_to(staff, "Câu hỏi riêng của cán bộ?")
+    db = bot.bot_data.services.db
+    assert await db.fetchone("SELECT 1 FROM dialogs WHERE user_id = ?", (STAFF,)) is not None
+    ask = await telegram.reply_to(staff, "/forget")
+    mark = telegram.mark()
+    assert (await telegram.tap(staff, ask.result["message_id"], ForgetAnswer(True).pack())).ok
+    await telegram.wait_for("editMessageText", after=mark)
+    assert await db.fetchone("SELECT 1 FROM dialogs WHERE user_id = ?", (STAFF,)) is None
+    # The staff member's next text is a search, not an option of the forgotten draft.
+    reply = await telegram.reply_to(staff, "Rất tốt")
+    assert "Các lựa chọn" not in reply.params["text"]

@@ -79,3 +79,9 @@ class Dialogs:
         """End the dialog, in memory and in the database."""
         self._open.pop((kind, chat_id, user_id), None)
         await self._store.drop(self._channel, chat_id, user_id, kind)
+
+    async def forget_person(self, user_id: int) -> None:
+        """End every dialog of a person (they asked to be forgotten)."""
+        for key in [key for key in self._open if key[2] == user_id]:
+            del self._open[key]
+        await self._store.forget_person(self._channel, user_id)
