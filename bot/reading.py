@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.callbacks import ListPage, OpenArticle, SearchPage, ShowCategories
+from bot.formats import article_stamp, day
 from bot.i18n import Catalog
 from bot.keyboard import Keyboard
 from bot.news.sites import absolute_http
@@ -61,8 +62,7 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _date(moment: datetime, tz: ZoneInfo, with_time: bool = False) -> str:
-    local = moment.astimezone(tz)
-    return local.strftime("%H:%M · %d/%m/%Y" if with_time else "%d/%m/%Y")
+    return article_stamp(moment, tz) if with_time else day(moment, tz)
 
 
 # Pieces of Telegram HTML a page is made of: a tag, a paragraph break, a line break, the text

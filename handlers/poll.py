@@ -17,7 +17,7 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import filters
 
-from bot import charts
+from bot import charts, formats
 from bot.adapter import markup, opening, record, refused, replace, reply
 from bot.callbacks import DraftAction, DraftActionName, ShowResults, Vote, parse_int
 from bot.context import BotContext, Services
@@ -206,7 +206,7 @@ async def pollchart_command(update: Update, context: BotContext) -> None:
     if results is None:
         return
     poll = results.poll
-    when = datetime.now(services.settings.tz).strftime("%d/%m/%Y %H:%M")
+    when = formats.stamp_day_first(datetime.now(services.settings.tz))
     footer = plain(
         catalog, lang, "poll.chart_footer",
         total=results.total, commune=services.settings.COMMUNE_NAME, when=when,

@@ -14,6 +14,7 @@ from telegram import (
     Update,
 )
 
+from bot import formats
 from bot.adapter import edit
 from bot.callbacks import ListPage, OpenArticle, SearchPage
 from bot.context import BotContext, Services
@@ -290,9 +291,7 @@ async def inline_search(update: Update, context: BotContext) -> None:
             InlineQueryResultArticle(
                 id=str(article.article_id),
                 title=article.title,
-                description=article.published_at.astimezone(services.settings.tz).strftime(
-                    "%d/%m/%Y"
-                )
+                description=formats.day(article.published_at, services.settings.tz)
                 + (f" · {article.summary[:80]}" if article.summary else ""),
                 input_message_content=InputTextMessageContent(
                     short.text, link_preview_options=short.preview

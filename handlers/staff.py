@@ -27,6 +27,7 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
+from bot import formats
 from bot.adapter import record, refused
 from bot.context import BotContext, Services
 from bot.i18n import Catalog, SafeHtml
@@ -309,7 +310,7 @@ def audit_line(
     catalog: Catalog, lang: str, entry: AuditEntry, names: dict[str, str], tz: tzinfo
 ) -> str:
     """One entry in words: when (local time), who, what."""
-    when = entry.at.astimezone(tz).strftime("%H:%M %d/%m/%Y")
+    when = formats.stamp(entry.at, tz, lang)
     resident = entry.detail.get("role") == "resident" or entry.actor is None
     if resident:
         who = catalog.text("staff.audit_resident", lang)
@@ -352,4 +353,4 @@ def _named(catalog: Catalog, lang: str, name: str) -> str:
 
 
 def _local(services: Services, moment: datetime) -> str:
-    return moment.astimezone(services.settings.tz).strftime("%d/%m/%Y")
+    return formats.day(moment, services.settings.tz)

@@ -11,11 +11,12 @@ from typing import ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import charts
+from bot import charts, formats
 from bot.adapter import refused
 from bot.callbacks import CallbackData
 from bot.context import BotContext
 from bot.export import excel_csv
+from bot.formats import number
 from bot.i18n import Catalog, SafeHtml
 from storage.stats import Counter, StaffFigures
 from storage.subscriptions import DayEvents, SubscriptionCounts
@@ -47,12 +48,6 @@ class ForgetAnswer(CallbackData):
     confirmed: bool
 
 
-def number(value: int, lang: str) -> str:
-    """A count with thousands grouped the way the reader writes them (191.284 / 191,284)."""
-    grouped = f"{value:,}"
-    return grouped.replace(",", ".") if lang == "vi" else grouped
-
-
 def counter_text(
     catalog: Catalog, lang: str, counter: Counter, subscribers: int, zone: str, when: str
 ) -> str:
@@ -81,7 +76,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
     now = datetime.now(UTC)
     counter = await services.stats.counter(now)
     subscribers = await services.subscriptions.count()
-    when = now.astimezone(services.settings.tz).strftime("%H:%M %d/%m/%Y")
+    when = formats.stamp(now, services.settings.tz)
     await message.reply_text(
         counter_text(services.catalog, lang, counter, subscribers, services.settings.TIMEZONE, when)
     )
@@ -160,9 +155,9 @@ async def staffstats_command(update: Update, context: BotContext) -> None:
     first_monday = today - timedelta(days=today.weekday(), weeks=SUBSCRIPTION_WEEKS - 1)
     events = await services.subscriptions.events(min(first_monday, figures.daily[0][0]), today)
     subscriptions = Subscriptions(await services.subscriptions.counts(), events, first_monday)
-    when = now.astimezone(services.settings.tz).strftime("%H:%M %d/%m/%Y")
+    when = formats.stamp(now, services.settings.tz)
     await message.reply_text(staff_text(catalog, lang, figures, titles, when, subscriptions))
-    days = [day.strftime("%d/%m") for day, _, _ in figures.daily]
+    days = [formats.day_month(day) for day, _, _ in figures.daily]
     # Drawing takes a moment of CPU: off the event loop, so residents are not held up.
     png = await asyncio.to_thread(
         charts.activity_chart,
@@ -241,7 +236,7 @@ def staff_text(
         catalog.text(
             "stats.staff_week_line",
             lang,
-            monday=week.day.strftime("%d/%m"),
+            monday=formats.day_month(week.day),
             subscribed=week.subscribed,
             changed=week.changed,
             unsubscribed=week.unsubscribed,

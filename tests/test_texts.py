@@ -126,3 +126,22 @@ def test_the_shipped_english_counts_agree_with_their_number() -> None:
     assert catalog.text("stats.staff_not_found_line", "en", words="x", count=3).endswith("3 times")
     assert catalog.text("broadcast.minutes", "en", count=1) == "1 minute"
     assert len(catalog.items("subscribe.weekdays", "vi")) == 7
+
+
+def test_numbers_and_dates_are_written_in_one_place_per_language() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot import formats
+
+    assert formats.number(1234567, "vi") == "1.234.567"
+    assert formats.number(1234567, "en") == "1,234,567"
+    assert formats.decimal(1.25, "vi", 1) == "1,2"
+    assert formats.decimal(1.5, "en") == "1.5"
+    moment = datetime(2026, 11, 27, 23, 30, tzinfo=UTC)  # 06:30 on the 28th in Vietnam
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    assert formats.stamp(moment, tz) == "06:30 28/11/2026"
+    assert formats.day(moment, tz) == "28/11/2026"
+    assert formats.stamp_day_first(moment, tz) == "28/11/2026 06:30"
+    assert formats.article_stamp(moment, tz) == "06:30 · 28/11/2026"
+    assert formats.day_month(moment.astimezone(tz)) == "28/11"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from bot import formats
 from bot.config import Settings
 from bot.i18n import Catalog
 from bot.news.text import fold, plain_text
@@ -85,7 +86,7 @@ def when(moment: float | datetime, tz: tzinfo) -> str:
     """A moment as staff read it: "06:30 28/11/2026", in the commune's time zone."""
     if isinstance(moment, float):
         moment = datetime.fromtimestamp(moment, UTC)
-    return moment.astimezone(tz).strftime("%H:%M %d/%m/%Y")
+    return formats.stamp(moment, tz)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
@@ -291,7 +292,7 @@ class Announcements:
         now = datetime.now(UTC)
         title = announcement_title(body_text) or self._catalog.text(
             "broadcast.untitled", settings.DEFAULT_LANGUAGE,
-            date=now.astimezone(settings.tz).strftime("%d/%m/%Y"),
+            date=formats.day(now, settings.tz),
         )  # fmt: skip
         # The whole announcement is the body: its title is only a name for lists, and a reader
         # who comes later must find everything, down to the phone number at its end.

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.callbacks import BroadcastAction, BroadcastActionName
+from bot.formats import decimal, number
 from bot.i18n import Catalog, SafeHtml
 from bot.services.announcements import when
 from bot.views import Button, View, rows_of
@@ -36,21 +37,12 @@ _KNOWN_REASONS = frozenset(
 )  # fmt: skip
 
 
-def number(value: int, lang: str) -> str:
-    """1234 as "1.234" in Vietnamese, "1,234" in English."""
-    text = f"{value:,}"
-    return text.replace(",", ".") if lang == "vi" else text
-
-
 def _duration(seconds: float, catalog: Catalog, lang: str) -> str:
     if seconds < 90:
         return catalog.text("broadcast.seconds", lang, count=max(1, round(seconds)))
     if seconds < 90 * 60:
         return catalog.text("broadcast.minutes", lang, count=round(seconds / 60))
-    hours = f"{seconds / 3600:.1f}"
-    return catalog.text(
-        "broadcast.hours", lang, count=hours.replace(".", ",") if lang == "vi" else hours
-    )
+    return catalog.text("broadcast.hours", lang, count=decimal(seconds / 3600, lang))
 
 
 def _reasons(counts: dict[str, int], catalog: Catalog, lang: str) -> str:
