@@ -15,7 +15,7 @@ from telegram import (
 )
 
 from bot import formats
-from bot.adapter import edit
+from bot.adapter import edit, opening
 from bot.callbacks import ListPage, OpenArticle, SearchPage
 from bot.context import BotContext, Services
 from bot.news.text import search_expression
@@ -194,12 +194,11 @@ async def search_text(update: Update, context: BotContext) -> None:
 
 async def on_open_article(update: Update, context: BotContext) -> None:
     """A button that opens an article, turns its page or steps to a neighbour."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    tap = await opening(update, context, OpenArticle)
+    if tap is None:
         return
-    target = OpenArticle.unpack(query.data)
+    query, target, lang = tap.query, tap.data, tap.lang
     services = context.services
-    lang = await services.language_of(query.from_user)
     rendered = await _article_view(
         services, context, lang, target.article_id, target.page, target.category_id
     )
@@ -213,12 +212,11 @@ async def on_open_article(update: Update, context: BotContext) -> None:
 
 async def on_list_page(update: Update, context: BotContext) -> None:
     """A button that turns a list's page or opens a category."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    tap = await opening(update, context, ListPage)
+    if tap is None:
         return
-    target = ListPage.unpack(query.data)
+    query, target, lang = tap.query, tap.data, tap.lang
     services = context.services
-    lang = await services.language_of(query.from_user)
     await query.answer()
     await _edit(update, await _list(services, lang, target.category_id, target.page))
 
@@ -238,13 +236,12 @@ async def on_categories(update: Update, context: BotContext) -> None:
 
 async def on_search_page(update: Update, context: BotContext) -> None:
     """A button that turns the page of search results."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    tap = await opening(update, context, SearchPage)
+    if tap is None:
         return
-    target = SearchPage.unpack(query.data)
+    query, target, lang = tap.query, tap.data, tap.lang
     services = context.services
     catalog = services.catalog
-    lang = await services.language_of(query.from_user)
     saved = await services.reading.saved_search(target.search_id)
     if saved is None:
         await query.answer(catalog.text("read.search_expired", lang), show_alert=True)

@@ -12,7 +12,7 @@ from typing import ClassVar
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import charts, formats
-from bot.adapter import refused
+from bot.adapter import opening, refused
 from bot.callbacks import CallbackData
 from bot.context import BotContext
 from bot.export import excel_csv
@@ -109,14 +109,13 @@ async def forget_command(update: Update, context: BotContext) -> None:
 
 async def on_forget(update: Update, context: BotContext) -> None:
     """The answer to /forget: delete and say what was deleted, or delete nothing."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    # The language is read before it is deleted: the answer is in the language asked in.
+    tap = await opening(update, context, ForgetAnswer)
+    if tap is None:
         return
-    answer = ForgetAnswer.unpack(query.data)
+    query, answer, lang = tap.query, tap.data, tap.lang
     services = context.services
     catalog = services.catalog
-    # Read the language before it is deleted: the answer is in the language asked in.
-    lang = await services.language_of(query.from_user)
     # Answer the tap at once so the button stops spinning.
     await query.answer()
     if not answer.confirmed:

@@ -23,7 +23,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
-from bot.adapter import edit, markup
+from bot.adapter import edit, markup, opening
 from bot.callbacks import MAX_MASK_ID, StopSubscription, SubscribeStep
 from bot.context import BotContext, Services
 from bot.i18n import Catalog
@@ -192,13 +192,12 @@ async def _tapped_chat(query: CallbackQuery, context: BotContext, lang: str) -> 
 
 async def on_step(update: Update, context: BotContext) -> None:
     """A tap in the /subscribe dialog: show the next step, or save the subscription."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    opened = await opening(update, context, SubscribeStep)
+    if opened is None:
         return
-    tap = SubscribeStep.unpack(query.data)
+    query, tap, lang = opened.query, opened.data, opened.lang
     services = context.services
     catalog = services.catalog
-    lang = await services.language_of(query.from_user)
     chat = await _tapped_chat(query, context, lang)
     if chat is None:
         return
@@ -270,13 +269,12 @@ async def _save(
 
 async def on_stop(update: Update, context: BotContext) -> None:
     """ "Stop" under /settings asks; "Stop" under the question stops; "No" keeps."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    opened = await opening(update, context, StopSubscription)
+    if opened is None:
         return
-    action = StopSubscription.unpack(query.data).action
+    query, action, lang = opened.query, opened.data.action, opened.lang
     services = context.services
     catalog = services.catalog
-    lang = await services.language_of(query.from_user)
     chat = await _tapped_chat(query, context, lang)
     if chat is None:
         return
