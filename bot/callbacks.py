@@ -29,6 +29,7 @@ __all__ = [
     "CallbackError",
     "DraftAction",
     "DraftActionName",
+    "ForgetAnswer",
     "ListPage",
     "OpenArticle",
     "SearchPage",
@@ -345,3 +346,14 @@ class BroadcastAction(CallbackData):
     broadcast_id: int
     action: BroadcastActionName
     value: int = 0
+
+
+# -- privacy ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ForgetAnswer(CallbackData):
+    """The /forget confirmation buttons: `fg:1` deletes, `fg:0` keeps everything."""
+
+    prefix: ClassVar[str] = "fg"
+    confirmed: bool
