@@ -19,13 +19,12 @@ from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
 from bot.menus import MENU_COMMANDS, register_commands, set_staff_menus
-from bot.ops import backups
 from bot.ops.metrics import MeasuredUpdates
 from bot.ops.server import OpsServer
 from bot.ratelimit import RetryAfterLimiter
 from bot.request import JsonRequest, proxy_from_environment
 from bot.webhook import WebhookServer
-from handlers import delivery, news, push, reading, stats, tracking
+from handlers import delivery, tracking
 
 __all__ = ["MENU_COMMANDS", "build_application", "poll_news_now", "running"]
 
@@ -89,31 +88,15 @@ async def _post_init(application: BotApplication) -> None:
     await services.start_delivery()
     await delivery.find_channel(application.bot, services)
     delivery.watch_channel(application.bot, services)
-    push.schedule(application)
-    backups.schedule(application)
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(
-            reading.prune_searches, interval=24 * 3600, first=60, name="prune-searches"
-        )
-        application.job_queue.run_repeating(
-            stats.prune_log, interval=24 * 3600, first=120, name="prune-interaction-log"
-        )
-    if services.news is not None and application.job_queue is not None:
-        application.job_queue.run_repeating(
-            news.poll_news,
-            interval=services.settings.NEWS_POLL_MINUTES * 60,
-            first=1,
-            name=news.JOB_NAME,
-        )
-    else:
+    handlers.schedule(application)  # every job, in one place
+    if services.news is None:
         log.info("NEWS_SITE_URL is not set: the bot will not read the commune's website")
     log.info("bot @%s is ready (database %s)", application.bot.username, services.db.path)
 
 
 def poll_news_now(application: BotApplication) -> None:
     """Read the website at once rather than at the next scheduled poll (the demo's "publish")."""
-    if application.job_queue is not None:
-        application.job_queue.run_once(news.poll_news, 0, name=f"{news.JOB_NAME}-now")
+    handlers.poll_news_now(application)
 
 
 async def _post_shutdown(application: BotApplication) -> None:

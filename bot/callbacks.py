@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from storage.db import SQLITE_MAX_INT, SQLITE_MIN_INT
 
@@ -23,16 +23,23 @@ __all__ = [
     "MAX_BYTES",
     "MAX_MASK_ID",
     "MAX_PAGE",
+    "BroadcastAction",
+    "BroadcastActionName",
     "CallbackData",
     "CallbackError",
+    "DraftAction",
+    "DraftActionName",
+    "ForgetAnswer",
     "ListPage",
     "OpenArticle",
     "SearchPage",
     "SetLanguage",
     "ShowCategories",
+    "ShowResults",
     "StopSubscription",
     "SubscribeStep",
     "SubscribeStepName",
+    "Vote",
     "decode",
     "kinds",
     "parse_int",
@@ -291,3 +298,62 @@ class StopSubscription(CallbackData):
 
     prefix: ClassVar[str] = "sbx"
     action: typing.Literal["ask", "yes", "no"]
+
+
+# -- the satisfaction poll ---------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Vote(CallbackData):
+    """A tap on an option: `pv:<poll>:<option>`."""
+
+    prefix: ClassVar[str] = "pv"
+    poll: int
+    option: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ShowResults(CallbackData):
+    """ "See results" and "Update results": `pr:<poll>`."""
+
+    prefix: ClassVar[str] = "pr"
+    poll: int
+
+
+DraftActionName = Literal["done", "create", "cancel"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DraftAction(CallbackData):
+    """A button of the /newpoll dialog: `pn:<action>`."""
+
+    prefix: ClassVar[str] = "pn"
+    action: DraftActionName
+
+
+# -- staff announcements -----------------------------------------------------------------------
+
+BroadcastActionName = Literal[
+    "cat", "ch", "go", "time", "back", "x", "p", "r", "stop", "stopok", "keep"
+]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BroadcastAction(CallbackData):
+    """A button of a broadcast's panel: `bc:<broadcast>:<action>:<value>`."""
+
+    prefix: ClassVar[str] = "bc"
+    broadcast_id: int
+    action: BroadcastActionName
+    value: int = 0
+
+
+# -- privacy ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ForgetAnswer(CallbackData):
+    """The /forget confirmation buttons: `fg:1` deletes, `fg:0` keeps everything."""
+
+    prefix: ClassVar[str] = "fg"
+    confirmed: bool

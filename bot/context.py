@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -17,13 +18,18 @@ from bot.ops.metrics import Metrics
 from bot.push import Pusher
 from bot.ratelimit import FloodControl
 from bot.request import JsonRequest, proxy_from_environment
+from bot.services import Announcements, Dialogs, Roles
+from bot.services.polls import NewPolls
+from bot.services.privacy import Privacy
 from storage import AuditLog, Database, PollStore, StaffStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
+from storage.broadcasts import BroadcastStore
 from storage.chats import ChatStore
+from storage.dialogs import DialogStore
 from storage.ingest import IngestLog, State
 from storage.outbox import OutboxStore
 from storage.stats import InteractionLog
-from storage.subscriptions import SubscriptionStore
+from storage.subscriptions import DigestReader, SubscriptionStore
 
 if TYPE_CHECKING:
     from bot.ops.server import OpsServer
@@ -31,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["BotApplication", "BotContext", "BotData", "Services"]
 
 SEEN_EVERY = 60.0  # seconds between two records of the same user's activity
+# A dialog (/newpoll) left alone this long is forgotten, so its text goes back to the search.
+DIALOG_SECONDS = 30 * 60
 LOG_KEY_CHARS = 8  # of the keyed hash, in log lines: enough to follow one person, no more
 
 
@@ -53,6 +61,13 @@ class Services:
         self.flood = FloodControl(settings.SEND_RATE_PER_SECOND)
         self._delivery: DeliveryEngine | None = None
         self._push: Pusher | None = None
+        self._stores: _Stores | None = None
+        # The services proper, made in open() once the database is there.
+        self.roles: Roles
+        self.announcements: Announcements
+        self.dialogs: Dialogs
+        self.newpolls: NewPolls
+        self.privacy: Privacy
         # The commune's channel as Telegram numbers it (chats, the outbox and Telegram's own
         # updates all use the number): CHANNEL_ID itself, or the id of the @username it gives,
         # once handlers.delivery.find_channel has looked it up.
@@ -68,6 +83,27 @@ class Services:
         self._db = await Database.open(self.settings.DATABASE_PATH)
         self.opened_at = time.time()
         self._users = UserStore(self._db)
+        self._stores = _Stores(self._db, self.settings)
+        stores = self._stores
+        self.roles = Roles(self.settings, stores.staff, stores.audit)
+        self.announcements = Announcements(
+            broadcasts=stores.broadcasts,
+            outbox=stores.outbox,
+            digests=stores.digests,
+            articles=stores.articles,
+            reading=stores.reading,
+            audit=stores.audit,
+            settings=self.settings,
+            catalog=self.catalog,
+            channel=lambda: self.channel,
+            wake=lambda: self.delivery.wake(),
+            bot_username=lambda: self.delivery.bot.username,
+            who=self.who,
+        )
+        self.dialogs = Dialogs(DialogStore(self._db), DIALOG_SECONDS)
+        await self.dialogs.restore()
+        self.newpolls = NewPolls(self.dialogs)
+        self.privacy = Privacy(lambda: self.stats, self.dialogs, self.forget_cached)
         # Residents can answer /poll from the very first start.
         await self.polls.ensure_default(self.settings.POLL_QUESTION, self.settings.POLL_OPTIONS)
         key = self.settings.STATS_KEY
@@ -94,7 +130,7 @@ class Services:
         )
         await bot.initialize()
         engine = DeliveryEngine(
-            bot, OutboxStore(self.db), ChatStore(self.db), self.flood, on_outcome=self.metrics.sent
+            bot, self.outbox, self.chats, self.flood, on_outcome=self.metrics.sent
         )
         await engine.start()
         self._delivery = engine
@@ -122,6 +158,7 @@ class Services:
             await self._db.close()
             self._db = None
             self._users = None
+            self._stores = None
 
     @property
     def db(self) -> Database:
@@ -152,52 +189,68 @@ class Services:
     @property
     def outbox(self) -> OutboxStore:
         """Bulk sends and their outcomes."""
-        return OutboxStore(self.db)
+        return self._store.outbox
 
     @property
     def chats(self) -> ChatStore:
         """Which chats can be reached."""
-        return ChatStore(self.db)
+        return self._store.chats
 
     @property
     def articles(self) -> ArticleStore:
         """The stored articles."""
-        return ArticleStore(self.db)
+        return self._store.articles
 
     @property
     def reading(self) -> ArticleReader:
         """The queries residents' reading needs."""
-        return ArticleReader(self.db)
+        return self._store.reading
 
     @property
     def state(self) -> State:
         """Small named values kept between runs."""
-        return State(self.db)
+        return self._store.state
 
     @property
     def news_log(self) -> IngestLog:
         """The record of the news reader's runs."""
-        return IngestLog(self.db)
+        return self._store.news_log
 
     @property
     def polls(self) -> PollStore:
         """The satisfaction polls and their votes."""
-        return PollStore(self.db)
+        return self._store.polls
 
     @property
     def staff(self) -> StaffStore:
         """The staff the owners added (the owners are settings.ADMIN_IDS)."""
-        return StaffStore(self.db)
+        return self._store.staff
 
     @property
     def audit(self) -> AuditLog:
         """What staff did, and refused attempts at staff commands."""
-        return AuditLog(self.db)
+        return self._store.audit
 
     @property
     def subscriptions(self) -> SubscriptionStore:
         """Which chats receive the news, what and when."""
-        return SubscriptionStore(self.db, self.settings.tz)
+        return self._store.subscriptions
+
+    @property
+    def broadcasts(self) -> BroadcastStore:
+        """Staff announcements: drafts, queued and sent."""
+        return self._store.broadcasts
+
+    @property
+    def digests(self) -> DigestReader:
+        """Who receives what: audiences, digest bookmarks, articles not yet announced."""
+        return self._store.digests
+
+    @property
+    def _store(self) -> _Stores:
+        if self._stores is None:
+            raise RuntimeError("services are not open: the database is used before post_init")
+        return self._stores
 
     @property
     def stats(self) -> InteractionLog:
@@ -254,11 +307,37 @@ class Services:
         return self.catalog.text(key, await self.language_of(user), **values)
 
 
+class _Stores:
+    """Every store, created once when the database opens (a store holds no state of its own
+    but its database: handlers and services share these instances)."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.outbox = OutboxStore(db)
+        self.chats = ChatStore(db)
+        self.articles = ArticleStore(db)
+        self.reading = ArticleReader(db)
+        self.state = State(db)
+        self.news_log = IngestLog(db)
+        self.polls = PollStore(db)
+        self.staff = StaffStore(db)
+        self.audit = AuditLog(db)
+        self.subscriptions = SubscriptionStore(db, settings.tz)
+        self.broadcasts = BroadcastStore(db)
+        self.digests = DigestReader(db)
+
+
+Action = Callable[..., Awaitable[None]]
+
+
 class BotData:
-    """`context.bot_data`: holds the Services (PTB creates it without arguments)."""
+    """`context.bot_data`: holds the Services (PTB creates it without arguments), and the front
+    end's entry points by name (`handlers.register` fills them), so that one handler module can
+    hand an update to another (the main menu to /latest) without importing it."""
 
     def __init__(self) -> None:
         self._services: Services | None = None
+        self.actions: dict[str, Action] = {}
+        self.front: object | None = None  # handlers.Front, once registered
 
     def attach(self, services: Services) -> None:
         """Give the bot its services; done once by the wiring."""

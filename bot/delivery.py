@@ -30,7 +30,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, MessageEntity, TelegramObject
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    TelegramObject,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -44,7 +51,12 @@ from bot.ratelimit import FloodControl, retry_after_seconds
 from storage.chats import ChatStore
 from storage.outbox import OutboxStore, Pending, Progress
 
-__all__ = ["DeliveryEngine", "Estimate", "outgoing"]
+__all__ = [
+    "DeliveryEngine",
+    "Estimate",
+    "forwardable",
+    "outgoing",
+]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +105,35 @@ def outgoing(method: str, **params: Any) -> dict[str, Any]:
         else:
             plain[key] = value
     return {"method": method, "params": plain}
+
+
+def forwardable(message: Message) -> tuple[str, str, dict[str, Any]] | None:
+    """A message someone sent, as the outbox would send it on: its kind ("text", "photo",
+    "document"), its text or caption as Telegram HTML (their formatting kept), and the body.
+    None for any other kind of message (a sticker, a video, a location...)."""
+    if message.photo:
+        kind = "photo"
+        text_html = message.caption_html or ""
+        body = outgoing(
+            "send_photo", photo=message.photo[-1].file_id, caption=text_html or None,
+            parse_mode="HTML",
+        )  # fmt: skip
+    elif message.document is not None and message.animation is None:
+        # (A GIF comes with a `document` too, but it is an animation.)
+        kind = "document"
+        text_html = message.caption_html or ""
+        body = outgoing(
+            "send_document", document=message.document.file_id,
+            caption=text_html or None, parse_mode="HTML",
+        )  # fmt: skip
+    elif message.text:
+        kind = "text"
+        text_html = message.text_html
+        body = outgoing("send_message", text=text_html, parse_mode="HTML")
+    else:
+        return None
+    body["params"] = {k: v for k, v in body["params"].items() if v is not None}
+    return kind, text_html, body
 
 
 async def send(bot: Bot, chat_id: int, body: dict[str, Any]) -> int:

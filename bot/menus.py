@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault, User
 from telegram.error import TelegramError
 
+from bot.commands import MENU_COMMANDS, OWNER_COMMANDS, STAFF_COMMANDS
 from bot.context import Services
 from bot.i18n import Catalog
 
@@ -22,26 +23,13 @@ __all__ = [
     "STAFF_COMMANDS",
     "clear_staff_menu",
     "commands",
+    "refresh_menu",
     "register_commands",
     "set_staff_menu",
     "set_staff_menus",
 ]
 
 log = logging.getLogger(__name__)
-
-# The residents' menu, in this order; descriptions come from the catalogue (`commands.*`).
-# /forget and /myid are in the help text, not the menu: they are rarely needed.
-MENU_COMMANDS = (
-    "start", "latest", "categories", "search", "subscribe", "links", "poll", "stats", "language",
-    "help",
-)  # fmt: skip
-# What staff (and owners) see after the residents' commands, in their private chat only.
-STAFF_COMMANDS = (
-    "newpoll", "closepoll", "pollchart", "pollcsv", "sendpoll", "staffstats", "senddigest",
-    "broadcast", "broadcasts", "staff",
-)  # fmt: skip
-# What only the owners (ADMIN_IDS) see besides.
-OWNER_COMMANDS = ("addstaff", "removestaff", "audit")
 
 
 def commands(catalog: Catalog, lang: str, names: Sequence[str]) -> list[BotCommand]:
@@ -114,3 +102,15 @@ async def set_staff_menus(bot: Bot, services: Services) -> int:
         if await set_staff_menu(bot, services.catalog, user_id, owner=owner, chosen=chosen):
             done += 1
     return done
+
+
+async def refresh_menu(bot: Bot, services: Services, user: User | None) -> None:
+    """Set the staff command menu again for an owner or staff member (after /start, or a new
+    language); residents' menus are the default one, so nothing is done for them."""
+    if user is None or not await services.roles.is_staff(user.id):
+        return
+    owner = services.roles.is_owner(user.id)
+    if not owner:
+        await services.staff.rename(user.id, user.full_name)
+    chosen = await services.users.language(user.id)
+    await set_staff_menu(bot, services.catalog, user.id, owner=owner, chosen=chosen)

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from bot import formats
 from bot.config import Settings
 from bot.delivery import outgoing
 from bot.i18n import Catalog
@@ -245,7 +246,7 @@ class Pusher:
 
             delivery_id = None
             if recipients:
-                label = now.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+                label = formats.stamp_day_first(now, tz)
                 delivery_id = await self._outbox.create(
                     "digest",
                     messages,

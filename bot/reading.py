@@ -12,16 +12,17 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from html.parser import HTMLParser
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.callbacks import ListPage, OpenArticle, SearchPage, ShowCategories
+from bot.formats import article_stamp, day
 from bot.i18n import Catalog
 from bot.keyboard import Keyboard
 from bot.news.sites import absolute_http
+from bot.news.text import plain_text
 from storage.articles import Category, Headline, StoredArticle
 from storage.subscriptions import NewArticle
 
@@ -61,8 +62,7 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _date(moment: datetime, tz: ZoneInfo, with_time: bool = False) -> str:
-    local = moment.astimezone(tz)
-    return local.strftime("%H:%M · %d/%m/%Y" if with_time else "%d/%m/%Y")
+    return article_stamp(moment, tz) if with_time else day(moment, tz)
 
 
 # Pieces of Telegram HTML a page is made of: a tag, a paragraph break, a line break, the text
@@ -180,25 +180,6 @@ def _drop_empty(page: str) -> str:
         if shorter == page:
             return page
         page = shorter
-
-
-class _Text(HTMLParser):
-    """Collects the text of a piece of HTML, entities decoded."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def plain_text(markup: str) -> str:
-    """The text of a piece of Telegram HTML, tags dropped and entities decoded."""
-    parser = _Text()
-    parser.feed(markup)
-    parser.close()
-    return "".join(parser.parts)
 
 
 def article_pages(article: StoredArticle) -> list[str]:

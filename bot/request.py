@@ -26,12 +26,18 @@ import json
 import logging
 import re
 import urllib.request
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
-from telegram._utils.types import ODVInput  # the type BaseRequest.do_request is declared with
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+if TYPE_CHECKING:
+    # The type BaseRequest.do_request is declared with: PTB keeps it in a private module, so it
+    # is read by the type checker only, never at run time; tests/test_imports.py checks that
+    # PTB still declares it there (a release that moves it fails that test, not the bot).
+    from telegram._utils.types import ODVInput
 
 __all__ = ["JsonRequest", "NotBotApi", "proxy_from_environment"]
 

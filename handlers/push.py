@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
 
-from bot.context import BotApplication, BotContext
+from bot.adapter import markup, record, refused
+from bot.context import BotContext
 from bot.delivery import outgoing
-from handlers.poll import vote_view
-from handlers.staff import record, refused
-from storage.subscriptions import MODES, DigestReader
+from bot.views.polls import vote_view
+from storage.subscriptions import MODES
 
 __all__ = [
     "DIGEST_JOB",
     "POLL_PRIORITY",
     "digest_tick",
-    "handlers",
-    "schedule",
     "senddigest_command",
     "sendpoll_command",
 ]
@@ -28,18 +25,6 @@ log = logging.getLogger(__name__)
 
 DIGEST_JOB = "digests"
 POLL_PRIORITY = 4  # after broadcasts and alerts, before digests
-
-
-def schedule(application: BotApplication) -> None:
-    """Digests are looked at on every hour (digest times are whole hours) and once at start-up,
-    which sends a digest missed while the bot was down."""
-    job_queue = application.job_queue
-    if job_queue is None:
-        return
-    now = datetime.now(UTC)
-    next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    job_queue.run_repeating(digest_tick, interval=3600, first=next_hour, name=DIGEST_JOB)
-    job_queue.run_once(digest_tick, when=5, name=f"{DIGEST_JOB}-catch-up")
 
 
 async def digest_tick(context: BotContext) -> None:
@@ -101,14 +86,14 @@ async def sendpoll_command(update: Update, context: BotContext) -> None:
     bodies: list[dict[str, object]] = []
     languages: dict[str, int] = {}
     recipients: list[tuple[int, int]] = []
-    for subscriber in await DigestReader(services.db).subscribers(*MODES):
+    for subscriber in await services.digests.subscribers(*MODES):
         language = subscriber.subscription.language
         if language not in languages:
             view = vote_view(catalog, language, results)
             languages[language] = len(bodies)
             bodies.append(
                 outgoing(
-                    "send_message", text=view.text, parse_mode="HTML", reply_markup=view.markup
+                    "send_message", text=view.text, parse_mode="HTML", reply_markup=markup(view)
                 )
             )
         recipients.append((subscriber.chat_id, languages[language]))
@@ -130,11 +115,3 @@ async def sendpoll_command(update: Update, context: BotContext) -> None:
         await record(services, user, "poll_sent", poll_id=results.poll.poll_id,
                      recipients=len(recipients))  # fmt: skip
     await message.reply_text(catalog.text("push.sendpoll_done", lang, count=len(recipients)))
-
-
-def handlers() -> list[BaseHandler[Update, BotContext, None]]:
-    """The handlers of this module, for `handlers.register`."""
-    return [
-        CommandHandler("senddigest", senddigest_command),
-        CommandHandler("sendpoll", sendpoll_command),
-    ]

@@ -13,8 +13,9 @@ from telegram import (
     LinkPreviewOptions,
     Update,
 )
-from telegram.error import BadRequest
 
+from bot import formats
+from bot.adapter import edit, opening
 from bot.callbacks import ListPage, OpenArticle, SearchPage
 from bot.context import BotContext, Services
 from bot.news.text import search_expression
@@ -63,16 +64,13 @@ async def _edit(update: Update, rendered: Rendered) -> None:
     query = update.callback_query
     if query is None:
         return
-    try:
-        await query.edit_message_text(
-            rendered.text,
-            reply_markup=rendered.keyboard,
-            link_preview_options=rendered.preview or LinkPreviewOptions(is_disabled=True),
-        )
-    except BadRequest as exc:
-        # Pressing the button of the page already shown changes nothing: not an error.
-        if "not modified" not in exc.message.lower():
-            raise
+    # Pressing the button of the page already shown changes nothing: not an error.
+    await edit(
+        query,
+        rendered.text,
+        rendered.keyboard,
+        rendered.preview or LinkPreviewOptions(is_disabled=True),
+    )
 
 
 async def _article_view(
@@ -196,12 +194,11 @@ async def search_text(update: Update, context: BotContext) -> None:
 
 async def on_open_article(update: Update, context: BotContext) -> None:
     """A button that opens an article, turns its page or steps to a neighbour."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    tap = await opening(update, context, OpenArticle)
+    if tap is None:
         return
-    target = OpenArticle.unpack(query.data)
+    query, target, lang = tap.query, tap.data, tap.lang
     services = context.services
-    lang = await services.language_of(query.from_user)
     rendered = await _article_view(
         services, context, lang, target.article_id, target.page, target.category_id
     )
@@ -215,12 +212,11 @@ async def on_open_article(update: Update, context: BotContext) -> None:
 
 async def on_list_page(update: Update, context: BotContext) -> None:
     """A button that turns a list's page or opens a category."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    tap = await opening(update, context, ListPage)
+    if tap is None:
         return
-    target = ListPage.unpack(query.data)
+    query, target, lang = tap.query, tap.data, tap.lang
     services = context.services
-    lang = await services.language_of(query.from_user)
     await query.answer()
     await _edit(update, await _list(services, lang, target.category_id, target.page))
 
@@ -240,13 +236,12 @@ async def on_categories(update: Update, context: BotContext) -> None:
 
 async def on_search_page(update: Update, context: BotContext) -> None:
     """A button that turns the page of search results."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    tap = await opening(update, context, SearchPage)
+    if tap is None:
         return
-    target = SearchPage.unpack(query.data)
+    query, target, lang = tap.query, tap.data, tap.lang
     services = context.services
     catalog = services.catalog
-    lang = await services.language_of(query.from_user)
     saved = await services.reading.saved_search(target.search_id)
     if saved is None:
         await query.answer(catalog.text("read.search_expired", lang), show_alert=True)
@@ -293,9 +288,7 @@ async def inline_search(update: Update, context: BotContext) -> None:
             InlineQueryResultArticle(
                 id=str(article.article_id),
                 title=article.title,
-                description=article.published_at.astimezone(services.settings.tz).strftime(
-                    "%d/%m/%Y"
-                )
+                description=formats.day(article.published_at, services.settings.tz)
                 + (f" · {article.summary[:80]}" if article.summary else ""),
                 input_message_content=InputTextMessageContent(
                     short.text, link_preview_options=short.preview

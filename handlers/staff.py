@@ -10,13 +10,11 @@ their id (staff are accountable). /myid, for everyone, tells a person their Tele
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Any
+from datetime import datetime
 
 from telegram import (
     Message,
@@ -27,11 +25,13 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CommandHandler
 
+from bot import formats
+from bot.adapter import record, refused
 from bot.context import BotContext, Services
 from bot.i18n import Catalog, SafeHtml
 from bot.menus import clear_staff_menu, set_staff_menu
+from bot.views.staff import audit_line
 from storage.audit import AuditEntry
 
 __all__ = [
@@ -40,13 +40,7 @@ __all__ = [
     "addstaff_command",
     "audit_command",
     "audit_line",
-    "handlers",
-    "is_owner",
-    "is_staff",
     "myid_command",
-    "record",
-    "refresh_menu",
-    "refused",
     "removestaff_command",
     "staff_command",
     "target_of",
@@ -55,89 +49,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 AUDIT_LINES = 20  # entries /audit shows
-# Actions with a sentence of their own in the catalogue (`staff.audit_<action>`); any other
-# action (recorded by a newer part of the bot) is shown with its details as they are.
-KNOWN_ACTIONS = frozenset(
-    {"staff_added", "staff_removed", "poll_created", "poll_closed", "digest_sent", "refused",
-     "broadcast", "poll_sent"}
-)  # fmt: skip
-_DETAIL_CHARS = 80  # a long value (a poll's question) is cut in /audit
 _MAX_TEXT = 3900  # /audit stops adding lines before Telegram's 4096 characters
 # Telegram user ids are positive and fit in 52 bits; more digits than that is a typing mistake.
 # ASCII digits only: "\d" would take "1٣" and int() would read it as 13.
 _USER_ID = re.compile(r"[1-9][0-9]{0,15}")
-
-
-# -- who may do what --------------------------------------------------------------------------
-
-
-async def is_owner(services: Services, user: User | None) -> bool:
-    """Whether `user` is one of the owners (ADMIN_IDS)."""
-    return user is not None and user.id in services.settings.ADMIN_IDS
-
-
-async def is_staff(services: Services, user: User | None) -> bool:
-    """Whether `user` may use the staff commands: an owner, or a staff member the owners added."""
-    if user is None:
-        return False
-    return user.id in services.settings.ADMIN_IDS or await services.staff.get(user.id) is not None
-
-
-async def record(services: Services, user: User, action: str, **detail: Any) -> None:
-    """Add a staff member's action to the audit log, under their Telegram id."""
-    await services.audit.record(str(user.id), action, detail)
-
-
-async def refused(
-    update: Update, context: BotContext, command: str, *, owners_only: bool = False
-) -> bool:
-    """Refuse `command` politely unless the sender may use it, and record the refusal.
-
-    Returns True when the sender was refused (the caller stops there). Under a button (the
-    /newpoll dialog's "Create") the refusal replaces the message; the caller answered the tap.
-    """
-    services = context.services
-    user = update.effective_user
-    if await is_owner(services, user):
-        return False
-    staff = await is_staff(services, user)
-    if staff and not owners_only:
-        return False
-    if staff:
-        assert user is not None
-        # Staff are accountable: they are named by their id.
-        actor: str | None = str(user.id)
-        role, key = "staff", "staff.owners_only"
-        log.info("refused /%s to staff member %s: owners only", command, services.who(user.id))
-    else:
-        # A resident is never identified in the logs: the interaction log's key stands for them.
-        actor = None if user is None else services.stats.key_of(user.id)
-        role, key = "resident", "poll.not_staff"
-        log.info("refused /%s to a resident: not staff", command)
-    await services.audit.record(actor, "refused", {"command": command, "role": role})
-    text = await services.text_for(user, key)
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        await query.edit_message_text(text)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
-    return True
-
-
-# -- menus ------------------------------------------------------------------------------------
-
-
-async def refresh_menu(context: BotContext, user: User | None) -> None:
-    """Set the staff command menu again for an owner or staff member (after /start, or a new
-    language); residents' menus are the default one, so nothing is done for them."""
-    services = context.services
-    if user is None or not await is_staff(services, user):
-        return
-    owner = await is_owner(services, user)
-    if not owner:
-        await services.staff.rename(user.id, user.full_name)
-    chosen = await services.users.language(user.id)
-    await set_staff_menu(context.bot, services.catalog, user.id, owner=owner, chosen=chosen)
 
 
 # -- whom a command is about ------------------------------------------------------------------
@@ -380,61 +295,9 @@ async def _actor_names(context: BotContext, entries: Sequence[AuditEntry]) -> di
     return {actor: name for actor, name in names.items() if name}
 
 
-def audit_line(
-    catalog: Catalog, lang: str, entry: AuditEntry, names: dict[str, str], tz: tzinfo
-) -> str:
-    """One entry in words: when (local time), who, what."""
-    when = entry.at.astimezone(tz).strftime("%H:%M %d/%m/%Y")
-    resident = entry.detail.get("role") == "resident" or entry.actor is None
-    if resident:
-        who = catalog.text("staff.audit_resident", lang)
-    elif entry.actor in names:
-        who = catalog.text("staff.audit_who", lang, name=names[entry.actor], user_id=entry.actor)
-    else:
-        who = catalog.text("staff.audit_who_id", lang, user_id=entry.actor)
-    values = {
-        name: value[:_DETAIL_CHARS] if isinstance(value, str) else value
-        for name, value in entry.detail.items()
-        if name.isidentifier()
-    }
-    if values.get("name") == "":
-        values["name"] = catalog.text("staff.unknown_name", lang)
-    what = None
-    if entry.action in KNOWN_ACTIONS:
-        try:
-            what = catalog.text(f"staff.audit_{entry.action}", lang, action=entry.action, **values)
-        except (KeyError, IndexError, ValueError):
-            what = None  # details of another shape than expected: shown as they are below
-    if what is None:
-        details = ", ".join(
-            f"{name}: {_short(value)}" for name, value in sorted(entry.detail.items())
-        )
-        what = catalog.text("staff.audit_other", lang, action=entry.action, details=details)
-    return catalog.text("staff.audit_line", lang, when=when, who=SafeHtml(who), what=SafeHtml(what))
-
-
-def _short(value: object) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 1] + "…"
-
-
 def _named(catalog: Catalog, lang: str, name: str) -> str:
     return name or catalog.text("staff.unknown_name", lang)
 
 
 def _local(services: Services, moment: datetime) -> str:
-    return moment.astimezone(services.settings.tz).strftime("%d/%m/%Y")
-
-
-# -- wiring -----------------------------------------------------------------------------------
-
-
-def handlers() -> list[BaseHandler[Update, BotContext, None]]:
-    """The handlers of this module, for `handlers.register`."""
-    return [
-        CommandHandler("myid", myid_command),
-        CommandHandler("addstaff", addstaff_command),
-        CommandHandler("removestaff", removestaff_command),
-        CommandHandler("staff", staff_command),
-        CommandHandler("audit", audit_command),
-    ]
+    return formats.day(moment, services.settings.tz)

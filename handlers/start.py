@@ -7,8 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMa
 from bot.callbacks import SetLanguage, parse_int
 from bot.context import BotContext
 from bot.i18n import Catalog
-from handlers import poll, reading, staff, subscribe
-from handlers.reading import send_article
+from bot.menus import refresh_menu
 
 __all__ = [
     "choose_language",
@@ -51,7 +50,7 @@ async def start(update: Update, context: BotContext) -> None:
     if payload.startswith("a") and payload[1:].isdigit():
         # A link to an article, or something made to look like one ("a²", twenty digits):
         # an id no article can have is an article that is not there.
-        await send_article(update, context, parse_int(payload[1:]) or 0)
+        await context.bot_data.actions["open_article"](update, context, parse_int(payload[1:]) or 0)
         return
     services = context.services
     user = update.effective_user
@@ -68,7 +67,7 @@ async def start(update: Update, context: BotContext) -> None:
     )
     if private:
         # A staff member added before they ever opened the bot gets their command menu now.
-        await staff.refresh_menu(context, user)
+        await refresh_menu(context.bot, services, user)
 
 
 async def menu_button(update: Update, context: BotContext) -> None:
@@ -86,16 +85,11 @@ async def menu_button(update: Update, context: BotContext) -> None:
         ),
         None,
     )
-    if key == "menu.latest":
-        await reading.latest_command(update, context)
-    elif key == "menu.categories":
-        await reading.categories_command(update, context)
-    elif key == "menu.links":
-        await reading.links_command(update, context)
-    elif key == "menu.poll":
-        await poll.poll_command(update, context)
-    elif key == "menu.subscribe":
-        await subscribe.subscribe_command(update, context)
+    # The button does what its command does (the commands' handlers, by name: see
+    # handlers.register).
+    command = key.removeprefix("menu.") if key is not None else None
+    if command in ("latest", "categories", "links", "poll", "subscribe"):
+        await context.bot_data.actions[command](update, context)
     elif key == "menu.search":
         await message.reply_text(
             await context.services.text_for(update.effective_user, "read.search_help")
@@ -157,4 +151,4 @@ async def choose_language(update: Update, context: BotContext) -> None:
     await query.answer(confirmation)
     await query.edit_message_text(confirmation)
     # Staff have a menu of their own, in their language: it follows the choice.
-    await staff.refresh_menu(context, query.from_user)
+    await refresh_menu(context.bot, services, query.from_user)

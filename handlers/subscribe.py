@@ -11,26 +11,38 @@ administrators may change it, and its language is that of the person who set it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from telegram import (
     CallbackQuery,
     Chat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Message,
     Update,
     User,
 )
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CommandHandler, ExtBot, filters
+from telegram.ext import ExtBot
 
-from bot.callbacks import MAX_MASK_ID, StopSubscription, SubscribeStep, SubscribeStepName
+from bot.adapter import edit, markup, opening
+from bot.callbacks import MAX_MASK_ID, StopSubscription, SubscribeStep
 from bot.context import BotContext, Services
 from bot.i18n import Catalog
-from handlers.buttons import ButtonHandler
+from bot.views import View
+from bot.views.subscriptions import (
+    OFFERED_HOURS,
+    WEEKLY_HOUR,
+    categories_view,
+    day_view,
+    describe,
+    described,
+    hour_view,
+    how_view,
+    none_view,
+    nothing_to_stop_view,
+    settings_view,
+    stop_view,
+    what_view,
+)
 from storage.articles import Category
 from storage.subscriptions import DEFAULT_HOUR, Mode, Saved, Subscription
 
@@ -39,7 +51,6 @@ __all__ = [
     "OFFERED_HOURS",
     "WEEKLY_HOUR",
     "describe",
-    "handlers",
     "may_change",
     "on_step",
     "on_stop",
@@ -50,200 +61,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Hours a daily digest can come at: early morning, the usual 07:00, noon, evening, night.
-OFFERED_HOURS = (6, 7, 12, 18, 20)
-WEEKLY_HOUR = DEFAULT_HOUR  # a weekly digest comes in the morning of its day
 # An inline keyboard holds at most 100 buttons: the categories, then "Done" and "Cancel".
 MAX_CATEGORY_BUTTONS = 90
 # Telegram shows at most 200 characters in a tap's answer.
 _ANSWER_CHARS = 200
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    """A message's text and buttons."""
-
-    text: str
-    markup: InlineKeyboardMarkup | None = None
-
-
-# -- what the dialog shows --------------------------------------------------------------------
-
-
-def _step(label: str, step: SubscribeStep | StopSubscription) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=step.pack())
-
-
-def _rows(buttons: Sequence[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
-    return [list(buttons[i : i + width]) for i in range(0, len(buttons), width)]
-
-
-def clock(hour: int) -> str:
-    """An hour as residents read it: 07:00."""
-    return f"{hour:02d}:00"
-
-
-def describe(
-    catalog: Catalog,
-    lang: str,
-    mode: Mode,
-    hour: int,
-    weekday: int,
-    every: bool,
-    chosen: Iterable[int],
-    names: dict[int, str],
-) -> dict[str, str]:
-    """What a subscription brings and when, in words: the `what` and `when` of a text."""
-    if every:
-        what = catalog.text("subscribe.what_all", lang)
-    else:
-        listed = sorted(names.get(category, f"#{category}") for category in chosen)
-        what = catalog.text("subscribe.what_some", lang, names=", ".join(listed))
-    if mode == "instant":
-        when = catalog.text("subscribe.when_instant", lang)
-    elif mode == "daily":
-        when = catalog.text("subscribe.when_daily", lang, time=clock(hour))
-    else:
-        day = catalog.text("subscribe.weekdays", lang).split("|")[weekday]
-        when = catalog.text("subscribe.when_weekly", lang, day=day, time=clock(hour))
-    return {"what": what, "when": when}
-
-
-def _described(
-    catalog: Catalog, lang: str, subscription: Subscription, names: dict[int, str]
-) -> dict[str, str]:
-    return describe(
-        catalog,
-        lang,
-        subscription.mode,
-        subscription.hour,
-        subscription.weekday,
-        subscription.all_categories,
-        subscription.category_ids,
-        names,
-    )
-
-
-def _cancel(catalog: Catalog, lang: str) -> InlineKeyboardButton:
-    return _step(catalog.text("subscribe.cancel_button", lang), SubscribeStep("cancel"))
-
-
-def what_view(
-    catalog: Catalog, lang: str, offered: Sequence[Category], current: Subscription | None
-) -> View:
-    """Step 1: all news, or chosen categories (those of the current subscription ticked)."""
-    rows = [[_step(catalog.text("subscribe.all_button", lang), SubscribeStep("how", every=True))]]
-    if offered:
-        kept = () if current is None else current.category_ids
-        cats = SubscribeStep.mask(c for c in kept if c <= MAX_MASK_ID)
-        pick = SubscribeStep("pick", cats=cats)
-        rows.append([_step(catalog.text("subscribe.pick_button", lang), pick)])
-    rows.append([_cancel(catalog, lang)])
-    return View(catalog.text("subscribe.ask_what", lang), InlineKeyboardMarkup(rows))
-
-
-def categories_view(
-    catalog: Catalog, lang: str, offered: Sequence[Category], chosen: frozenset[int]
-) -> View:
-    """The categories as toggles, ✅ on the chosen ones, then "Done"."""
-    cats = SubscribeStep.mask(chosen)
-    rows = [
-        [
-            _step(
-                f"✅ {category.name}" if category.category_id in chosen else category.name,
-                SubscribeStep("toggle", cats=cats, value=category.category_id),
-            )
-        ]
-        for category in offered
-    ]
-    done = _step(catalog.text("subscribe.done_button", lang), SubscribeStep("how", cats=cats))
-    rows.append([done, _cancel(catalog, lang)])
-    text = catalog.text("subscribe.ask_categories", lang, count=len(chosen))
-    return View(text, InlineKeyboardMarkup(rows))
-
-
-def how_view(
-    catalog: Catalog, lang: str, every: bool, chosen: frozenset[int], names: dict[int, str]
-) -> View:
-    """Step 2: at once, daily or weekly."""
-    cats = SubscribeStep.mask(chosen)
-    modes: tuple[SubscribeStepName, ...] = ("instant", "daily", "weekly")
-    rows = [
-        [_step(catalog.text(f"subscribe.{mode}_button", lang), SubscribeStep(mode, every, cats))]
-        for mode in modes
-    ]
-    rows.append([_cancel(catalog, lang)])
-    what = describe(catalog, lang, "instant", 0, 0, every, chosen, names)["what"]
-    return View(catalog.text("subscribe.ask_how", lang, what=what), InlineKeyboardMarkup(rows))
-
-
-def hour_view(catalog: Catalog, lang: str, tap: SubscribeStep, marked: int) -> View:
-    """The hours a daily digest can come at; `marked` (current or default) has a ✅."""
-    hours = [
-        _step(
-            f"✅ {clock(hour)}" if hour == marked else clock(hour),
-            SubscribeStep("hour", tap.every, tap.cats, hour),
-        )
-        for hour in OFFERED_HOURS
-    ]
-    rows = [*_rows(hours, 3), [_cancel(catalog, lang)]]
-    return View(catalog.text("subscribe.ask_hour", lang), InlineKeyboardMarkup(rows))
-
-
-def day_view(catalog: Catalog, lang: str, tap: SubscribeStep, marked: int | None) -> View:
-    """The days of the week; `marked` (the current one, if weekly) has a ✅."""
-    names = catalog.text("subscribe.weekdays", lang).split("|")
-    days = [
-        _step(
-            f"✅ {name}" if day == marked else name,
-            SubscribeStep("day", tap.every, tap.cats, day),
-        )
-        for day, name in enumerate(names)
-    ]
-    rows = [*_rows(days, 2), [_cancel(catalog, lang)]]
-    text = catalog.text("subscribe.ask_day", lang, time=clock(WEEKLY_HOUR))
-    return View(text, InlineKeyboardMarkup(rows))
-
-
-def settings_view(
-    catalog: Catalog, lang: str, subscription: Subscription, names: dict[int, str], group: bool
-) -> View:
-    """The current subscription in words, with "Change" and "Stop"."""
-    key = "subscribe.settings_group" if group else "subscribe.settings"
-    text = catalog.text(key, lang, **_described(catalog, lang, subscription, names))
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                _step(catalog.text("subscribe.change_button", lang), SubscribeStep("what")),
-                _step(catalog.text("subscribe.stop_button", lang), StopSubscription("ask")),
-            ]
-        ]
-    )
-    return View(text, markup)
-
-
-def none_view(catalog: Catalog, lang: str, group: bool) -> View:
-    """No subscription yet: a button to start one."""
-    button = _step(catalog.text("subscribe.subscribe_button", lang), SubscribeStep("what"))
-    key = "subscribe.none_group" if group else "subscribe.none"
-    return View(catalog.text(key, lang), InlineKeyboardMarkup([[button]]))
-
-
-def stop_view(catalog: Catalog, lang: str, group: bool) -> View:
-    """Are you sure? One tap stops."""
-    key = "subscribe.stop_ask_group" if group else "subscribe.stop_ask"
-    markup = InlineKeyboardMarkup(
-        [
-            [_step(catalog.text("subscribe.stop_button", lang), StopSubscription("yes"))],
-            [_step(catalog.text("subscribe.keep_button", lang), StopSubscription("no"))],
-        ]
-    )
-    return View(catalog.text(key, lang), markup)
-
-
-def _nothing_to_stop(catalog: Catalog, lang: str, group: bool) -> View:
-    key = "subscribe.nothing_to_stop_group" if group else "subscribe.nothing_to_stop"
-    return View(catalog.text(key, lang))
 
 
 # -- who may change a chat's subscription -----------------------------------------------------
@@ -301,7 +122,7 @@ async def subscribe_command(update: Update, context: BotContext) -> None:
         view = what_view(catalog, lang, offered, None)
     else:
         view = settings_view(catalog, lang, current, names, _group(chat))
-    await message.reply_text(view.text, reply_markup=view.markup)
+    await message.reply_text(view.text, reply_markup=markup(view))
 
 
 async def settings_command(update: Update, context: BotContext) -> None:
@@ -317,7 +138,7 @@ async def settings_command(update: Update, context: BotContext) -> None:
     else:
         _, names = await _categories(services)
         view = settings_view(services.catalog, lang, current, names, _group(chat))
-    await message.reply_text(view.text, reply_markup=view.markup)
+    await message.reply_text(view.text, reply_markup=markup(view))
 
 
 async def unsubscribe_command(update: Update, context: BotContext) -> None:
@@ -332,10 +153,10 @@ async def unsubscribe_command(update: Update, context: BotContext) -> None:
         await message.reply_text(catalog.text("subscribe.admins_only", lang))
         return
     if await services.subscriptions.get(chat.id) is None:
-        view = _nothing_to_stop(catalog, lang, _group(chat))
+        view = nothing_to_stop_view(catalog, lang, _group(chat))
     else:
         view = stop_view(catalog, lang, _group(chat))
-    await message.reply_text(view.text, reply_markup=view.markup)
+    await message.reply_text(view.text, reply_markup=markup(view))
 
 
 # -- taps -------------------------------------------------------------------------------------
@@ -347,13 +168,9 @@ def _plain(catalog: Catalog, lang: str, key: str) -> str:
 
 
 async def _edit(query: CallbackQuery, view: View) -> None:
-    """Turn the tapped message into `view`."""
-    try:
-        await query.edit_message_text(view.text, reply_markup=view.markup)
-    except BadRequest as exc:
-        # A second tap on a button already acted upon shows the same: not an error.
-        if "not modified" not in exc.message.lower():
-            raise
+    """Turn the tapped message into `view` (a second tap on a button already acted upon shows
+    the same: not an error)."""
+    await edit(query, view.text, markup(view))
 
 
 async def _tapped_chat(query: CallbackQuery, context: BotContext, lang: str) -> Chat | None:
@@ -375,13 +192,12 @@ async def _tapped_chat(query: CallbackQuery, context: BotContext, lang: str) -> 
 
 async def on_step(update: Update, context: BotContext) -> None:
     """A tap in the /subscribe dialog: show the next step, or save the subscription."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    opened = await opening(update, context, SubscribeStep)
+    if opened is None:
         return
-    tap = SubscribeStep.unpack(query.data)
+    query, tap, lang = opened.query, opened.data, opened.lang
     services = context.services
     catalog = services.catalog
-    lang = await services.language_of(query.from_user)
     chat = await _tapped_chat(query, context, lang)
     if chat is None:
         return
@@ -447,19 +263,18 @@ async def _save(
     catalog = context.services.catalog
     key = "subscribe.saved" if saved is Saved.NEW else "subscribe.changed"
     await _edit(
-        query, View(catalog.text(key, lang, **_described(catalog, lang, subscription, names)))
+        query, View(catalog.text(key, lang, **described(catalog, lang, subscription, names)))
     )
 
 
 async def on_stop(update: Update, context: BotContext) -> None:
     """ "Stop" under /settings asks; "Stop" under the question stops; "No" keeps."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    opened = await opening(update, context, StopSubscription)
+    if opened is None:
         return
-    action = StopSubscription.unpack(query.data).action
+    query, action, lang = opened.query, opened.data.action, opened.lang
     services = context.services
     catalog = services.catalog
-    lang = await services.language_of(query.from_user)
     chat = await _tapped_chat(query, context, lang)
     if chat is None:
         return
@@ -469,27 +284,14 @@ async def on_stop(update: Update, context: BotContext) -> None:
         view = View(catalog.text("subscribe.kept", lang))
     elif action == "ask":
         exists = await services.subscriptions.get(chat.id) is not None
-        view = stop_view(catalog, lang, group) if exists else _nothing_to_stop(catalog, lang, group)
+        view = (
+            stop_view(catalog, lang, group)
+            if exists
+            else nothing_to_stop_view(catalog, lang, group)
+        )
     elif await services.subscriptions.delete(chat.id):
         log.info("subscription stopped in a %s", chat.type)
         view = View(catalog.text("subscribe.stopped_group" if group else "subscribe.stopped", lang))
     else:
-        view = _nothing_to_stop(catalog, lang, group)
+        view = nothing_to_stop_view(catalog, lang, group)
     await _edit(query, view)
-
-
-# -- wiring -----------------------------------------------------------------------------------
-
-
-def handlers() -> Sequence[BaseHandler[Update, BotContext, None]]:
-    """The subscription handlers."""
-    # New messages only (an edited "/subscribe" is not a second request), in private chats and
-    # groups: a channel has no one to talk the dialog through with.
-    where = filters.UpdateType.MESSAGE & (filters.ChatType.PRIVATE | filters.ChatType.GROUPS)
-    return [
-        CommandHandler("subscribe", subscribe_command, filters=where),
-        CommandHandler("settings", settings_command, filters=where),
-        CommandHandler("unsubscribe", unsubscribe_command, filters=where),
-        ButtonHandler(on_step, SubscribeStep),
-        ButtonHandler(on_stop, StopSubscription),
-    ]

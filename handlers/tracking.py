@@ -8,34 +8,25 @@ from telegram import Update
 
 from bot.callbacks import (
     CallbackError,
+    DraftAction,
     ListPage,
     OpenArticle,
     SearchPage,
     SetLanguage,
     ShowCategories,
+    ShowResults,
     StopSubscription,
     SubscribeStep,
+    Vote,
     decode,
 )
+from bot.commands import KNOWN_COMMANDS
 from bot.context import BotContext
-from handlers.poll import DraftAction, ShowResults, Vote
 from storage.stats import Interaction
 
 __all__ = ["KNOWN_COMMANDS", "describe", "remember_user"]
 
 log = logging.getLogger(__name__)
-
-# Only the bot's own commands are logged by name: anything else after a slash could be a
-# resident's private words, and the log keeps no message text but a search's.
-KNOWN_COMMANDS = frozenset(
-    {
-        "start", "help", "language", "latest", "categories", "search", "links", "poll",
-        "stats", "forget", "staffstats", "newpoll", "closepoll", "pollchart", "pollcsv",
-        "senddigest", "sendpoll", "broadcast", "broadcasts", "cancel",
-        "myid", "addstaff", "removestaff", "staff", "audit",
-        "subscribe", "settings", "unsubscribe",
-    }
-)  # fmt: skip
 
 _BUTTON_KINDS: dict[type, str] = {
     ListPage: "list_page",

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from storage.audit import AuditLog
 from storage.chats import ChatStore
 from storage.db import Database
+from storage.dialogs import DialogStore
 from storage.outbox import OutboxStore
 from storage.polls import PollStore
 from storage.searches import SearchStore
@@ -46,4 +47,5 @@ async def forget(
         await SearchStore.forget_in(conn, key)
         # Their refused attempts at staff commands stay in the audit log, nobody's.
         await AuditLog.unlink_actor_in(conn, key)
+        await DialogStore.forget_person_in(conn, channel, chat_id)  # a half-written /newpoll
     return Forgotten(profile=profile, votes=votes, events=events, subscription=stopped)

@@ -558,7 +558,7 @@ async def test_staff_writing_polls_at_the_same_time_do_not_mix(
 async def test_residents_are_refused_staff_commands(
     telegram: FakeTelegram, bot: BotApplication, caplog: pytest.LogCaptureFixture, command: str
 ) -> None:
-    caplog.set_level(logging.INFO, logger="handlers.staff")
+    caplog.set_level(logging.INFO, logger="bot.adapter")
     lan = telegram.user(515, "Lan")
     start = telegram.mark()
     reply = await telegram.reply_to(lan, command)
@@ -828,3 +828,57 @@ def test_matplotlib_is_not_loaded_at_start_up() -> None:
     )
     assert result.stdout.strip() == "False"
     assert time.monotonic() - started < 30
+
+
+async def test_a_half_written_newpoll_survives_a_restart(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    staff = telegram.user(STAFF, "Cán bộ")
+    async with running(build_application(settings)):
+        await telegram.reply_to(staff, "/newpoll")
+        reply = await telegram.reply_to(staff, "Bà con có hài lòng với đèn đường mới?")
+        assert "Bước 2/3" in reply.params["text"]
+        reply = await telegram.reply_to(staff, "Rất hài lòng\nHài lòng")
+        assert "Các lựa chọn đã có (2/10)" in reply.params["text"]
+    # The draft is in the database, not in the process that stopped: the next message is
+    # still an option of the same poll, not a search.
+    async with running(build_application(settings)) as restarted:
+        reply = await telegram.reply_to(staff, "Chưa hài lòng")
+        assert "Các lựa chọn đã có (3/10)" in reply.params["text"]
+        assert "1. Rất hài lòng\n2. Hài lòng\n3. Chưa hài lòng" in reply.params["text"]
+        start = telegram.mark()
+        await telegram.tap(staff, reply.result["message_id"], data_of(reply, "✅ Xong"))
+        confirm = await telegram.wait_for("editMessageText", after=start, chat_id=staff.id)
+        start = telegram.mark()
+        await telegram.tap(staff, reply.result["message_id"], data_of(confirm, "✅ Tạo"))
+        created = await telegram.wait_for("editMessageText", after=start, chat_id=staff.id)
+        assert created.params["text"].startswith("✅ Đã tạo cuộc thăm dò mới (số 2)")
+        poll = await store(restarted).current()
+        assert poll is not None
+        assert poll.question == "Bà con có hài lòng với đèn đường mới?"
+        assert [o.label for o in poll.options] == ["Rất hài lòng", "Hài lòng", "Chưa hài lòng"]
+    # Created, the draft is gone from the database too: after another restart, the staff
+    # member's text is a search again.
+    async with running(build_application(settings)):
+        reply = await telegram.reply_to(staff, "Chưa hài lòng")
+        assert "Các lựa chọn" not in reply.params["text"]
+
+
+async def test_forget_drops_a_half_written_newpoll_too(
+    telegram: FakeTelegram, bot: BotApplication
+) -> None:
+    from handlers.stats import ForgetAnswer
+
+    staff = telegram.user(STAFF, "Cán bộ")
+    await telegram.reply_to(staff, "/newpoll")
+    await telegram.reply_to(staff, "Câu hỏi riêng của cán bộ?")
+    db = bot.bot_data.services.db
+    assert await db.fetchone("SELECT 1 FROM dialogs WHERE user_id = ?", (STAFF,)) is not None
+    ask = await telegram.reply_to(staff, "/forget")
+    mark = telegram.mark()
+    assert (await telegram.tap(staff, ask.result["message_id"], ForgetAnswer(True).pack())).ok
+    await telegram.wait_for("editMessageText", after=mark)
+    assert await db.fetchone("SELECT 1 FROM dialogs WHERE user_id = ?", (STAFF,)) is None
+    # The staff member's next text is a search, not an option of the forgotten draft.
+    reply = await telegram.reply_to(staff, "Rất tốt")
+    assert "Các lựa chọn" not in reply.params["text"]

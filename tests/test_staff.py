@@ -523,3 +523,41 @@ async def test_the_audit_store_filters_and_orders(tmp_path: Path) -> None:
         oldest = (await log.recent(10))[-1]
         assert oldest.audit_id == first
         assert oldest.at.tzinfo is not None
+
+
+def test_an_announcements_audit_entry_is_data_put_in_words_in_each_language() -> None:
+    from bot.i18n import Catalog
+    from handlers.staff import audit_line
+    from storage.audit import AuditEntry
+
+    catalog = Catalog.load()
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    done = AuditEntry(
+        1, datetime(2026, 11, 27, 1, 0, tzinfo=ZoneInfo("UTC")), "1001", "broadcast",
+        {"delivery_id": 4, "categories": [], "channel": True, "recipients": 3,
+         "outcome_code": "done", "sent": 2, "blocked": 1, "failed": 0, "not_sent": 0},
+    )  # fmt: skip
+    vi = audit_line(catalog, "vi", done, {}, tz)
+    assert "tới tất cả người đăng ký + kênh: 3 nơi nhận" in vi
+    assert "đã gửi xong: nhận 2, đã chặn 1, lỗi 0, chưa gửi 0" in vi
+    en = audit_line(catalog, "en", done, {}, tz)
+    assert "to all subscribers + channel: 3 recipients" in en
+    assert "sent: received 2, blocked 1, failed 0, not sent 0" in en
+    at = datetime(2026, 11, 28, 6, 30, tzinfo=tz).timestamp()
+    scheduled = AuditEntry(
+        2, done.at, "1001", "broadcast",
+        {"delivery_id": "—", "categories": ["Tin tức"], "channel": False, "recipients": 2,
+         "outcome_code": "scheduled", "start_at": at},
+    )  # fmt: skip
+    assert "tới Tin tức: 2 nơi nhận, kết quả: hẹn gửi lúc 06:30 28/11/2026" in audit_line(
+        catalog, "vi", scheduled, {}, tz
+    )
+    # An entry written before announcements were stored as data is shown as it was written.
+    older = AuditEntry(
+        3, done.at, "1001", "broadcast",
+        {"delivery_id": 1, "audience": "tất cả người đăng ký", "recipients": 1,
+         "outcome": "đang gửi"},
+    )  # fmt: skip
+    assert "tới tất cả người đăng ký: 1 nơi nhận, kết quả: đang gửi" in audit_line(
+        catalog, "vi", older, {}, tz
+    )

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 import pytest
 
 from bot.callbacks import MAX_BYTES, CallbackData, CallbackError, SetLanguage, decode
-from bot.i18n import Catalog, CatalogError, SafeHtml, pick_language
+from bot.i18n import Catalog, CatalogError, Plural, SafeHtml, pick_language
 from bot.standins.tghtml import parse_html
 
 
@@ -93,3 +93,55 @@ def test_duplicate_prefix_is_refused() -> None:
         @dataclasses.dataclass(frozen=True)
         class Clash(CallbackData):
             prefix: ClassVar[str] = "lang"
+
+
+def test_plural_forms_and_lists() -> None:
+    catalog = Catalog(
+        {
+            "vi": {"n": "{count} lần", "days": ("Thứ Hai", "Thứ Ba")},
+            "en": {
+                "n": Plural({"one": "{count} time", "other": "{count} times"}),
+                "days": ("Monday", "Tuesday"),
+            },
+        }
+    )
+    assert catalog.text("n", "en", count=1) == "1 time"
+    assert catalog.text("n", "en", count=2) == "2 times"
+    assert catalog.text("n", "en", count="1") == "1 time"  # a number already written
+    assert catalog.text("n", "vi", count=1) == "1 lần"
+    assert catalog.items("days", "en") == ("Monday", "Tuesday")
+    with pytest.raises(CatalogError, match="is a list"):
+        catalog.text("days", "en")
+    with pytest.raises(CatalogError, match="a list of 1"):
+        Catalog({"vi": {"days": ("Thứ Hai", "Thứ Ba")}, "en": {"days": ("Monday",)}})
+    with pytest.raises(CatalogError, match="placeholders of n differ"):
+        Catalog(
+            {"vi": {"n": "{count} lần"}, "en": {"n": Plural({"one": "one", "other": "{count}"})}}
+        )
+
+
+def test_the_shipped_english_counts_agree_with_their_number() -> None:
+    catalog = Catalog.load()
+    assert catalog.text("stats.staff_not_found_line", "en", words="x", count=1).endswith("1 time")
+    assert catalog.text("stats.staff_not_found_line", "en", words="x", count=3).endswith("3 times")
+    assert catalog.text("broadcast.minutes", "en", count=1) == "1 minute"
+    assert len(catalog.items("subscribe.weekdays", "vi")) == 7
+
+
+def test_numbers_and_dates_are_written_in_one_place_per_language() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot import formats
+
+    assert formats.number(1234567, "vi") == "1.234.567"
+    assert formats.number(1234567, "en") == "1,234,567"
+    assert formats.decimal(1.25, "vi", 1) == "1,2"
+    assert formats.decimal(1.5, "en") == "1.5"
+    moment = datetime(2026, 11, 27, 23, 30, tzinfo=UTC)  # 06:30 on the 28th in Vietnam
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    assert formats.stamp(moment, tz) == "06:30 28/11/2026"
+    assert formats.day(moment, tz) == "28/11/2026"
+    assert formats.stamp_day_first(moment, tz) == "28/11/2026 06:30"
+    assert formats.article_stamp(moment, tz) == "06:30 · 28/11/2026"
+    assert formats.day_month(moment.astimezone(tz)) == "28/11"

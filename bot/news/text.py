@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from html.parser import HTMLParser
 
-__all__ = ["clean", "fold", "search_expression", "title_key"]
+__all__ = ["clean", "fold", "plain_text", "search_expression", "title_key"]
 
 _SPACES = re.compile(r"\s+")
 # Letters with no Unicode decomposition that readers type as a plain d.
@@ -50,3 +51,22 @@ def search_expression(query: str) -> str | None:
         prefix = word.endswith("*") or (index == len(words) - 1 and len(bare) >= 2)
         terms.append(f'"{bare}"*' if prefix else f'"{bare}"')
     return " ".join(terms)
+
+
+class _Text(HTMLParser):
+    """Collects the text of a piece of HTML, entities decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(markup: str) -> str:
+    """The text of a piece of Telegram HTML, tags dropped and entities decoded."""
+    parser = _Text()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.parts)

@@ -1,0 +1,214 @@
+"""The Telegram front end's shared parts: what every handler module uses, so none imports
+another (see tests/test_imports.py).
+
+- `ButtonHandler`: the handler for one kind of button data.
+- `opening`: the common start of a button handler — unpack its data, the person's language.
+- `edit`: edit a message, ignoring only Telegram's "message is not modified".
+- `render`: a channel-neutral `bot.views.View` as Telegram HTML and an inline keyboard.
+- `refused`, `is_staff`, `is_owner`, `record`: roles, as a Telegram update asks about them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+    User,
+)
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler
+
+from bot.callbacks import CallbackData
+from bot.context import BotContext, Services
+from bot.keyboard import Keyboard
+from bot.views import View
+
+__all__ = [
+    "ButtonHandler",
+    "Tap",
+    "edit",
+    "is_owner",
+    "is_staff",
+    "markup",
+    "not_modified",
+    "opening",
+    "record",
+    "refused",
+    "render",
+    "replace",
+    "reply",
+]
+
+log = logging.getLogger(__name__)
+
+D = TypeVar("D", bound=CallbackData)
+
+
+class ButtonHandler(CallbackQueryHandler[BotContext, None]):
+    """`CallbackQueryHandler(callback, pattern=kind.matches)`, except for a query without data.
+
+    PTB hands a callback query that carries neither data nor a game to every handler, pattern or
+    not, so the first button handler registered would unpack nothing and fail. Such a query is
+    nobody's button: it goes on to the catch-all `handlers.errors.stale_button`.
+    """
+
+    def __init__(
+        self,
+        callback: Callable[[Update, BotContext], Coroutine[Any, Any, None]],
+        kind: type[CallbackData],
+    ) -> None:
+        super().__init__(callback, pattern=kind.matches)
+        self.kind = kind
+
+    def check_update(self, update: object) -> bool | object | None:
+        """True only for a press whose data unpacks as this handler's kind."""
+        if not isinstance(update, Update) or update.callback_query is None:
+            return None
+        if not isinstance(update.callback_query.data, str):
+            return False
+        return super().check_update(update)
+
+
+@dataclass(frozen=True, slots=True)
+class Tap(Generic[D]):
+    """A button press, opened: the query, its data unpacked, who pressed, in which language."""
+
+    query: CallbackQuery
+    data: D
+    user: User
+    lang: str
+    message: Message | None
+
+
+async def opening(update: Update, context: BotContext, kind: type[D]) -> Tap[D] | None:
+    """The common start of a button handler: None for a press with nothing to act on.
+    The tap is not answered here: what the answer says depends on what the handler finds."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return None
+    data = kind.unpack(query.data)
+    lang = await context.services.language_of(query.from_user)
+    message = query.message if isinstance(query.message, Message) else None
+    return Tap(query, data, query.from_user, lang, message)
+
+
+async def reply(message: Message, view: View) -> Message:
+    """Answer `message` with a view."""
+    text, keyboard = render(view)
+    return await message.reply_text(text, reply_markup=keyboard)
+
+
+async def replace(target: CallbackQuery, view: View) -> None:
+    """Turn the message into `view` (every refusal raised: see `edit` for a redraw)."""
+    text, keyboard = render(view)
+    await target.edit_message_text(text, reply_markup=keyboard)
+
+
+def not_modified(exc: BadRequest) -> bool:
+    """Whether Telegram refused an edit only because it would change nothing."""
+    return "message is not modified" in exc.message.lower()
+
+
+async def edit(
+    target: CallbackQuery,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    link_preview_options: LinkPreviewOptions | None = None,
+) -> None:
+    """Edit a message's text and buttons; an edit that changes nothing (a double tap, a redraw
+    of the same figures) is no error. Every other refusal is raised."""
+    try:
+        await target.edit_message_text(
+            text, reply_markup=reply_markup, link_preview_options=link_preview_options
+        )
+    except BadRequest as exc:
+        if not not_modified(exc):
+            raise
+
+
+def markup(view: View) -> InlineKeyboardMarkup | None:
+    """A view's buttons as Telegram's inline keyboard (serialized without PTB's reflection)."""
+    if not view.buttons:
+        return None
+    return Keyboard(
+        [
+            [
+                InlineKeyboardButton(
+                    button.label,
+                    callback_data=button.action.pack() if button.action is not None else None,
+                    url=button.url,
+                )
+                for button in row
+            ]
+            for row in view.buttons
+        ]
+    )
+
+
+def render(view: View) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A view as Telegram shows it: HTML text (the view's vocabulary is Telegram HTML's subset)
+    and an inline keyboard."""
+    return view.text, markup(view)
+
+
+# -- roles, as an update asks about them ------------------------------------------------------
+
+
+async def is_owner(services: Services, user: User | None) -> bool:
+    """Whether `user` is one of the owners (ADMIN_IDS)."""
+    return services.roles.is_owner(None if user is None else user.id)
+
+
+async def is_staff(services: Services, user: User | None) -> bool:
+    """Whether `user` may use the staff commands: an owner, or a staff member the owners added."""
+    return await services.roles.is_staff(None if user is None else user.id)
+
+
+async def record(services: Services, user: User, action: str, /, **detail: Any) -> None:
+    """Add a staff member's action to the audit log, under their Telegram id."""
+    await services.roles.record(user.id, action, **detail)
+
+
+async def refused(
+    update: Update, context: BotContext, command: str, *, owners_only: bool = False
+) -> bool:
+    """Refuse `command` politely unless the sender may use it, and record the refusal.
+
+    Returns True when the sender was refused (the caller stops there). Under a button (the
+    /newpoll dialog's "Create") the refusal replaces the message; the caller answered the tap.
+    """
+    services = context.services
+    user = update.effective_user
+    if await is_owner(services, user):
+        return False
+    staff = await is_staff(services, user)
+    if staff and not owners_only:
+        return False
+    if staff:
+        assert user is not None
+        # Staff are accountable: they are named by their id.
+        actor: str | None = str(user.id)
+        role, key = "staff", "staff.owners_only"
+        log.info("refused /%s to staff member %s: owners only", command, services.who(user.id))
+    else:
+        # A resident is never identified in the logs: the interaction log's key stands for them.
+        actor = None if user is None else services.stats.key_of(user.id)
+        role, key = "resident", "poll.not_staff"
+        log.info("refused /%s to a resident: not staff", command)
+    await services.audit.record(actor, "refused", {"command": command, "role": role})
+    text = await services.text_for(user, key)
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        await query.edit_message_text(text)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+    return True

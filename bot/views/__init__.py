@@ -1,0 +1,54 @@
+"""What a person is shown, as a value no front end owns.
+
+A `View` is a message: its text, written in a small formatting vocabulary, rows of buttons each
+carrying a typed action (a `bot.callbacks.CallbackData`) or a link, and an optional picture or
+file. The vocabulary is a subset of HTML that every front end can render or strip:
+
+    <b>bold</b>  <i>italic</i>  <a href="https://…">link</a>  <blockquote>quote</blockquote>
+    <pre>preformatted</pre>
+
+(the catalogue's texts are written in it; values put into them are escaped). The Telegram
+renderer (`bot.adapter.render`) sends the text as HTML with an inline keyboard; a front end
+without buttons numbers the choices instead. A long text comes as `pages` of views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.callbacks import CallbackData
+
+__all__ = ["Button", "File", "View", "rows_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button: its label, and what it does (an action of the bot's, or a web address)."""
+
+    label: str
+    action: CallbackData | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    """A picture or a document sent with the text (which then is its caption)."""
+
+    kind: str  # "picture" or "document"
+    content: bytes | str  # the bytes, or an id/address the channel knows
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One message as a person sees it."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    file: File | None = None
+
+
+def rows_of(buttons: Sequence[Button], width: int) -> tuple[tuple[Button, ...], ...]:
+    """Buttons laid out `width` to a row."""
+    return tuple(tuple(buttons[i : i + width]) for i in range(0, len(buttons), width))

@@ -1,0 +1,170 @@
+"""What /stats, /forget and /staffstats show, as texts, views and a CSV file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from bot.callbacks import ForgetAnswer
+from bot.export import excel_csv
+from bot.formats import day_month, number
+from bot.i18n import Catalog, SafeHtml
+from bot.views import Button, View
+from storage.stats import Counter, StaffFigures
+from storage.subscriptions import DayEvents, SubscriptionCounts
+
+__all__ = [
+    "SUBSCRIPTION_WEEKS",
+    "Subscriptions",
+    "counter_text",
+    "daily_csv",
+    "forget_view",
+    "staff_text",
+    "weekly_events",
+]
+
+# Staff see subscribing and stopping week by week over this many weeks, this one included.
+SUBSCRIPTION_WEEKS = 8
+
+
+def counter_text(
+    catalog: Catalog, lang: str, counter: Counter, subscribers: int, zone: str, when: str
+) -> str:
+    """The public counter as a message, with the number of chats subscribed to the news."""
+    figures = {
+        name: number(getattr(counter, name), lang)
+        for name in ("today", "week", "month", "year", "total", "residents")
+    }
+    return catalog.text(
+        "stats.counter",
+        lang,
+        zone=zone,
+        when=when,
+        subscribers=number(subscribers, lang),
+        **figures,
+    )
+
+
+def forget_view(catalog: Catalog, lang: str) -> View:
+    """/forget asks first: delete, or keep everything."""
+    return View(
+        catalog.text("stats.forget_ask", lang),
+        (
+            (
+                Button(catalog.text("stats.forget_yes", lang), ForgetAnswer(True)),
+                Button(catalog.text("stats.forget_no", lang), ForgetAnswer(False)),
+            ),
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriptions:
+    """What staff see of the subscriptions: counts now, and events per day since `since`."""
+
+    counts: SubscriptionCounts
+    days: list[DayEvents]
+    since: date  # the Monday the weekly lines start from
+
+
+def weekly_events(days: Sequence[DayEvents], since: date) -> list[DayEvents]:
+    """Days added up into weeks from the Monday `since`, each dated by its Monday."""
+    weeks: dict[date, list[int]] = {}
+    for day in days:
+        if day.day < since:
+            continue
+        monday = day.day - timedelta(days=day.day.weekday())
+        sums = weeks.setdefault(monday, [0, 0, 0])
+        sums[0] += day.subscribed
+        sums[1] += day.changed
+        sums[2] += day.unsubscribed
+    return [DayEvents(monday, *sums) for monday, sums in sorted(weeks.items())]
+
+
+def staff_text(
+    catalog: Catalog,
+    lang: str,
+    figures: StaffFigures,
+    titles: dict[int, str],
+    when: str,
+    subscriptions: Subscriptions,
+) -> str:
+    """The staff statistics as a message."""
+    none = SafeHtml(catalog.text("stats.staff_none", lang))
+
+    def top(rows: list[tuple[int, int]]) -> SafeHtml:
+        lines = [
+            catalog.text(
+                "stats.staff_top_line",
+                lang,
+                rank=rank,
+                title=titles.get(article, f"#{article}"),
+                count=count,
+            )
+            for rank, (article, count) in enumerate(rows, 1)
+        ]
+        return SafeHtml("\n".join(lines)) if lines else none
+
+    missing = [
+        catalog.text("stats.staff_not_found_line", lang, words=words, count=count)
+        for words, count in figures.not_found
+    ]
+    counts = subscriptions.counts
+    categories = [
+        catalog.text("stats.staff_category_line", lang, name=name, count=count)
+        for _, name, count in counts.by_category
+    ]
+    weeks = [
+        catalog.text(
+            "stats.staff_week_line",
+            lang,
+            monday=day_month(week.day),
+            subscribed=week.subscribed,
+            changed=week.changed,
+            unsubscribed=week.unsubscribed,
+        )
+        for week in weekly_events(subscriptions.days, subscriptions.since)
+    ]
+    return catalog.text(
+        "stats.staff",
+        lang,
+        when=when,
+        dau=figures.dau,
+        wau=figures.wau,
+        mau=figures.mau,
+        top_week=top(figures.top_week),
+        top_month=top(figures.top_month),
+        not_found=SafeHtml("\n".join(missing)) if missing else none,
+        votes=figures.votes_month,
+        voters=figures.voters_month,
+        subscribers=counts.total,
+        instant=counts.by_mode["instant"],
+        daily=counts.by_mode["daily"],
+        weekly=counts.by_mode["weekly"],
+        all_news=counts.all_categories,
+        by_category=SafeHtml("\n".join(categories)) if categories else none,
+        weeks=SafeHtml("\n".join(weeks)),
+    )
+
+
+def daily_csv(
+    catalog: Catalog, lang: str, figures: StaffFigures, subscriptions: Sequence[DayEvents]
+) -> bytes:
+    """The last 30 days as a CSV file for Excel: use, and subscriptions started and stopped."""
+    header = list(catalog.items("stats.csv_header", lang))
+    events = {day.day: day for day in subscriptions}
+    rows: list[list[object]] = [list(header)]
+    for day, count, people in figures.daily:
+        on_day = events.get(day, DayEvents(day, 0, 0, 0))
+        rows.append(
+            [
+                day.isoformat(),
+                count,
+                people,
+                on_day.subscribed,
+                on_day.changed,
+                on_day.unsubscribed,
+            ]
+        )
+    return excel_csv(rows)
