@@ -4,7 +4,8 @@ another (see tests/test_imports.py).
 - `ButtonHandler`: the handler for one kind of button data.
 - `opening`: the common start of a button handler — unpack its data, the person's language.
 - `edit`: edit a message, ignoring only Telegram's "message is not modified".
-- `render`: a channel-neutral `bot.views.View` as Telegram HTML and an inline keyboard.
+- `render`: a channel-neutral `bot.views.View` as Telegram HTML and an inline keyboard (the
+  renderer itself, `for_telegram` and `markup`, is `bot.keyboard`'s, shared with `bot.push`).
 - `refused`, `is_staff`, `is_owner`, `record`: roles, as a Telegram update asks about them.
 """
 
@@ -17,7 +18,6 @@ from typing import Any, Generic, TypeVar
 
 from telegram import (
     CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
     Message,
@@ -29,7 +29,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.callbacks import CallbackData
 from bot.context import BotContext, Services
-from bot.keyboard import Keyboard
+from bot.keyboard import markup
 from bot.views import View
 
 __all__ = [
@@ -133,25 +133,6 @@ async def edit(
     except BadRequest as exc:
         if not not_modified(exc):
             raise
-
-
-def markup(view: View) -> InlineKeyboardMarkup | None:
-    """A view's buttons as Telegram's inline keyboard (serialized without PTB's reflection)."""
-    if not view.buttons:
-        return None
-    return Keyboard(
-        [
-            [
-                InlineKeyboardButton(
-                    button.label,
-                    callback_data=button.action.pack() if button.action is not None else None,
-                    url=button.url,
-                )
-                for button in row
-            ]
-            for row in view.buttons
-        ]
-    )
 
 
 def render(view: View) -> tuple[str, InlineKeyboardMarkup | None]:

@@ -1,4 +1,10 @@
-"""Inline keyboards that serialize themselves without python-telegram-bot's reflection.
+"""Views as Telegram shows them, with inline keyboards that serialize themselves without
+python-telegram-bot's reflection.
+
+`for_telegram(view)` turns a channel-neutral `bot.views.View` into what a Telegram message takes:
+its HTML text (the view's vocabulary is a subset of Telegram's HTML), a `Keyboard` (each
+button's typed action packed into its callback data, or its link) and the link preview (the
+view's picture large above the text, or none). It is the reading hot path's renderer.
 
 PTB turns a `TelegramObject` into JSON by walking the slots of every class in its hierarchy,
 for each button of each row: about 30 µs for an article's six buttons, on every view a resident
@@ -9,12 +15,15 @@ other button (a login URL, an inline-query switch, a field a newer PTB adds) to 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
-__all__ = ["Keyboard"]
+from bot.views import View
+
+__all__ = ["Keyboard", "Rendered", "for_telegram", "markup"]
 
 # Every field a button may carry beyond the three written directly, read from PTB itself so a
 # field added by a later version sends that button through PTB's own serialization.
@@ -51,3 +60,45 @@ def _button(button: InlineKeyboardButton) -> dict[str, Any]:
     if data is None and button.url is not None:
         return {"text": button.text, "url": button.url}
     return button.to_dict()  # neither, or both: PTB's form, for Telegram to judge
+
+
+def markup(view: View) -> Keyboard | None:
+    """A view's buttons as Telegram's inline keyboard (None for a view without buttons)."""
+    if not view.buttons:
+        return None
+    return Keyboard(
+        [
+            [
+                InlineKeyboardButton(
+                    button.label,
+                    callback_data=None if button.action is None else button.action.pack(),
+                    url=button.url,
+                )
+                for button in row
+            ]
+            for row in view.buttons
+        ]
+    )
+
+
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A view as a Telegram message: its HTML text, keyboard and link preview."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+    preview: LinkPreviewOptions | None = None
+
+
+def for_telegram(view: View) -> Rendered:
+    """A view as Telegram shows it; its picture, if any, as a large preview above the text,
+    and no preview otherwise (a link in the text does not turn into one)."""
+    preview = (
+        LinkPreviewOptions(url=view.picture, prefer_large_media=True, show_above_text=True)
+        if view.picture
+        else _NO_PREVIEW
+    )
+    return Rendered(view.text, markup(view), preview)

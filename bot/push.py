@@ -26,7 +26,9 @@ from bot import formats
 from bot.config import Settings
 from bot.delivery import outgoing
 from bot.i18n import Catalog
-from bot.reading import Rendered, render_alert, render_digest
+from bot.keyboard import for_telegram
+from bot.reading import render_alert, render_digest
+from bot.views import View
 from storage.articles import ArticleStore
 from storage.db import Database
 from storage.outbox import OutboxStore
@@ -69,7 +71,8 @@ class DigestRun:
     delivery_id: int | None  # the job sending them, if any
 
 
-def _body(rendered: Rendered) -> dict[str, Any]:
+def _body(view: View) -> dict[str, Any]:
+    rendered = for_telegram(view)
     return outgoing(
         "send_message",
         text=rendered.text,

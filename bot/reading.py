@@ -1,7 +1,8 @@
 """What residents see when they read: article pages, lists, categories, links (text + buttons).
 
-Pure functions: they take what the storage returned and the catalogue, and give back the text and
-keyboard of a message. Handlers fetch, call these, and send.
+Pure functions: they take what the storage returned and the catalogue, and give back a
+channel-neutral `bot.views.View` (text, buttons with typed actions or links, an optional picture).
+Handlers fetch, call these, render the view (`bot.keyboard.for_telegram`) and send.
 """
 
 from __future__ import annotations
@@ -10,26 +11,22 @@ import functools
 import html
 import math
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
-
-from bot.callbacks import ListPage, OpenArticle, SearchPage, ShowCategories
+from bot.callbacks import CallbackData, ListPage, OpenArticle, SearchPage, ShowCategories
 from bot.formats import article_stamp, day
 from bot.i18n import Catalog
-from bot.keyboard import Keyboard
 from bot.news.sites import absolute_http
 from bot.news.text import plain_text
+from bot.views import Button, View
 from storage.articles import Category, Headline, StoredArticle
 from storage.subscriptions import NewArticle
 
 __all__ = [
     "DIGEST_LIMIT",
     "LIST_SIZE",
-    "Rendered",
     "article_pages",
     "plain_text",
     "render_alert",
@@ -48,13 +45,8 @@ BUTTON_TITLE = 48  # characters of a title on a button
 DIGEST_LIMIT = 3800  # characters of a digest; Telegram's 4096 leaves room for the last lines
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """A message to send or edit."""
-
-    text: str
-    keyboard: InlineKeyboardMarkup | None = None
-    preview: LinkPreviewOptions | None = None
+def _rows(rows: list[list[Button]]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(row) for row in rows if row)
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -200,12 +192,12 @@ def _header(article: StoredArticle, catalog: Catalog, lang: str, tz: ZoneInfo) -
     return lines
 
 
-def _website(article: StoredArticle, catalog: Catalog, lang: str) -> list[InlineKeyboardButton]:
+def _website(article: StoredArticle, catalog: Catalog, lang: str) -> list[Button]:
     """The "Xem trên website" button, or none if the stored address is not one Telegram
     accepts (an older version kept relative canonical links): the view goes out without it."""
     if not absolute_http(article.url):
         return []
-    return [InlineKeyboardButton(catalog.text("read.website", lang), url=article.url)]
+    return [Button(catalog.text("read.website", lang), url=article.url)]
 
 
 def _share_url(article: StoredArticle, bot_username: str) -> str:
@@ -222,7 +214,7 @@ def render_article(
     lang: str,
     tz: ZoneInfo,
     bot_username: str,
-) -> Rendered:
+) -> View:
     """An article view: page 0 is the short form (title, date, summary), 1.. the full text."""
     pages = article_pages(article)
     page = max(0, min(page, len(pages)))
@@ -242,54 +234,46 @@ def render_article(
         lines += ["", pages[page - 1]]
     text = "\n".join(lines).strip()
 
-    def open_page(target: int) -> str:
-        return OpenArticle(article.article_id, target, category_id).pack()
+    def open_page(target: int) -> OpenArticle:
+        return OpenArticle(article.article_id, target, category_id)
 
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[Button]] = []
     if page == 0 and article.body_html:
-        rows.append(
-            [InlineKeyboardButton(catalog.text("read.read_full", lang), callback_data=open_page(1))]
-        )
+        rows.append([Button(catalog.text("read.read_full", lang), open_page(1))])
     elif page >= 1:
         paging = []
         if page > 1:
             paging.append(
-                InlineKeyboardButton(
+                Button(
                     "◀ " + catalog.text("read.page_button", lang, page=page - 1, pages=len(pages)),
-                    callback_data=open_page(page - 1),
+                    open_page(page - 1),
                 )
             )
         if page < len(pages):
             paging.append(
-                InlineKeyboardButton(
+                Button(
                     catalog.text("read.page_button", lang, page=page + 1, pages=len(pages)) + " ▶",
-                    callback_data=open_page(page + 1),
+                    open_page(page + 1),
                 )
             )
         if paging:
             rows.append(paging)
         if len(pages) > 1 or article.summary:
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        catalog.text("read.read_short", lang), callback_data=open_page(0)
-                    )
-                ]
-            )
+            rows.append([Button(catalog.text("read.read_short", lang), open_page(0))])
     older, newer = neighbours
     steps = []
     if older is not None:
         steps.append(
-            InlineKeyboardButton(
+            Button(
                 catalog.text("read.older", lang),
-                callback_data=OpenArticle(older, 0, category_id).pack(),
+                OpenArticle(older, 0, category_id),
             )
         )
     if newer is not None:
         steps.append(
-            InlineKeyboardButton(
+            Button(
                 catalog.text("read.newer", lang),
-                callback_data=OpenArticle(newer, 0, category_id).pack(),
+                OpenArticle(newer, 0, category_id),
             )
         )
     if steps:
@@ -297,26 +281,20 @@ def render_article(
     rows.append(
         [
             *_website(article, catalog, lang),
-            InlineKeyboardButton(
-                catalog.text("read.share", lang), url=_share_url(article, bot_username)
-            ),
+            Button(catalog.text("read.share", lang), url=_share_url(article, bot_username)),
         ]
     )
     rows.append(
         [
-            InlineKeyboardButton(
+            Button(
                 catalog.text("read.back_to_list", lang),
-                callback_data=ListPage(category_id, 1).pack(),
+                ListPage(category_id, 1),
             )
         ]
     )
-    # The article's picture, as a large preview above the text, on its first screen only.
-    preview = (
-        LinkPreviewOptions(url=article.image_url, prefer_large_media=True, show_above_text=True)
-        if absolute_http(article.image_url) and page <= 1
-        else LinkPreviewOptions(is_disabled=True)
-    )
-    return Rendered(text, Keyboard(rows), preview)
+    # The article's picture, above the text, on its first screen only.
+    picture = article.image_url if absolute_http(article.image_url) and page <= 1 else None
+    return View(text, _rows(rows), picture=picture)
 
 
 def _pages(total: int) -> int:
@@ -335,77 +313,71 @@ def render_list(
     *,
     search_id: int | None = None,
     empty: str = "",
-) -> Rendered:
+) -> View:
     """A numbered list of headlines, a button to open each, and buttons to turn the page."""
     pages = _pages(total)
     if not headlines:
-        return Rendered(f"{title}\n\n{empty}" if empty else title)
+        return View(f"{title}\n\n{empty}" if empty else title)
     first = (page - 1) * LIST_SIZE
     lines = [f"{title} · {catalog.text('read.page_of', lang, page=page, pages=pages)}", ""]
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[Button]] = []
     for number, item in enumerate(headlines, start=first + 1):
         lines.append(f"{number}. {html.escape(item.title)} — <i>{_date(item.published_at, tz)}</i>")
         rows.append(
             [
-                InlineKeyboardButton(
+                Button(
                     f"{number}. {_shorten(item.title, BUTTON_TITLE)}",
-                    callback_data=OpenArticle(item.article_id, 0, category_id).pack(),
+                    OpenArticle(item.article_id, 0, category_id),
                 )
             ]
         )
 
-    def turn(target: int) -> str:
+    def turn(target: int) -> CallbackData:
         if search_id is not None:
-            return SearchPage(search_id, target).pack()
-        return ListPage(category_id, target).pack()
+            return SearchPage(search_id, target)
+        return ListPage(category_id, target)
 
     paging = []
     if page > 1:
-        paging.append(
-            InlineKeyboardButton(
-                catalog.text("read.previous_page", lang), callback_data=turn(page - 1)
-            )
-        )
+        paging.append(Button(catalog.text("read.previous_page", lang), turn(page - 1)))
     if page < pages:
-        paging.append(
-            InlineKeyboardButton(catalog.text("read.next_page", lang), callback_data=turn(page + 1))
-        )
+        paging.append(Button(catalog.text("read.next_page", lang), turn(page + 1)))
     if paging:
         rows.append(paging)
     if category_id and search_id is None:
         rows.append(
             [
-                InlineKeyboardButton(
+                Button(
                     catalog.text("read.back_to_categories", lang),
-                    callback_data=ShowCategories().pack(),
+                    ShowCategories(),
                 )
             ]
         )
-    return Rendered("\n".join(lines), Keyboard(rows))
+    return View("\n".join(lines), _rows(rows))
 
 
-def render_categories(categories: list[Category], catalog: Catalog, lang: str) -> Rendered:
+def render_categories(categories: list[Category], catalog: Catalog, lang: str) -> View:
     """The categories as buttons, each with its number of articles."""
     if not categories:
-        return Rendered(catalog.text("read.no_categories", lang))
+        return View(catalog.text("read.no_categories", lang))
     rows = [
         [
-            InlineKeyboardButton(
+            Button(
                 f"{category.name} ({category.count})",
-                callback_data=ListPage(category.category_id, 1).pack(),
+                ListPage(category.category_id, 1),
             )
         ]
         for category in categories[:99]
     ]
-    return Rendered(catalog.text("read.categories_title", lang), Keyboard(rows))
+    return View(catalog.text("read.categories_title", lang), _rows(rows))
 
 
-def render_links(links: list[tuple[str, str]], catalog: Catalog, lang: str) -> Rendered:
+def render_links(links: list[tuple[str, str]], catalog: Catalog, lang: str) -> View:
     """The "Liên Kết Web" list as URL buttons."""
     if not links:
-        return Rendered(catalog.text("read.no_links", lang))
-    rows = [[InlineKeyboardButton(name, url=url)] for name, url in links[:99]]
-    return Rendered(catalog.text("read.links_title", lang), Keyboard(rows))
+        return View(catalog.text("read.no_links", lang))
+    rows = [[Button(name, url=url)] for name, url in links[:99]]
+    return View(catalog.text("read.links_title", lang), _rows(rows))
 
 
 def _deep_link(article_id: int, bot_username: str) -> str:
@@ -420,7 +392,7 @@ def render_alert(
     bot_username: str,
     *,
     private: bool,
-) -> Rendered:
+) -> View:
     """A new article pushed to a subscriber or the channel: its short form, and where to read on.
 
     In a private chat "read the full text" turns the message into the article view; in a group
@@ -431,22 +403,18 @@ def render_alert(
     if summary:
         lines += ["", html.escape(_shorten(summary, SUMMARY_LIMIT))]
     if private and article.body_html:
-        read = InlineKeyboardButton(
+        read = Button(
             catalog.text("read.read_full", lang),
-            callback_data=OpenArticle(article.article_id, 1, 0).pack(),
+            OpenArticle(article.article_id, 1, 0),
         )
     else:
-        read = InlineKeyboardButton(
+        read = Button(
             catalog.text("push.open_in_bot", lang),
             url=_deep_link(article.article_id, bot_username),
         )
     rows = [[read], *filter(None, [_website(article, catalog, lang)])]
-    preview = (
-        LinkPreviewOptions(url=article.image_url, prefer_large_media=True, show_above_text=True)
-        if absolute_http(article.image_url)
-        else LinkPreviewOptions(is_disabled=True)
-    )
-    return Rendered("\n".join(lines), Keyboard(rows), preview)
+    picture = article.image_url if absolute_http(article.image_url) else None
+    return View("\n".join(lines), _rows(rows), picture=picture)
 
 
 def render_digest(
@@ -460,7 +428,7 @@ def render_digest(
     commune: str,
     today: datetime,
     limit: int = DIGEST_LIMIT,
-) -> Rendered:
+) -> View:
     """A digest: the new articles grouped by category, each title opening it in the bot.
 
     What does not fit in one message ends with "and N more" and a button to the latest news.
@@ -494,21 +462,17 @@ def render_digest(
         else:
             continue
         break  # the message is full
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[Button]] = []
     more = len(articles) - shown
     if more:
         lines += ["", catalog.text("push.digest_more", lang, count=more)]
         rows.append(
             [
-                InlineKeyboardButton(
+                Button(
                     catalog.text("push.digest_more_button", lang),
-                    callback_data=ListPage(0, 1).pack(),
+                    ListPage(0, 1),
                 )
             ]
         )
     lines += ["", footer]
-    return Rendered(
-        "\n".join(lines),
-        Keyboard(rows) if rows else None,
-        LinkPreviewOptions(is_disabled=True),
-    )
+    return View("\n".join(lines), _rows(rows))

@@ -10,7 +10,6 @@ from telegram import (
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
-    LinkPreviewOptions,
     Update,
 )
 
@@ -18,15 +17,16 @@ from bot import formats
 from bot.adapter import edit, opening
 from bot.callbacks import ListPage, OpenArticle, SearchPage
 from bot.context import BotContext, Services
+from bot.keyboard import for_telegram
 from bot.news.text import search_expression
 from bot.reading import (
     LIST_SIZE,
-    Rendered,
     render_article,
     render_categories,
     render_links,
     render_list,
 )
+from bot.views import View
 
 __all__ = [
     "categories_command",
@@ -49,33 +49,28 @@ INLINE_RESULTS = 10
 SEARCH_KEPT = timedelta(days=7)  # result pages of older searches answer "search again"
 
 
-async def _send(update: Update, rendered: Rendered) -> None:
+async def _send(update: Update, view: View) -> None:
     if update.effective_message is None:
         return
+    rendered = for_telegram(view)
     await update.effective_message.reply_text(
-        rendered.text,
-        reply_markup=rendered.keyboard,
-        link_preview_options=rendered.preview or LinkPreviewOptions(is_disabled=True),
+        rendered.text, reply_markup=rendered.keyboard, link_preview_options=rendered.preview
     )
 
 
-async def _edit(update: Update, rendered: Rendered) -> None:
+async def _edit(update: Update, view: View) -> None:
     """Replace the message the button was under (an article or list turns in place)."""
     query = update.callback_query
     if query is None:
         return
+    rendered = for_telegram(view)
     # Pressing the button of the page already shown changes nothing: not an error.
-    await edit(
-        query,
-        rendered.text,
-        rendered.keyboard,
-        rendered.preview or LinkPreviewOptions(is_disabled=True),
-    )
+    await edit(query, rendered.text, rendered.keyboard, rendered.preview)
 
 
 async def _article_view(
     services: Services, context: BotContext, lang: str, article_id: int, page: int, category: int
-) -> Rendered | None:
+) -> View | None:
     article, older, newer = await services.reading.open(article_id, category or None)
     if article is None:
         return None
@@ -95,13 +90,13 @@ async def send_article(update: Update, context: BotContext, article_id: int) -> 
     """Open an article in a new message (deep links), short form first."""
     services = context.services
     lang = await services.language_of(update.effective_user)
-    rendered = await _article_view(services, context, lang, article_id, 0, 0)
-    if rendered is None:
-        rendered = Rendered(services.catalog.text("read.article_gone", lang))
-    await _send(update, rendered)
+    view = await _article_view(services, context, lang, article_id, 0, 0)
+    if view is None:
+        view = View(services.catalog.text("read.article_gone", lang))
+    await _send(update, view)
 
 
-async def _list(services: Services, lang: str, category_id: int, page: int) -> Rendered:
+async def _list(services: Services, lang: str, category_id: int, page: int) -> View:
     catalog = services.catalog
     offset = (max(page, 1) - 1) * LIST_SIZE
     headlines, total = await services.reading.latest(category_id or None, offset, LIST_SIZE)
@@ -149,7 +144,7 @@ async def _search(update: Update, context: BotContext, query: str) -> None:
     query = " ".join(query.split())[:200]
     expression = search_expression(query)
     if expression is None:
-        await _send(update, Rendered(catalog.text("read.search_help", lang)))
+        await _send(update, View(catalog.text("read.search_help", lang)))
         return
     headlines, total = await services.reading.search(expression, 0, LIST_SIZE)
     try:  # the log gets the words and result count; a failure there must not stop the reply
@@ -157,7 +152,7 @@ async def _search(update: Update, context: BotContext, query: str) -> None:
     except Exception:
         log.exception("could not log the search")
     if not headlines:
-        await _send(update, Rendered(catalog.text("read.search_none", lang, query=query)))
+        await _send(update, View(catalog.text("read.search_none", lang, query=query)))
         return
     user = update.effective_user
     key = None if user is None else services.stats.key_of(user.id)  # for /forget
@@ -199,15 +194,15 @@ async def on_open_article(update: Update, context: BotContext) -> None:
         return
     query, target, lang = tap.query, tap.data, tap.lang
     services = context.services
-    rendered = await _article_view(
+    view = await _article_view(
         services, context, lang, target.article_id, target.page, target.category_id
     )
-    if rendered is None:
+    if view is None:
         await query.answer(services.catalog.text("read.article_gone", lang), show_alert=True)
         return
     # Answer first: the button stops spinning even if the edit takes a moment.
     await query.answer()
-    await _edit(update, rendered)
+    await _edit(update, view)
 
 
 async def on_list_page(update: Update, context: BotContext) -> None:
@@ -279,9 +274,11 @@ async def inline_search(update: Update, context: BotContext) -> None:
         article = articles.get(headline.article_id)
         if article is None:
             continue
-        short = render_article(
-            article, 0, 0, (None, None), services.catalog, lang, services.settings.tz,
-            context.bot.username,
+        short = for_telegram(
+            render_article(
+                article, 0, 0, (None, None), services.catalog, lang, services.settings.tz,
+                context.bot.username,
+            )
         )  # fmt: skip
         deep_link = f"https://t.me/{context.bot.username}?start=a{article.article_id}"
         results.append(

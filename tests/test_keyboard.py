@@ -11,12 +11,14 @@ from telegram import (
     CopyTextButton,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    LinkPreviewOptions,
     LoginUrl,
     SwitchInlineQueryChosenChat,
 )
 
+from bot.callbacks import ListPage, OpenArticle
 from bot.i18n import Catalog
-from bot.keyboard import Keyboard
+from bot.keyboard import Keyboard, for_telegram
 from bot.reading import render_article
 from storage.articles import StoredArticle
 
@@ -81,8 +83,50 @@ def test_an_article_view_keyboard_matches_ptb() -> None:
         updated_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
     )
     tz = ZoneInfo("Asia/Ho_Chi_Minh")
-    rendered = render_article(article, 2, 3, (6, 8), Catalog.load("vi"), "vi", tz, "tinxa_bot")
+    rendered = for_telegram(
+        render_article(article, 2, 3, (6, 8), Catalog.load("vi"), "vi", tz, "tinxa_bot")
+    )
     keyboard = rendered.keyboard
     assert isinstance(keyboard, Keyboard)
     assert keyboard.to_dict() == InlineKeyboardMarkup(keyboard.inline_keyboard).to_dict()
     assert sum(len(row) for row in keyboard.inline_keyboard) >= 6
+
+
+def test_an_article_view_is_channel_neutral_and_renders_to_the_same_message() -> None:
+    """The article view carries typed actions, links and its picture, no Telegram type; the
+    Telegram form packs each action into its button and shows the picture above the text."""
+    article = StoredArticle(
+        article_id=7,
+        url="https://xa.example.vn/tin/7",
+        title="Tiêm chủng",
+        summary="Trạm Y tế xã tổ chức tiêm chủng.",
+        body_html="Nội dung. " * 800,
+        body_text="Nội dung. " * 800,
+        author=None,
+        image_url="https://xa.example.vn/anh/7.jpg",
+        published_at=datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+        published_estimated=False,
+        category="Y tế – Giáo dục",
+        first_seen_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+    )
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    view = render_article(article, 1, 3, (6, None), Catalog.load("vi"), "vi", tz, "tinxa_bot")
+    buttons = [button for row in view.buttons for button in row]
+    actions = [button.action for button in buttons if button.action is not None]
+    assert OpenArticle(7, 2, 3) in actions  # the next page
+    assert OpenArticle(6, 0, 3) in actions  # the older article
+    assert ListPage(3, 1) in actions  # back to the list
+    assert "https://xa.example.vn/tin/7" in [button.url for button in buttons]
+    assert view.picture == "https://xa.example.vn/anh/7.jpg"
+    rendered = for_telegram(view)
+    assert rendered.keyboard is not None
+    packed = [b.callback_data for row in rendered.keyboard.inline_keyboard for b in row]
+    assert OpenArticle(7, 2, 3).pack() in packed
+    assert rendered.preview is not None
+    assert rendered.preview.url == view.picture
+    assert rendered.preview.show_above_text
+    # Its second page shows no picture: Telegram gets no preview at all.
+    second = render_article(article, 2, 3, (6, None), Catalog.load("vi"), "vi", tz, "tinxa_bot")
+    assert second.picture is None
+    assert for_telegram(second).preview == LinkPreviewOptions(is_disabled=True)

@@ -12,6 +12,7 @@ import pytest
 from bot.app import build_application, running
 from bot.context import BotApplication, Services
 from bot.i18n import Catalog
+from bot.keyboard import for_telegram
 from bot.push import last_slot
 from bot.reading import render_digest
 from bot.standins.telegram import FakeTelegram
@@ -276,10 +277,10 @@ async def test_long_digest_ends_with_and_n_more() -> None:
                        datetime(2026, 11, 20, tzinfo=UTC) + timedelta(minutes=n),
                        CATEGORIES[1 + n % 3], frozenset({1 + n % 3}))
         )  # fmt: skip
-    rendered = render_digest(
+    rendered = for_telegram(render_digest(
         reader_articles, catalog, "vi", TZ, "tinxa_test_bot", weekly=False,
         commune="Xã Bình Chánh", today=datetime(2026, 11, 23, tzinfo=UTC),
-    )  # fmt: skip
+    ))  # fmt: skip
     assert len(rendered.text) <= 4096
     shown = rendered.text.count("• ")
     assert 10 < shown < 200

@@ -18,6 +18,7 @@ from bot.app import build_application, running
 from bot.callbacks import ListPage, OpenArticle, SearchPage
 from bot.config import Settings
 from bot.context import BotApplication
+from bot.keyboard import for_telegram
 from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
 from bot.news.text import fold
@@ -406,8 +407,8 @@ async def test_an_article_whose_address_telegram_refuses_still_opens(
         article = await services.articles.get(article_id)
         assert article is not None
         for private in (True, False):
-            alert = render_alert(
-                article, services.catalog, "vi", TZ, "tinxa_test_bot", private=private
+            alert = for_telegram(
+                render_alert(article, services.catalog, "vi", TZ, "tinxa_test_bot", private=private)
             )
             assert alert.keyboard is not None
             urls = [b.url for row in alert.keyboard.inline_keyboard for b in row if b.url]

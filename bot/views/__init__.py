@@ -1,15 +1,17 @@
 """What a person is shown, as a value no front end owns.
 
 A `View` is a message: its text, written in a small formatting vocabulary, rows of buttons each
-carrying a typed action (a `bot.callbacks.CallbackData`) or a link, and an optional picture or
-file. The vocabulary is a subset of HTML that every front end can render or strip:
+carrying a typed action (a `bot.callbacks.CallbackData`) or a link, an optional picture shown
+with the text (`picture`, an address: Telegram shows it as a large preview above the text) and an
+optional file. The vocabulary is a subset of HTML that every front end can render or strip:
 
     <b>bold</b>  <i>italic</i>  <a href="https://…">link</a>  <blockquote>quote</blockquote>
     <pre>preformatted</pre>
 
 (the catalogue's texts are written in it; values put into them are escaped). The Telegram
-renderer (`bot.adapter.render`) sends the text as HTML with an inline keyboard; a front end
-without buttons numbers the choices instead. A long text comes as `pages` of views.
+renderer (`bot.keyboard.for_telegram`, used by `bot.adapter`) sends the text as HTML with an
+inline keyboard; a front end without buttons numbers the choices instead. A long text comes as
+pages: one view per page, whose buttons turn to the others (an article's full text).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class View:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     file: File | None = None
+    picture: str | None = None  # the address of a picture shown with the text
 
 
 def rows_of(buttons: Sequence[Button], width: int) -> tuple[tuple[Button, ...], ...]:
