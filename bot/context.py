@@ -21,6 +21,7 @@ from bot.request import JsonRequest, proxy_from_environment
 from bot.services import Announcements, Dialogs, Roles
 from bot.services.polls import NewPolls
 from bot.services.privacy import Privacy
+from bot.services.subscribing import Subscribing
 from storage import AuditLog, Database, PollStore, StaffStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
 from storage.broadcasts import BroadcastStore
@@ -67,6 +68,7 @@ class Services:
         self.announcements: Announcements
         self.dialogs: Dialogs
         self.newpolls: NewPolls
+        self.subscribing: Subscribing
         self.privacy: Privacy
         # The commune's channel as Telegram numbers it (chats, the outbox and Telegram's own
         # updates all use the number): CHANNEL_ID itself, or the id of the @username it gives,
@@ -103,6 +105,7 @@ class Services:
         self.dialogs = Dialogs(DialogStore(self._db), DIALOG_SECONDS)
         await self.dialogs.restore()
         self.newpolls = NewPolls(self.dialogs)
+        self.subscribing = Subscribing(self.dialogs)
         self.privacy = Privacy(lambda: self.stats, self.dialogs, self.forget_cached)
         # Residents can answer /poll from the very first start.
         await self.polls.ensure_default(self.settings.POLL_QUESTION, self.settings.POLL_OPTIONS)

@@ -3,9 +3,11 @@
 The dialog is a few taps under one message, edited in place: what (all news, or chosen
 categories), how (an alert for each new article, a daily digest at a chosen hour, or a weekly one
 on a chosen day), then a confirmation that says in words what will come and how to stop. Its
-state travels in the buttons (`SubscribeStep`), so nothing waits in memory between taps and a
-dialog survives a restart. A subscription belongs to the chat: in a group only the group's
-administrators may change it, and its language is that of the person who set it.
+state travels in the buttons (`SubscribeStep`), so a message's buttons work after a restart; where
+each person's dialog stands, and the choices last offered, are also held on the bot's side
+(`bot.services.subscribing`, in the `dialogs` table) for a front end without buttons. A
+subscription belongs to the chat: in a group only the group's administrators may change it, and
+its language is that of the person who set it.
 """
 
 from __future__ import annotations
@@ -120,6 +122,8 @@ async def subscribe_command(update: Update, context: BotContext) -> None:
     offered, names = await _categories(services)
     if current is None:
         view = what_view(catalog, lang, offered, None)
+        if user is not None:
+            await services.subscribing.shown(chat.id, user.id, SubscribeStep("what"), view)
     else:
         view = settings_view(catalog, lang, current, names, _group(chat))
     await message.reply_text(view.text, reply_markup=markup(view))
@@ -202,6 +206,7 @@ async def on_step(update: Update, context: BotContext) -> None:
     if chat is None:
         return
     if tap.step == "cancel":
+        await services.subscribing.end(chat.id, opened.user.id)
         await query.answer()
         await _edit(query, View(catalog.text("subscribe.cancelled", lang)))
         return
@@ -233,6 +238,8 @@ async def on_step(update: Update, context: BotContext) -> None:
     else:  # "weekly"
         weekly = current is not None and current.mode == "weekly"
         view = day_view(catalog, lang, tap, current.weekday if weekly and current else None)
+    # Where the dialog stands is kept on the bot's side too (see bot.services.subscribing).
+    await services.subscribing.shown(chat.id, opened.user.id, tap, view)
     # Answer first so the button stops spinning, then turn the message to the next step.
     await query.answer()
     await _edit(query, view)
@@ -258,6 +265,7 @@ async def _save(
         language=lang,  # the language of whoever set it
     )
     saved = await context.services.subscriptions.save(subscription)
+    await context.services.subscribing.end(chat.id, query.from_user.id)
     log.info("subscription %s in a %s: %s", saved.value, chat.type, mode)
     await query.answer()
     catalog = context.services.catalog

@@ -644,3 +644,63 @@ async def test_subscription_values_are_checked(db: Database) -> None:
             "INSERT INTO subscriptions (chat_id, mode, hour, created_at, updated_at)"
             " VALUES (1, 'daily', 24, '', '')"
         )
+
+
+async def test_the_dialog_is_held_on_the_bots_side_across_a_restart(
+    telegram: FakeTelegram, filled: Settings
+) -> None:
+    """Where a /subscribe dialog stands and the choices it offers are kept per (chat, person) in
+    the database: a front end without buttons can number the choices and map a reply back."""
+    lan = telegram.user(712, "Lan")
+
+    def callbacks(message: ApiCall) -> list[str]:
+        markup = telegram.message(lan.id, message.result["message_id"]).get("reply_markup")
+        return [str(b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
+
+    async with running(build_application(filled)) as bot:
+        subscribing = bot.bot_data.services.subscribing
+        assert subscribing.where(lan.id, lan.id) is None
+        dialog = await said(telegram, lan, "/subscribe")
+        where = subscribing.where(lan.id, lan.id)
+        assert where is not None
+        assert where.at == SubscribeStep("what")
+        assert [choice.pack() for choice in where.choices] == callbacks(dialog)
+        await choose(telegram, lan, dialog, PICK)
+        await choose(telegram, lan, dialog, "Thông báo")
+        ids = {c.name: c.category_id for c in await bot.bot_data.services.reading.categories()}
+        where = subscribing.where(lan.id, lan.id)
+        assert where is not None
+        assert where.at.step == "pick"
+        assert where.at.chosen == {ids["Thông báo"]}
+        assert [choice.pack() for choice in where.choices] == callbacks(dialog)
+
+    async with running(build_application(filled)) as bot:
+        subscribing = bot.bot_data.services.subscribing
+        where = subscribing.where(lan.id, lan.id)
+        assert where is not None  # the restart lost nothing
+        assert where.at.chosen == {ids["Thông báo"]}
+        # The second choice ("Y tế – Giáo dục") taken by its number, as a reply "2" would.
+        second = subscribing.choice(lan.id, lan.id, 2)
+        assert second == SubscribeStep("toggle", cats=SubscribeStep.mask({ids["Thông báo"]}),
+                                       value=ids["Y tế – Giáo dục"])  # fmt: skip
+        assert subscribing.choice(lan.id, lan.id, 99) is None
+        mark = telegram.mark()
+        await press(telegram, lan, lan.id, dialog.result["message_id"], second.pack())
+        await telegram.wait_for("editMessageText", after=mark, chat_id=lan.id)
+        where = subscribing.where(lan.id, lan.id)
+        assert where is not None
+        assert where.at.chosen == {ids["Thông báo"], ids["Y tế – Giáo dục"]}
+        await choose(telegram, lan, dialog, DONE)
+        assert subscribing.where(lan.id, lan.id) is not None
+        await choose(telegram, lan, dialog, INSTANT)
+        assert subscribing.where(lan.id, lan.id) is None  # saved: the dialog is over
+        assert (await store(bot).get(lan.id)) is not None
+        # A cancelled dialog is over too.
+        again = await said(telegram, lan, "/subscribe")
+        assert subscribing.where(lan.id, lan.id) is None  # /subscribe shows the settings now
+        changing = await choose(telegram, lan, again, "✏️ Thay đổi")
+        where = subscribing.where(lan.id, lan.id)
+        assert where is not None
+        assert where.at == SubscribeStep("what")
+        await choose(telegram, lan, changing, CANCEL)
+        assert subscribing.where(lan.id, lan.id) is None
