@@ -54,7 +54,10 @@ def build_application(settings: Settings, catalog: Catalog | None = None) -> Bot
         )
         # Calls go as JSON, straight to httpx's connection pool (see bot.request).
         .request(JsonRequest(proxy=proxy))
-        .get_updates_request(JsonRequest(1, read_timeout=POLL_TIMEOUT + 5, proxy=proxy))
+        # Two connections, not one: on stopping, PTB asks once more to confirm the last updates
+        # while the cancelled long poll may still hold its connection (a pool timeout, logged
+        # as an ERROR, on a busy machine).
+        .get_updates_request(JsonRequest(2, read_timeout=POLL_TIMEOUT + 5, proxy=proxy))
         .rate_limiter(
             RetryAfterLimiter(flood=services.flood, on_retry_after=services.metrics.reply_flood)
         )
