@@ -72,6 +72,17 @@ _EXPECTED: dict[str, str] = {
     "CHANNEL_ID": "the channel's numeric id, such as -1001234567890, or its public username, "
     "such as @tinxabinhchanh (5-32 letters, digits or _; see README)",
     "DIGEST_GRACE_HOURS": "a number of hours between 0 and 48, such as 6",
+    "ZALO_APP_ID": "the app id shown on developers.zalo.me for the app linked to the OA",
+    "ZALO_APP_SECRET": "the app's secret key from developers.zalo.me",
+    "ZALO_OA_SECRET_KEY": "the OA secret key from the app's Webhook page on developers.zalo.me",
+    "ZALO_REFRESH_TOKEN": "the refresh token the OA's authorisation gave (see README, Zalo)",
+    "ZALO_API_URL": "an http(s) address such as https://openapi.zalo.me",
+    "ZALO_OAUTH_URL": "an http(s) address such as https://oauth.zaloapp.com",
+    "ZALO_WEBHOOK_LISTEN": "an address and port to listen on, such as 127.0.0.1:8081",
+    "ZALO_WINDOW_HOURS": "hours after a resident's message the OA may reply, such as 48",
+    "ZALO_WINDOW_MESSAGES": "messages the OA may send in that time, such as 8",
+    "ZALO_SEND_RATE_PER_SECOND": "messages a second to Zalo, such as 5",
+    "ZALO_BROADCASTS_PER_MONTH": "OA broadcasts the commune's package allows a month, 0 if none",
     "SEND_RATE_PER_SECOND": "messages a second between 1 and 1000; 30 unless Telegram gave "
     "the bot a higher limit",
     "LOG_FORMAT": "text (one readable line per event) or json (one JSON object per line)",
@@ -144,6 +155,20 @@ class Settings(BaseSettings):
     SEND_RATE_PER_SECOND: int = Field(default=30, ge=1, le=1000)
     CHANNEL_ID: int | str | None = None  # a numeric id (-100...) or "@username"
     DIGEST_GRACE_HOURS: float = Field(default=6, ge=0, le=48)
+    # Zalo: the commune's Official Account (README, "Zalo"); the front end runs when ZALO_APP_ID
+    # is set. The window and pace are Zalo's rules as far as they are known (ZALO.md): settings,
+    # conservative by default.
+    ZALO_APP_ID: str | None = None
+    ZALO_APP_SECRET: SecretStr | None = None
+    ZALO_OA_SECRET_KEY: SecretStr | None = None
+    ZALO_REFRESH_TOKEN: SecretStr | None = None  # the first one; then kept in the database
+    ZALO_API_URL: str = "https://openapi.zalo.me"
+    ZALO_OAUTH_URL: str = "https://oauth.zaloapp.com"
+    ZALO_WEBHOOK_LISTEN: str = "127.0.0.1:8081"
+    ZALO_WINDOW_HOURS: float = Field(default=48, gt=0, le=24 * 30)
+    ZALO_WINDOW_MESSAGES: int = Field(default=8, ge=1, le=1000)
+    ZALO_SEND_RATE_PER_SECOND: float = Field(default=5, gt=0, le=100)
+    ZALO_BROADCASTS_PER_MONTH: int = Field(default=0, ge=0, le=100)
     WEB_LINKS: Annotated[tuple[tuple[str, str], ...], NoDecode] = (
         ("Cổng Dịch vụ công quốc gia", "https://dichvucong.gov.vn"),
         ("Cổng Thông tin điện tử Chính phủ", "https://chinhphu.vn"),
@@ -309,6 +334,11 @@ class Settings(BaseSettings):
         return None if self.METRICS_LISTEN is None else _listen_address(self.METRICS_LISTEN)
 
     @property
+    def zalo_enabled(self) -> bool:
+        """Whether the Zalo front end runs (ZALO_APP_ID is set)."""
+        return bool(self.ZALO_APP_ID)
+
+    @property
     def token(self) -> str:
         """The bot token ("" when not set: only `run` requires it); never log it."""
         return self.BOT_TOKEN.get_secret_value() if self.BOT_TOKEN is not None else ""
@@ -316,8 +346,15 @@ class Settings(BaseSettings):
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret setting's value, for the log to mask: the token, the webhook secret
-        (PTB logs setWebhook's parameters at DEBUG) and the statistics key."""
-        values = (self.BOT_TOKEN, self.WEBHOOK_SECRET, self.STATS_KEY)
+        (PTB logs setWebhook's parameters at DEBUG), the statistics key and Zalo's secrets."""
+        values = (
+            self.BOT_TOKEN,
+            self.WEBHOOK_SECRET,
+            self.STATS_KEY,
+            self.ZALO_APP_SECRET,
+            self.ZALO_OA_SECRET_KEY,
+            self.ZALO_REFRESH_TOKEN,
+        )
         return tuple(v.get_secret_value() for v in values if v is not None and v.get_secret_value())
 
 
