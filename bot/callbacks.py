@@ -32,6 +32,8 @@ __all__ = [
     "ForgetAnswer",
     "ListPage",
     "OpenArticle",
+    "RunCommand",
+    "RunCommandName",
     "SearchPage",
     "SetLanguage",
     "ShowCategories",
@@ -235,6 +237,20 @@ class SearchPage(CallbackData):
 def _check_page(page: int) -> None:
     if not 0 <= page <= MAX_PAGE:
         raise ValueError(f"page {page} out of range")
+
+
+RunCommandName = typing.Literal[
+    "start", "latest", "search", "links", "poll", "subscribe", "settings", "unsubscribe",
+    "stats", "forget", "language", "help",
+]  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunCommand(CallbackData):
+    """A menu choice that does what a command does (Zalo's menu, where no command menu is)."""
+
+    prefix: ClassVar[str] = "run"
+    command: RunCommandName
 
 
 # -- subscriptions ----------------------------------------------------------------------------

@@ -31,6 +31,8 @@ from storage.ingest import IngestLog, State
 from storage.outbox import OutboxStore
 from storage.stats import InteractionLog
 from storage.subscriptions import DigestReader, SubscriptionStore
+from storage.zalo import CHANNEL as ZALO
+from storage.zalo import ZaloPeople
 
 if TYPE_CHECKING:
     from bot.ops.server import OpsServer
@@ -70,6 +72,12 @@ class Services:
         self.newpolls: NewPolls
         self.subscribing: Subscribing
         self.privacy: Privacy
+        # Zalo's side of the same services (bot/zalo): its people and their window, its
+        # dialogs (the last numbered choices, /subscribe), its /forget.
+        self.zalo_people: ZaloPeople
+        self.zalo_dialogs: Dialogs
+        self.zalo_subscribing: Subscribing
+        self.zalo_privacy: Privacy
         # The commune's channel as Telegram numbers it (chats, the outbox and Telegram's own
         # updates all use the number): CHANNEL_ID itself, or the id of the @username it gives,
         # once handlers.delivery.find_channel has looked it up.
@@ -107,6 +115,16 @@ class Services:
         self.newpolls = NewPolls(self.dialogs)
         self.subscribing = Subscribing(self.dialogs)
         self.privacy = Privacy(lambda: self.stats, self.dialogs, self.forget_cached)
+        self.zalo_people = ZaloPeople(self._db)
+        # A Zalo resident's numbers keep their meaning as long as the OA may answer them.
+        self.zalo_dialogs = Dialogs(
+            DialogStore(self._db), self.settings.ZALO_WINDOW_HOURS * 3600, channel=ZALO
+        )
+        await self.zalo_dialogs.restore()
+        self.zalo_subscribing = Subscribing(self.zalo_dialogs)
+        self.zalo_privacy = Privacy(
+            lambda: self.stats, self.zalo_dialogs, lambda _: None, channel=ZALO
+        )
         # Residents can answer /poll from the very first start.
         await self.polls.ensure_default(self.settings.POLL_QUESTION, self.settings.POLL_OPTIONS)
         key = self.settings.STATS_KEY

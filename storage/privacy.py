@@ -15,6 +15,8 @@ from storage.searches import SearchStore
 from storage.stats import Forgotten, InteractionLog
 from storage.subscriptions import SubscriptionStore
 from storage.users import UserStore
+from storage.zalo import CHANNEL as ZALO
+from storage.zalo import ZaloPeople
 
 __all__ = ["Forgotten", "forget"]
 
@@ -48,4 +50,6 @@ async def forget(
         # Their refused attempts at staff commands stay in the audit log, nobody's.
         await AuditLog.unlink_actor_in(conn, key)
         await DialogStore.forget_person_in(conn, channel, chat_id)  # a half-written /newpoll
+        if channel == ZALO:  # their Zalo id and window: the person's number means no one now
+            await ZaloPeople.forget_in(conn, chat_id)
     return Forgotten(profile=profile, votes=votes, events=events, subscription=stopped)

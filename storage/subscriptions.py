@@ -6,7 +6,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -375,6 +375,15 @@ _SUBSCRIBERS = (
 )
 
 
+def _subscriber(row: aiosqlite.Row) -> Subscriber:
+    slot = row["digest_slot"]
+    return Subscriber(
+        _subscription(row),
+        int(row["digest_cursor"]),
+        None if slot is None else datetime.fromisoformat(str(slot)),
+    )
+
+
 class DigestReader:
     """The queries alerts and digests need (subscribers that can be reached, new articles).
 
@@ -391,16 +400,15 @@ class DigestReader:
         rows = await self._db.fetchall(
             _SUBSCRIBERS.format(modes=",".join("?" * len(modes))), (channel, *modes)
         )
-        return [
-            Subscriber(
-                _subscription(row),
-                int(row["digest_cursor"]),
-                None
-                if row["digest_slot"] is None
-                else datetime.fromisoformat(str(row["digest_slot"])),
-            )
-            for row in rows
-        ]
+        return [_subscriber(row) for row in rows]
+
+    async def subscriber(self, chat_id: int, channel: str = DEFAULT_CHANNEL) -> Subscriber | None:
+        """One chat's subscription as the senders see it, or None (none, or unreachable)."""
+        rows = await self._db.fetchall(
+            _SUBSCRIBERS.format(modes=",".join("?" * len(MODES))) + " AND s.chat_id = ?",
+            (channel, *MODES, chat_id),
+        )
+        return _subscriber(rows[0]) if rows else None
 
     async def audience(
         self, categories: frozenset[int] = frozenset(), channel: str = DEFAULT_CHANNEL
@@ -425,17 +433,30 @@ class DigestReader:
         return [int(row["chat_id"]) for row in rows]
 
     async def articles_after(
-        self, article_id: int, *, only: Sequence[int] = ()
+        self,
+        article_id: int,
+        *,
+        only: Sequence[int] = (),
+        announced: bool = False,
+        stored_by: datetime | None = None,
     ) -> list[NewArticle]:
-        """Articles stored after `article_id` (or just those listed in `only`), oldest first."""
+        """Articles stored after `article_id` (or just those listed in `only`), oldest first;
+        with `announced`, only those alerts have had; with `stored_by`, only those stored by
+        then (what a Zalo resident outside the window missed: bot.zalo.held)."""
         where = f"a.article_id IN ({','.join('?' * len(only))})" if only else "a.article_id > ?"
+        parameters: tuple[Any, ...] = tuple(only) if only else (article_id,)
+        if announced:
+            where += " AND a.announced = 1"
+        if stored_by is not None:
+            where += " AND a.first_seen_at <= ?"
+            parameters += (stored_by.astimezone(UTC).isoformat(timespec="seconds"),)
         rows = await self._db.fetchall(
             "SELECT a.article_id, a.title, a.published_at, c.name AS category,"
             " (SELECT group_concat(category_id) FROM article_categories AS ac"
             "  WHERE ac.article_id = a.article_id) AS category_ids, a.category_id"
             f" FROM articles AS a LEFT JOIN categories AS c USING (category_id) WHERE {where}"
             " ORDER BY a.article_id",
-            tuple(only) if only else (article_id,),
+            parameters,
         )
         found = []
         for row in rows:

@@ -3,6 +3,8 @@
 - storage imports neither the services nor the handlers nor python-telegram-bot;
 - the services (`bot/services/`) and the views (`bot/views/`, and reading's, `bot/reading.py`)
   import no Telegram library and no handler, directly or through another module of ours they import;
+- the Zalo front end (`bot/zalo/`) imports no Telegram library and no handler either: it reaches
+  the bot through the services and views;
 - handler modules are independent: none imports another (`handlers/__init__.py`, the wiring,
   imports them all);
 - no module of ours imports a private module of python-telegram-bot at run time.
@@ -141,6 +143,20 @@ def test_storage_imports_no_services_handlers_or_telegram(module: str) -> None:
 def test_services_and_views_import_no_telegram_and_no_handler(module: str) -> None:
     bad = {name for name in reachable(module) if _top(name) in ("telegram", "handlers")}
     assert not bad, f"{module} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("module", _within("bot.zalo"))
+def test_the_zalo_front_end_imports_no_telegram_and_no_handler(module: str) -> None:
+    bad = {name for name in reachable(module) if _top(name) in ("telegram", "handlers")}
+    assert not bad, f"{module} imports {sorted(bad)}"
+
+
+def test_the_zalo_rule_sees_the_conversation() -> None:
+    # The rule is only worth something if it walks the conversation and what it uses.
+    assert "bot.zalo.chat" in MODULES
+    assert "bot.reading" in reachable("bot.zalo.chat")
+    # Services is named for the type checker only: bot.context (Telegram's Bot) is not run.
+    assert "bot.context" not in reachable("bot.zalo.chat")
 
 
 @pytest.mark.parametrize("module", [m for m in _within("handlers") if m != "handlers"])

@@ -1,0 +1,69 @@
+"""News a Zalo subscriber missed outside the interaction window, brought by their next message.
+
+The OA may write to a resident only for a while after the resident's last message (ZALO.md).
+An alert or a digest due while that window is closed is not written (bot/push.py): the
+subscription's bookmark (`digest_cursor`) stays where it was. The next message the resident
+sends opens the window again, and its answer is preceded by "Bạn có N tin mới" with the
+numbered list of what they missed; the bookmark then moves past it.
+
+What was missed: for alerts, the articles after the bookmark that alerts have had already
+(those not yet announced come as alerts, now that the window is open); for digests, the
+articles after the bookmark stored by the last digest slot (a digest written moves the
+bookmark past everything stored by its slot, so only a skipped one leaves any).
+"""
+
+from __future__ import annotations
+
+import html
+from zoneinfo import ZoneInfo
+
+from bot.callbacks import OpenArticle
+from bot.formats import day
+from bot.i18n import Catalog
+from bot.views import Button, View
+from storage.db import Database
+from storage.subscriptions import DigestBookmark, DigestReader, NewArticle, SubscriptionStore
+from storage.zalo import CHANNEL as ZALO
+
+__all__ = ["HELD_SHOWN", "held_view", "take_held"]
+
+HELD_SHOWN = 10  # articles listed; the rest are counted ("and N more")
+TITLE_CHARS = 48  # of a title on a button
+
+
+async def take_held(db: Database, person: int) -> list[NewArticle]:
+    """The articles the Zalo subscriber `person` missed, newest first; the bookmark moves past
+    them (and past the other articles looked at) in one transaction."""
+    reader = DigestReader(db)
+    subscriber = await reader.subscriber(person, ZALO)
+    if subscriber is None:
+        return []
+    if subscriber.subscription.mode == "instant":
+        candidates = await reader.articles_after(subscriber.cursor, announced=True)
+    elif subscriber.slot is not None:
+        candidates = await reader.articles_after(subscriber.cursor, stored_by=subscriber.slot)
+    else:
+        candidates = []
+    if not candidates:
+        return []
+    top = max(article.article_id for article in candidates)
+    async with db.transaction() as conn:
+        await SubscriptionStore.save_bookmarks(conn, [DigestBookmark(person, top, None, ZALO)])
+    wanted = [a for a in candidates if subscriber.wants(a.categories)]
+    return sorted(wanted, key=lambda a: (a.published_at, a.article_id), reverse=True)
+
+
+def held_view(articles: list[NewArticle], catalog: Catalog, lang: str, tz: ZoneInfo) -> View:
+    """ "Bạn có N tin mới": the missed articles, numbered, each opening it."""
+    shown = articles[:HELD_SHOWN]
+    lines = [catalog.text("zalo.held", lang, count=len(articles)), ""]
+    rows = []
+    for number, article in enumerate(shown, start=1):
+        lines.append(
+            f"{number}. {html.escape(article.title)} — <i>{day(article.published_at, tz)}</i>"
+        )
+        title = article.title if len(article.title) <= TITLE_CHARS else article.title[:47] + "…"
+        rows.append((Button(f"{number}. {title}", OpenArticle(article.article_id, 0, 0)),))
+    if len(articles) > len(shown):
+        lines += ["", catalog.text("zalo.held_more", lang, count=len(articles) - len(shown))]
+    return View("\n".join(lines), tuple(rows))
