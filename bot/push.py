@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -29,6 +29,9 @@ from bot.i18n import Catalog
 from bot.keyboard import for_telegram
 from bot.reading import render_alert, render_digest
 from bot.views import View
+from bot.zalo.messages import MAX_TEXT
+from bot.zalo.messages import outgoing as zalo_outgoing
+from bot.zalo.render import one_message
 from storage.articles import ArticleStore
 from storage.db import Database
 from storage.outbox import OutboxStore
@@ -40,6 +43,8 @@ from storage.subscriptions import (
     Subscription,
     SubscriptionStore,
 )
+from storage.zalo import CHANNEL as ZALO
+from storage.zalo import ZaloPeople
 
 __all__ = ["DigestRun", "Pusher", "last_slot"]
 
@@ -47,6 +52,8 @@ log = logging.getLogger(__name__)
 
 ALERT_PRIORITY = 3  # before digests: an alert is about now
 DIGEST_PRIORITY = 6
+# Of a Zalo message's 2,000 characters, what a digest leaves for its last lines and the hint.
+ZALO_DIGEST_ROOM = 400
 
 
 def last_slot(subscription: Subscription, now: datetime, tz: ZoneInfo) -> datetime:
@@ -106,6 +113,7 @@ class Pusher:
         self._reader = DigestReader(db)
         self._articles = ArticleStore(db)
         self._outbox = OutboxStore(db)
+        self._zalo = ZaloPeople(db)
         self._lock = asyncio.Lock()  # one announcement or digest run at a time
 
     # -- instant alerts and the channel ---------------------------------------------------
@@ -125,11 +133,16 @@ class Pusher:
                 log.info("%d articles from the first reading of the site: not alerted", len(ids))
                 return []
             subscribers = await self._reader.subscribers("instant")
+            zalo = await self._reachable_on_zalo(
+                await self._reader.subscribers("instant", channel=ZALO)
+            )
             infos = {a.article_id: a for a in await self._reader.articles_after(0, only=ids)}
             articles = await self._articles.get_many(ids)
             jobs: list[int] = []
             for article_id in ids:
-                job = await self._alert(article_id, articles.get(article_id), infos, subscribers)
+                job = await self._alert(
+                    article_id, articles.get(article_id), infos, subscribers, zalo
+                )
                 if job is not None:
                     jobs.append(job)
         if jobs:
@@ -142,9 +155,14 @@ class Pusher:
         article: Any,
         infos: dict[int, NewArticle],
         subscribers: list[Subscriber],
+        zalo: Sequence[Subscriber] = (),
     ) -> int | None:
+        marks: list[DigestBookmark] = []
+
         async def mark(conn: aiosqlite.Connection) -> None:
             await self._articles.mark_announced([article_id], conn)
+            # Zalo subscribers written to: their bookmark moves past this article.
+            await SubscriptionStore.save_bookmarks(conn, marks)
 
         info = infos.get(article_id)
         if article is None or info is None:
@@ -153,7 +171,7 @@ class Pusher:
         tz = self._settings.tz
         messages: list[dict[str, Any]] = []
         variants: dict[tuple[str, bool], int] = {}
-        recipients: list[tuple[int, int]] = []
+        recipients: list[tuple[int, int] | tuple[str, int, int]] = []
 
         def variant(language: str, private: bool) -> int:
             key = (language, private)
@@ -172,6 +190,17 @@ class Pusher:
         channel = self._channel()
         if channel is not None:
             recipients.append((channel, variant(self._settings.DEFAULT_LANGUAGE, False)))
+        zalo_variants: dict[str, int] = {}
+        for subscriber in zalo:
+            if not subscriber.wants(info.categories) or article_id <= subscriber.cursor:
+                continue  # not theirs, or brought already with their last message
+            language = subscriber.subscription.language
+            if language not in zalo_variants:
+                zalo_variants[language] = len(messages)
+                view = render_alert(article, self._catalog, language, tz, "", private=True)
+                messages.append(self._zalo_body(view, language))
+            recipients.append((ZALO, subscriber.chat_id, zalo_variants[language]))
+            marks.append(subscriber.bookmark(article_id, None))
         if not recipients:
             await self._articles.mark_announced([article_id])
             return None
@@ -199,7 +228,18 @@ class Pusher:
         async with self._lock:
             due: list[tuple[Subscriber, datetime | None]] = []
             marks: list[DigestBookmark] = []
-            for subscriber in await self._reader.subscribers("daily", "weekly"):
+            telegram = await self._reader.subscribers("daily", "weekly")
+            zalo = await self._reader.subscribers("daily", "weekly", channel=ZALO)
+            open_on_zalo = await self._reachable_on_zalo(zalo)
+            for subscriber in telegram + zalo:
+                if subscriber.channel == ZALO and subscriber not in open_on_zalo:
+                    # Outside Zalo's window: nothing written, the bookmark stays; the slot is
+                    # served, and the resident's next message brings the news (bot.zalo.held).
+                    if not everyone:
+                        slot = last_slot(subscriber.subscription, now, tz)
+                        if subscriber.slot is None or subscriber.slot < slot:
+                            marks.append(subscriber.bookmark(subscriber.cursor, slot))
+                    continue
                 if everyone:
                     due.append((subscriber, None))
                     continue
@@ -211,7 +251,7 @@ class Pusher:
                     continue
                 due.append((subscriber, slot))
             messages: list[dict[str, Any]] = []
-            recipients: list[tuple[int, int]] = []
+            recipients: list[tuple[int, int] | tuple[str, int, int]] = []
             shown: set[int] = set()
             if due:
                 articles = await self._reader.articles_after(min(s.cursor for s, _ in due))
@@ -228,21 +268,22 @@ class Pusher:
                     mine = chosen[what]
                     if not mine:
                         continue  # nothing new: nothing sent
-                    key = (*what, sub.language, sub.mode)
+                    key = (*what, sub.language, sub.mode, subscriber.channel)
                     if key not in rendered:
                         rendered[key] = len(messages)
-                        messages.append(
-                            _body(
-                                render_digest(
-                                    mine, self._catalog, sub.language, tz, self._username,
-                                    weekly=sub.mode == "weekly",
-                                    commune=self._settings.COMMUNE_NAME,
-                                    today=serving or now,
-                                )
-                            )
+                        on_zalo = subscriber.channel == ZALO
+                        digest = render_digest(
+                            mine, self._catalog, sub.language, tz,
+                            "" if on_zalo else self._username,
+                            weekly=sub.mode == "weekly",
+                            commune=self._settings.COMMUNE_NAME,
+                            today=serving or now,
+                            **({"limit": MAX_TEXT - ZALO_DIGEST_ROOM} if on_zalo else {}),
                         )  # fmt: skip
+                        messages.append(self._zalo_body(digest, sub.language) if on_zalo
+                                        else _body(digest))  # fmt: skip
                         shown.update(a.article_id for a in mine)
-                    recipients.append((subscriber.chat_id, rendered[key]))
+                    recipients.append((subscriber.channel, subscriber.chat_id, rendered[key]))
 
             async def save(conn: aiosqlite.Connection) -> None:
                 await SubscriptionStore.save_bookmarks(conn, marks)
@@ -265,3 +306,20 @@ class Pusher:
             self._wake()
             log.info("digests written for %d subscribers (%d due)", len(recipients), len(due))
         return DigestRun(len(due), len(recipients), len(shown), delivery_id)
+
+    # -- Zalo: only inside the interaction window ------------------------------------------
+
+    async def _reachable_on_zalo(self, subscribers: list[Subscriber]) -> list[Subscriber]:
+        """The Zalo subscribers the OA may write to now (ZaloPeople's window). The others get
+        nothing written and keep their bookmark: their next message brings what they missed."""
+        window = timedelta(hours=self._settings.ZALO_WINDOW_HOURS)
+        limit = self._settings.ZALO_WINDOW_MESSAGES
+        return [
+            subscriber
+            for subscriber in subscribers
+            if await self._zalo.in_window(subscriber.chat_id, window, limit)
+        ]
+
+    def _zalo_body(self, view: View, language: str) -> dict[str, Any]:
+        hint = self._catalog.text("zalo.alert_hint", language)
+        return zalo_outgoing(one_message(view, self._catalog, language, hint))

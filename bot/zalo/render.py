@@ -31,6 +31,7 @@ __all__ = [
     "PAYLOAD_MARK",
     "Rendered",
     "for_zalo",
+    "one_message",
     "packed_action",
     "plain",
     "split_text",
@@ -187,3 +188,17 @@ def for_zalo(view: View, catalog: Catalog, lang: str, *, numbered: bool = True) 
         first = messages[0]
         messages[0] = ZaloMessage(first.text, first.buttons, view.picture)
     return Rendered(messages, choices)
+
+
+def one_message(view: View, catalog: Catalog, lang: str, hint: str = "") -> ZaloMessage:
+    """A view as a single message sent without being asked (an alert, a digest): choices as
+    buttons only, `hint` (a plain line saying what to type) after the text, and a text too long
+    for one message cut short between words."""
+    first, *rest = for_zalo(view, catalog, lang, numbered=False).messages
+    text = "\n\n".join(m.text for m in (first, *rest))
+    if hint:
+        text = f"{text}\n\n{hint}"
+    if len(text) > MAX_TEXT:
+        text = split_text(text, MAX_TEXT - 1)[0] + "…"
+    buttons = (rest[-1] if rest else first).buttons
+    return ZaloMessage(text, buttons, first.image_url)
