@@ -12,6 +12,7 @@ from bot import charts, formats
 from bot.adapter import opening, refused, reply
 from bot.callbacks import ForgetAnswer
 from bot.context import BotContext
+from bot.services.stats import channel_counts
 from bot.views.stats import (
     SUBSCRIPTION_WEEKS,
     Subscriptions,
@@ -49,10 +50,14 @@ async def stats_command(update: Update, context: BotContext) -> None:
     now = datetime.now(UTC)
     counter = await services.stats.counter(now)
     subscribers = await services.subscriptions.count()
+    channels = await channel_counts(services.stats, services.subscriptions, now)
     when = formats.stamp(now, services.settings.tz)
     await message.reply_text(
-        counter_text(services.catalog, lang, counter, subscribers, services.settings.TIMEZONE, when)
-    )
+        counter_text(
+            services.catalog, lang, counter, subscribers, services.settings.TIMEZONE, when,
+            channels,
+        )
+    )  # fmt: skip
 
 
 async def forget_command(update: Update, context: BotContext) -> None:
@@ -117,7 +122,10 @@ async def staffstats_command(update: Update, context: BotContext) -> None:
     events = await services.subscriptions.events(min(first_monday, figures.daily[0][0]), today)
     subscriptions = Subscriptions(await services.subscriptions.counts(), events, first_monday)
     when = formats.stamp(now, services.settings.tz)
-    await message.reply_text(staff_text(catalog, lang, figures, titles, when, subscriptions))
+    channels = await channel_counts(services.stats, services.subscriptions, now)
+    await message.reply_text(
+        staff_text(catalog, lang, figures, titles, when, subscriptions, channels)
+    )
     days = [formats.day_month(day) for day, _, _ in figures.daily]
     # Drawing takes a moment of CPU: off the event loop, so residents are not held up.
     png = await asyncio.to_thread(

@@ -11,7 +11,7 @@ import re
 import secrets
 import unicodedata
 from collections import Counter as Tally
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -126,6 +126,8 @@ class StaffFigures:
     votes_month: int  # votes cast in the last 30 days
     voters_month: int  # distinct residents who voted in the last 30 days
     daily: list[tuple[date, int, int]]  # (day, interactions, residents), the last 30 days
+    # channel → (dau, wau, mau) on that channel alone (the figures above are every channel's)
+    by_channel: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 class InteractionLog:
@@ -275,10 +277,14 @@ class InteractionLog:
             (words, results, update_id, channel, since),
         )
 
-    async def counter(self, now: datetime | None = None) -> Counter:
-        """The public counter, read from the daily counts only (never the log)."""
+    async def counter(self, now: datetime | None = None, channel: str | None = None) -> Counter:
+        """The public counter, read from the daily counts only (never the log): every
+        channel's together, or one `channel`'s (migration 0024)."""
         await self.flush()  # count what is still queued
         today = self.local_day(now or datetime.now(UTC))
+        source = (
+            "daily_counts" if channel is None else "daily_channel_counts WHERE channel = :channel"
+        )
         row = await self._db.fetchone(
             "SELECT COALESCE(SUM(interactions), 0) AS total,"
             " COALESCE(SUM(interactions) FILTER (WHERE day = :today), 0) AS today,"
@@ -289,8 +295,9 @@ class InteractionLog:
             " COALESCE(SUM(interactions) FILTER (WHERE day >= :year AND day <= :today), 0)"
             " AS year,"
             " COALESCE(SUM(new_residents), 0) AS residents"
-            " FROM daily_counts",
+            f" FROM {source}",
             {
+                "channel": channel,
                 "today": today.isoformat(),
                 "week": (today - timedelta(days=today.weekday())).isoformat(),
                 "month": today.replace(day=1).isoformat(),
@@ -319,6 +326,14 @@ class InteractionLog:
             days,
         )
         assert active is not None
+        channels = await self._db.fetchall(
+            "SELECT channel, COUNT(DISTINCT user_key) FILTER (WHERE day = :today) AS dau,"
+            " COUNT(DISTINCT user_key) FILTER (WHERE day >= :week) AS wau,"
+            " COUNT(DISTINCT user_key) AS mau"
+            " FROM daily_users WHERE day >= :month AND day <= :today"
+            " GROUP BY channel ORDER BY channel",
+            days,
+        )
         top = (
             "SELECT target, COUNT(*) AS opens FROM interactions"
             " WHERE kind = 'article_open' AND day >= ? AND day <= ? AND target IS NOT NULL"
@@ -362,6 +377,10 @@ class InteractionLog:
             votes_month=int(votes["votes"]),
             voters_month=int(votes["voters"]),
             daily=series,
+            by_channel={
+                str(row["channel"]): (int(row["dau"]), int(row["wau"]), int(row["mau"]))
+                for row in channels
+            },
         )
 
     async def forget(self, user_id: int, channel: str = DEFAULT_CHANNEL) -> Forgotten:

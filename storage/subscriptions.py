@@ -239,9 +239,12 @@ class SubscriptionStore:
             ],
         )
 
-    async def count(self) -> int:
-        """How many chats are subscribed now."""
-        row = await self._db.fetchone("SELECT COUNT(*) AS n FROM subscriptions")
+    async def count(self, channel: str | None = None) -> int:
+        """How many chats are subscribed now, on every channel or on `channel`."""
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM subscriptions WHERE ? IS NULL OR channel = ?",
+            (channel, channel),
+        )
         return int(row["n"]) if row else 0
 
     async def counts(self) -> SubscriptionCounts:

@@ -21,6 +21,7 @@ from bot.push import Pusher
 from bot.standins.website import FakePortal
 from bot.zalo.chat import CHOICES, Conversation, command_of
 from bot.zalo.messages import MAX_TEXT, ZaloEvent, ZaloMessage, from_body
+from storage.stats import Interaction
 from storage.subscriptions import Subscription
 from tests.conftest import SOURCES, TZ, article_ids
 
@@ -439,3 +440,13 @@ async def test_forget_deletes_the_zalo_person_everywhere(services: Services) -> 
     assert results is not None
     assert results.total == 1
     assert services.zalo_dialogs.get(CHOICES, lan.person, lan.person) is None
+
+
+async def test_stats_on_zalo_count_both_channels(services: Services) -> None:
+    await services.stats.record(Interaction("cmd:latest"), 901)  # someone on Telegram
+    lan = await resident(services)
+    await lan.say("tin mới")
+    text = await lan.say_one("thống kê")
+    assert "Tổng cộng: 3 lượt" in text  # Telegram's one, and Lan's two (this one included)
+    assert "• Telegram: hôm nay 1, tháng này 1, tổng cộng 1 lượt; 1 người dùng" in text
+    assert "• Zalo: hôm nay 2, tháng này 2, tổng cộng 2 lượt; 1 người dùng" in text

@@ -10,12 +10,14 @@ from bot.callbacks import ForgetAnswer
 from bot.export import excel_csv
 from bot.formats import day_month, number
 from bot.i18n import Catalog, SafeHtml
+from bot.services.stats import ChannelCount
 from bot.views import Button, View
 from storage.stats import Counter, StaffFigures
 from storage.subscriptions import DayEvents, SubscriptionCounts
 
 __all__ = [
     "SUBSCRIPTION_WEEKS",
+    "ChannelCount",
     "Subscriptions",
     "counter_text",
     "daily_csv",
@@ -29,14 +31,21 @@ SUBSCRIPTION_WEEKS = 8
 
 
 def counter_text(
-    catalog: Catalog, lang: str, counter: Counter, subscribers: int, zone: str, when: str
+    catalog: Catalog,
+    lang: str,
+    counter: Counter,
+    subscribers: int,
+    zone: str,
+    when: str,
+    channels: Sequence[ChannelCount] = (),
 ) -> str:
-    """The public counter as a message, with the number of chats subscribed to the news."""
+    """The public counter as a message, with the number of chats subscribed to the news; then,
+    once more than one channel is used, each channel's share."""
     figures = {
         name: number(getattr(counter, name), lang)
         for name in ("today", "week", "month", "year", "total", "residents")
     }
-    return catalog.text(
+    text = catalog.text(
         "stats.counter",
         lang,
         zone=zone,
@@ -44,6 +53,24 @@ def counter_text(
         subscribers=number(subscribers, lang),
         **figures,
     )
+    used = [c for c in channels if c.counter.total or c.subscribers]
+    if len(used) < 2:
+        return text
+    lines = [
+        catalog.text(
+            "stats.channel_line",
+            lang,
+            channel=catalog.text(f"stats.channel_{share.channel}", lang),
+            today=number(share.counter.today, lang),
+            month=number(share.counter.month, lang),
+            total=number(share.counter.total, lang),
+            residents=number(share.counter.residents, lang),
+            subscribers=number(share.subscribers, lang),
+        )
+        for share in used
+    ]
+    by_channel = catalog.text("stats.channels", lang, lines=SafeHtml("\n".join(lines)))
+    return f"{text}\n\n{by_channel}"
 
 
 def forget_view(catalog: Catalog, lang: str) -> View:
@@ -89,8 +116,41 @@ def staff_text(
     titles: dict[int, str],
     when: str,
     subscriptions: Subscriptions,
+    channels: Sequence[ChannelCount] = (),
 ) -> str:
-    """The staff statistics as a message."""
+    """The staff statistics as a message; then, once more than one channel is used, the active
+    residents and subscribers of each."""
+    text = _staff_text(catalog, lang, figures, titles, when, subscriptions)
+    subscribed = {share.channel: share.subscribers for share in channels}
+    used = [c for c in channels if c.channel in figures.by_channel or c.subscribers]
+    if len(used) < 2:
+        return text
+    lines = []
+    for share in used:
+        dau, wau, mau = figures.by_channel.get(share.channel, (0, 0, 0))
+        lines.append(
+            catalog.text(
+                "stats.staff_channel_line",
+                lang,
+                channel=catalog.text(f"stats.channel_{share.channel}", lang),
+                dau=dau,
+                wau=wau,
+                mau=mau,
+                subscribers=subscribed.get(share.channel, 0),
+            )
+        )
+    by_channel = catalog.text("stats.staff_channels", lang, lines=SafeHtml("\n".join(lines)))
+    return f"{text}\n\n{by_channel}"
+
+
+def _staff_text(
+    catalog: Catalog,
+    lang: str,
+    figures: StaffFigures,
+    titles: dict[int, str],
+    when: str,
+    subscriptions: Subscriptions,
+) -> str:
     none = SafeHtml(catalog.text("stats.staff_none", lang))
 
     def top(rows: list[tuple[int, int]]) -> SafeHtml:

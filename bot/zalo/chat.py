@@ -52,6 +52,7 @@ from bot.commands import KNOWN_COMMANDS
 from bot.i18n import SafeHtml, pick_language
 from bot.news.text import fold, search_expression
 from bot.reading import LIST_SIZE, render_article, render_categories, render_links, render_list
+from bot.services.stats import channel_counts
 from bot.views import Button, View, rows_of
 from bot.views.polls import plain as plain_text
 from bot.views.polls import results_view, vote_view
@@ -535,9 +536,12 @@ class Conversation:
         now = self._clock()
         counter = await services.stats.counter(now)
         subscribers = await services.subscriptions.count()
+        channels = await channel_counts(services.stats, services.subscriptions, now)
         when = formats.stamp(now, services.settings.tz)
         zone = services.settings.TIMEZONE
-        return View(counter_text(services.catalog, lang, counter, subscribers, zone, when))
+        return View(
+            counter_text(services.catalog, lang, counter, subscribers, zone, when, channels)
+        )
 
     async def _forget(self, turn: _Turn, confirmed: bool) -> View:
         catalog = self._services.catalog
