@@ -450,3 +450,14 @@ async def test_stats_on_zalo_count_both_channels(services: Services) -> None:
     assert "Tổng cộng: 3 lượt" in text  # Telegram's one, and Lan's two (this one included)
     assert "• Telegram: hôm nay 1, tháng này 1, tổng cộng 1 lượt; 1 người dùng" in text
     assert "• Zalo: hôm nay 2, tháng này 2, tổng cộng 2 lượt; 1 người dùng" in text
+
+
+async def test_the_language_is_the_zalo_persons_own(services: Services) -> None:
+    lan = await resident(services)
+    ask = await lan.say_one("ngôn ngữ")
+    assert (await lan.say_one(choice(ask, "English"))).startswith("Switched to English")
+    assert (await lan.say_one("menu")).startswith("📋 Main menu")
+    assert await services.users.language(lan.person, channel="zalo") == "en"
+    assert await services.users.language(lan.person) is None  # a Telegram user of that number
+    kim = await resident(services, "3002")
+    assert (await kim.say_one("menu")).startswith("📋 Các mục chính")

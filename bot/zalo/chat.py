@@ -220,7 +220,9 @@ class Conversation:
         now = self._clock()
         turn = _Turn(person, await self._language(person), _update_id(event), event.timestamp_ms)
         if event.name == "follow":
-            await people.following(person, True)
+            # Following opens the window as a message does, so the greeting may be sent (an
+            # assumption: ZALO.md knows no rule for a follow; the sender still checks the window).
+            await people.inbound(person, now)
             await self._record(turn, "follow")
             return await self._render(turn, [self._greeting(turn.lang)])
         if event.name == "unfollow":
