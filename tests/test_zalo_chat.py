@@ -461,3 +461,15 @@ async def test_the_language_is_the_zalo_persons_own(services: Services) -> None:
     assert await services.users.language(lan.person) is None  # a Telegram user of that number
     kim = await resident(services, "3002")
     assert (await kim.say_one("menu")).startswith("📋 Các mục chính")
+
+
+async def test_a_failure_gets_a_polite_word_never_a_traceback(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    lan = await resident(services, "8842113904417760001")
+    await services.db.write("DROP TABLE searches")  # the search can no longer be kept
+    text = await lan.say_one("tìm tiêm chủng")
+    assert text == "Xin lỗi, bot đang gặp sự cố. Bạn vui lòng thử lại sau ít phút."
+    assert "could not answer a Zalo user_send_text event" in caplog.text
+    assert lan.user_id not in caplog.text
+    assert (await lan.say_one("tin mới")).startswith("📰 Tin mới nhất")  # the rest still works

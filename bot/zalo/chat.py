@@ -214,7 +214,18 @@ class Conversation:
     # -- the entry point ------------------------------------------------------------------
 
     async def handle(self, person: int, event: ZaloEvent) -> list[ZaloMessage]:
-        """The replies to one event of the resident numbered `person` (empty: no reply)."""
+        """The replies to one event of the resident numbered `person` (empty: no reply).
+
+        Whatever goes wrong, the resident gets a polite word, never a traceback (the log has
+        it, without their Zalo id)."""
+        try:
+            return await self._handle(person, event)
+        except Exception:
+            log.exception("could not answer a Zalo %s event", event.name)
+            lang = self._services.settings.DEFAULT_LANGUAGE
+            return [ZaloMessage(self._services.catalog.text("errors.generic", lang))]
+
+    async def _handle(self, person: int, event: ZaloEvent) -> list[ZaloMessage]:
         services = self._services
         people = services.zalo_people
         now = self._clock()
