@@ -120,7 +120,9 @@ async def test_a_follow_is_greeted_with_the_menu(services: Services) -> None:
      ("tìm đường ĐH21", "search", "đường ĐH21"), ("tim duong DH21", "search", "duong DH21"),
      ("/search lịch cắt điện", "search", "lịch cắt điện"), ("bình chọn", "poll", ""),
      ("Thống kê!", "stats", ""), ("chuyen muc", "categories", ""), ("Đăng ký", "subscribe", ""),
-     ("hủy", "unsubscribe", ""), ("tin mới ở đâu", None, ""), ("xin chào bot", None, "")],
+     ("hủy", "unsubscribe", ""), ("Tìm?", "search", ""),
+     ("tìm tin bão số 13", "search", "bão số 13"), ("tin mới ở đâu", None, ""),
+     ("xin chào bot", None, "")],
 )  # fmt: skip
 def test_commands_by_slash_or_word_with_or_without_diacritics(
     text: str, command: str | None, rest: str

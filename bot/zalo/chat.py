@@ -160,7 +160,7 @@ def command_of(text: str) -> tuple[str, str] | None:
         return str(WORDS[whole]), ""
     for phrase in _SEARCH_WORDS:
         size = len(phrase.split())
-        if " ".join(folded[:size]) == phrase:
+        if _TRAILING.sub("", " ".join(folded[:size])) == phrase:
             return "search", " ".join(words[size:])
     return None
 
