@@ -64,6 +64,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("broadcast", "staff", "staff"),
     Command("broadcasts", "staff", "staff"),
     Command("staff", "staff", "staff"),
+    Command("casetopics", "staff", "staff"),
     Command("addstaff", "owners", "owners"),
     Command("removestaff", "owners", "owners"),
     Command("audit", "owners", "owners"),

@@ -122,6 +122,7 @@ def _routes(front: Front) -> dict[str, list[Route]]:
         "broadcasts": [(front.broadcaster.list_command, None)],
         "gopy": [(cases.gopy_command, None)],
         "phananh": [(cases.phananh_command, None)],
+        "casetopics": [(cases.casetopics_command, None)],
         # /cancel belongs to the dialog under way: a poll being written, else an announcement,
         # else a report.
         "cancel": [
