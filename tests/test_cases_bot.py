@@ -442,3 +442,21 @@ async def test_a_resident_is_refused_casetopics(
     reply = await telegram.reply_to(lan, "/casetopics add Của tôi")
     assert reply.params["text"] == "Xin lỗi, lệnh này chỉ dành cho cán bộ xã."
     assert [t.topic_id for t in await services_of(bot).cases.topics()] == [1, 2, 3, 4, 5, 6]
+
+
+async def test_an_album_of_four_photos_keeps_three(
+    telegram: FakeTelegram, bot: BotApplication
+) -> None:
+    lan = telegram.user(RESIDENT, "Lan")
+    await to_photos(telegram, lan)
+    start = telegram.mark()
+    album = await telegram.send_album(lan, ("photo", "photo", "photo", "photo"))
+    await settled(telegram, bot)
+    draft = services_of(bot).reporting.draft(lan.id, lan.id)
+    assert draft is not None
+    assert draft.step == "location"
+    assert draft.photos == [m["photo"][-1]["file_id"] for m in album[:3]]
+    replies = [c.params["text"] for c in telegram.calls_to("sendMessage", after=start)]
+    assert len(replies) == 4
+    assert sum("gửi vị trí nơi xảy ra sự việc" in text for text in replies) >= 1
+    assert keyboard_of(telegram, lan.id)[0][0].get("request_location") is True
