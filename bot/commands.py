@@ -41,6 +41,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("subscribe", "everyone", "residents"),
     Command("links", "everyone", "residents"),
     Command("poll", "everyone", "residents"),
+    # Góp ý – phản ánh: a resident's report to the commune, and their reports.
+    Command("gopy", "everyone", "residents"),
+    Command("phananh", "everyone", "residents"),
     Command("stats", "everyone", "residents"),
     Command("language", "everyone", "residents"),
     Command("help", "everyone", "residents"),
@@ -61,6 +64,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("broadcast", "staff", "staff"),
     Command("broadcasts", "staff", "staff"),
     Command("staff", "staff", "staff"),
+    Command("casetopics", "staff", "staff"),
     Command("addstaff", "owners", "owners"),
     Command("removestaff", "owners", "owners"),
     Command("audit", "owners", "owners"),

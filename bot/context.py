@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from telegram import Bot, User
+from telegram import Bot, ReplyKeyboardMarkup, User
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Settings
@@ -19,12 +19,15 @@ from bot.push import Pusher
 from bot.ratelimit import FloodControl
 from bot.request import JsonRequest, proxy_from_environment
 from bot.services import Announcements, Dialogs, Roles
+from bot.services.cases import Cases
 from bot.services.polls import NewPolls
 from bot.services.privacy import Privacy
+from bot.services.reporting import Reporting
 from bot.services.subscribing import Subscribing
 from storage import AuditLog, Database, PollStore, StaffStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
 from storage.broadcasts import BroadcastStore
+from storage.cases import CaseStore
 from storage.chats import ChatStore
 from storage.dialogs import DialogStore
 from storage.ingest import IngestLog, State
@@ -78,6 +81,8 @@ class Services:
         self.zalo_dialogs: Dialogs
         self.zalo_subscribing: Subscribing
         self.zalo_privacy: Privacy
+        self.cases: Cases
+        self.reporting: Reporting
         # The commune's channel as Telegram numbers it (chats, the outbox and Telegram's own
         # updates all use the number): CHANNEL_ID itself, or the id of the @username it gives,
         # once handlers.delivery.find_channel has looked it up.
@@ -125,6 +130,8 @@ class Services:
         self.zalo_privacy = Privacy(
             lambda: self.stats, self.zalo_dialogs, lambda _: None, channel=ZALO
         )
+        self.cases = Cases(stores.cases, stores.staff, stores.audit, self.settings)
+        self.reporting = Reporting(self.dialogs, self.cases)
         # Residents can answer /poll from the very first start.
         await self.polls.ensure_default(self.settings.POLL_QUESTION, self.settings.POLL_OPTIONS)
         key = self.settings.STATS_KEY
@@ -345,6 +352,7 @@ class _Stores:
         self.subscriptions = SubscriptionStore(db, settings.tz)
         self.broadcasts = BroadcastStore(db)
         self.digests = DigestReader(db)
+        self.cases = CaseStore(db)
 
 
 Action = Callable[..., Awaitable[None]]
@@ -359,6 +367,9 @@ class BotData:
         self._services: Services | None = None
         self.actions: dict[str, Action] = {}
         self.front: object | None = None  # handlers.Front, once registered
+        # The main menu's keyboard in a language (handlers.start's), for a dialog that puts its
+        # own reply keyboard in its place (/gopy's "share location") and gives it back after.
+        self.main_menu: Callable[[str], ReplyKeyboardMarkup] | None = None
 
     def attach(self, services: Services) -> None:
         """Give the bot its services; done once by the wiring."""

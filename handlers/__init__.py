@@ -38,6 +38,8 @@ from bot.callbacks import (
     DraftAction,
     ListPage,
     OpenArticle,
+    RateCase,
+    ReportAction,
     SearchPage,
     SetLanguage,
     ShowCategories,
@@ -53,6 +55,7 @@ from bot.progress import FOLLOW_SECONDS
 from bot.updates import ChatOrder
 from handlers import (
     broadcast,
+    cases,
     delivery,
     errors,
     news,
@@ -80,6 +83,8 @@ class Front:
     broadcaster: broadcast.Broadcaster
     newpoll: poll.NewPollDialog
     poll_messages: poll.PollMessages
+    reporting: cases.InDialog  # a resident writing a report (/gopy)
+    reporting_or_wording: cases.InDialog  # ... or adding a word to their rating
 
 
 def _routes(front: Front) -> dict[str, list[Route]]:
@@ -115,10 +120,15 @@ def _routes(front: Front) -> dict[str, list[Route]]:
         "sendpoll": [(push.sendpoll_command, None)],
         "broadcast": [(front.broadcaster.start, None)],
         "broadcasts": [(front.broadcaster.list_command, None)],
-        # /cancel belongs to the dialog under way: a poll being written, else an announcement.
+        "gopy": [(cases.gopy_command, None)],
+        "phananh": [(cases.phananh_command, None)],
+        "casetopics": [(cases.casetopics_command, None)],
+        # /cancel belongs to the dialog under way: a poll being written, else an announcement,
+        # else a report.
         "cancel": [
             (front.newpoll.cancel, front.newpoll.writing),
             (front.broadcaster.cancel_command, front.broadcaster.drafting),
+            (cases.cancel_command, front.reporting),
         ],
     }
 
@@ -146,6 +156,14 @@ def _others(
             filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & front.newpoll.writing,
             front.newpoll.on_text,
         ),
+        # /gopy: its message handler takes only what a resident in the dialog sends (a text, a
+        # photo, a location, a shared contact), or their word after rating an answer.
+        ButtonHandler(cases.on_report_button, ReportAction),
+        ButtonHandler(cases.on_rate, RateCase),
+        MessageHandler(
+            filters.UpdateType.MESSAGE & ~filters.COMMAND & front.reporting_or_wording,
+            cases.on_message,
+        ),
         ButtonHandler(front.poll_messages.on_vote, Vote),
         ButtonHandler(front.poll_messages.on_results, ShowResults),
         ButtonHandler(stats.on_forget, stats.ForgetAnswer),
@@ -171,8 +189,15 @@ def _others(
 def register(application: BotApplication) -> Front:
     """Register every handler. Order matters: see the comments on each group."""
     services = application.bot_data.services
-    front = Front(broadcast.Broadcaster(), poll.NewPollDialog(services), poll.PollMessages())
+    front = Front(
+        broadcast.Broadcaster(),
+        poll.NewPollDialog(services),
+        poll.PollMessages(),
+        cases.InDialog(services, words=False),
+        cases.InDialog(services, words=True),
+    )
     application.bot_data.front = front
+    application.bot_data.main_menu = lambda lang: start.main_menu(services.catalog, lang)
     processor = application.update_processor
     if isinstance(processor, ChatOrder):
         # What staff see must be what residents get: a draft's messages are taken in order.

@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from storage.audit import AuditLog
+from storage.cases import CaseStore
 from storage.chats import ChatStore
 from storage.db import Database
 from storage.dialogs import DialogStore
@@ -52,4 +53,6 @@ async def forget(
         await DialogStore.forget_person_in(conn, channel, chat_id)  # a half-written /newpoll
         if channel == ZALO:  # their Zalo id and window: the person's number means no one now
             await ZaloPeople.forget_in(conn, chat_id)
+        # Their reports stay as the commune's record, without who, where or their phone.
+        await CaseStore.forget_reporter_in(conn, channel, chat_id)
     return Forgotten(profile=profile, votes=votes, events=events, subscription=stopped)
