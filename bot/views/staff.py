@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from datetime import tzinfo
+from datetime import date, tzinfo
 
 from bot import formats
 from bot.i18n import Catalog, SafeHtml
 from bot.views.announcements import audit_values
 from storage.audit import AuditEntry
 
-__all__ = ["KNOWN_ACTIONS", "audit_line"]
+__all__ = ["CASE_ACTIONS", "KNOWN_ACTIONS", "audit_line"]
+
+# What staff do with a resident's case (bot.views.casework records them), each with the case's
+# number in `number`: a staff member is accountable for every step.
+CASE_ACTIONS = frozenset(
+    {"case_assigned", "case_deadline", "case_answered", "case_closed", "case_duplicate",
+     "case_spam", "case_note"}
+)  # fmt: skip
 
 # Actions with a sentence of their own in the catalogue (`staff.audit_<action>`); any other
 # action (recorded by a newer part of the bot) is shown with its details as they are.
 KNOWN_ACTIONS = frozenset(
     {"staff_added", "staff_removed", "poll_created", "poll_closed", "digest_sent", "refused",
-     "broadcast", "poll_sent"}
+     "broadcast", "poll_sent", *CASE_ACTIONS}
 )  # fmt: skip
 _DETAIL_CHARS = 80  # a long value (a poll's question) is cut in /audit
 
@@ -42,6 +50,10 @@ def audit_line(
         # Stored as data: put in words in the reader's language.
         found = audit_values(catalog, lang, entry.detail, tz)
         values.update({k: v[:_DETAIL_CHARS] if isinstance(v, str) else v for k, v in found.items()})
+    if entry.action == "case_deadline" and isinstance(entry.detail.get("deadline"), str):
+        # Stored as an ISO date: written as the reader's language writes a date.
+        with contextlib.suppress(ValueError):
+            values["day"] = formats.day(date.fromisoformat(entry.detail["deadline"]), lang=lang)
     if values.get("name") == "":
         values["name"] = catalog.text("staff.unknown_name", lang)
     what = None
