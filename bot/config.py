@@ -72,6 +72,10 @@ _EXPECTED: dict[str, str] = {
     "CHANNEL_ID": "the channel's numeric id, such as -1001234567890, or its public username, "
     "such as @tinxabinhchanh (5-32 letters, digits or _; see README)",
     "DIGEST_GRACE_HOURS": "a number of hours between 0 and 48, such as 6",
+    "CASES_MAX_OPEN": "a number of open reports per resident between 1 and 100, such as 3",
+    "CASES_MAX_PER_DAY": "a number of new reports a day per resident between 1 and 100, such as 3",
+    "CASES_DEADLINE_DAYS": "working days to answer a report between 1 and 90, such as 10",
+    "CASES_TOPIC_DEADLINES": "topic number:working days pairs separated by commas, such as 1:7,2:5",
     "ZALO_APP_ID": "the app id shown on developers.zalo.me for the app linked to the OA",
     "ZALO_APP_SECRET": "the app's secret key from developers.zalo.me",
     "ZALO_OA_SECRET_KEY": "the OA secret key from the app's Webhook page on developers.zalo.me",
@@ -155,6 +159,13 @@ class Settings(BaseSettings):
     SEND_RATE_PER_SECOND: int = Field(default=30, ge=1, le=1000)
     CHANNEL_ID: int | str | None = None  # a numeric id (-100...) or "@username"
     DIGEST_GRACE_HOURS: float = Field(default=6, ge=0, le=48)
+    # Góp ý – phản ánh: a resident's reports waiting for the commune, and new ones a day.
+    CASES_MAX_OPEN: int = Field(default=3, ge=1, le=100)
+    CASES_MAX_PER_DAY: int = Field(default=3, ge=1, le=100)
+    # Working days (Vietnamese public holidays and weekends excluded) to answer a report: the
+    # default, and per topic (its number in /casetopics).
+    CASES_DEADLINE_DAYS: int = Field(default=10, ge=1, le=90)
+    CASES_TOPIC_DEADLINES: Annotated[dict[int, int], NoDecode] = Field(default_factory=dict)
     # Zalo: the commune's Official Account (README, "Zalo"); the front end runs when ZALO_APP_ID
     # is set. The window and pace are Zalo's rules as far as they are known (ZALO.md): settings,
     # conservative by default.
@@ -219,6 +230,25 @@ class Settings(BaseSettings):
                     raise ValueError("malformed")
                 links.append((name.strip(), url.strip()))
             return tuple(links)
+        return value
+
+    @field_validator("CASES_TOPIC_DEADLINES", mode="before")
+    @classmethod
+    def _topic_deadlines(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            found: dict[int, int] = {}
+            for item in value.split(","):
+                if not item.strip():
+                    continue
+                topic, colon, days = item.partition(":")
+                if not (colon and topic.strip().isascii() and days.strip().isascii()):
+                    raise ValueError("malformed")
+                if not (topic.strip().isdigit() and days.strip().isdigit()):
+                    raise ValueError("malformed")
+                found[int(topic)] = int(days)
+            value = found
+        if not all(1 <= days <= 90 for days in dict(value).values()):
+            raise ValueError("malformed")
         return value
 
     @field_validator("POLL_QUESTION")

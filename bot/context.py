@@ -19,12 +19,14 @@ from bot.push import Pusher
 from bot.ratelimit import FloodControl
 from bot.request import JsonRequest, proxy_from_environment
 from bot.services import Announcements, Dialogs, Roles
+from bot.services.cases import Cases
 from bot.services.polls import NewPolls
 from bot.services.privacy import Privacy
 from bot.services.subscribing import Subscribing
 from storage import AuditLog, Database, PollStore, StaffStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
 from storage.broadcasts import BroadcastStore
+from storage.cases import CaseStore
 from storage.chats import ChatStore
 from storage.dialogs import DialogStore
 from storage.ingest import IngestLog, State
@@ -70,6 +72,7 @@ class Services:
         self.newpolls: NewPolls
         self.subscribing: Subscribing
         self.privacy: Privacy
+        self.cases: Cases
         # The commune's channel as Telegram numbers it (chats, the outbox and Telegram's own
         # updates all use the number): CHANNEL_ID itself, or the id of the @username it gives,
         # once handlers.delivery.find_channel has looked it up.
@@ -107,6 +110,7 @@ class Services:
         self.newpolls = NewPolls(self.dialogs)
         self.subscribing = Subscribing(self.dialogs)
         self.privacy = Privacy(lambda: self.stats, self.dialogs, self.forget_cached)
+        self.cases = Cases(stores.cases, stores.staff, stores.audit, self.settings)
         # Residents can answer /poll from the very first start.
         await self.polls.ensure_default(self.settings.POLL_QUESTION, self.settings.POLL_OPTIONS)
         key = self.settings.STATS_KEY
@@ -327,6 +331,7 @@ class _Stores:
         self.subscriptions = SubscriptionStore(db, settings.tz)
         self.broadcasts = BroadcastStore(db)
         self.digests = DigestReader(db)
+        self.cases = CaseStore(db)
 
 
 Action = Callable[..., Awaitable[None]]

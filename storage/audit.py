@@ -57,6 +57,22 @@ class AuditLog:
         return written.lastrowid
 
     @staticmethod
+    async def record_in(
+        conn: aiosqlite.Connection,
+        actor: str | None,
+        action: str,
+        detail: dict[str, Any],
+        now: datetime | None = None,
+    ) -> None:
+        """Add an entry inside the caller's transaction (a case's step and its record are
+        written together: storage.cases)."""
+        stamp = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+        await conn.execute(
+            "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+            (stamp, actor, action, json.dumps(detail, ensure_ascii=False, sort_keys=True)),
+        )
+
+    @staticmethod
     async def unlink_actor_in(conn: aiosqlite.Connection, actor: str) -> None:
         """Entries naming `actor` (a resident's key) stay, nobody's: inside the caller's
         transaction (see storage.privacy). A resident's refused attempts at staff commands."""

@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from storage.audit import AuditLog
+from storage.cases import CaseStore
 from storage.chats import ChatStore
 from storage.db import Database
 from storage.dialogs import DialogStore
@@ -48,4 +49,6 @@ async def forget(
         # Their refused attempts at staff commands stay in the audit log, nobody's.
         await AuditLog.unlink_actor_in(conn, key)
         await DialogStore.forget_person_in(conn, channel, chat_id)  # a half-written /newpoll
+        # Their reports stay as the commune's record, without who, where or their phone.
+        await CaseStore.forget_reporter_in(conn, channel, chat_id)
     return Forgotten(profile=profile, votes=votes, events=events, subscription=stopped)
