@@ -35,6 +35,8 @@ from telegram.ext import (
 from bot.adapter import ButtonHandler
 from bot.callbacks import (
     BroadcastAction,
+    CaseAction,
+    CaseList,
     DraftAction,
     ListPage,
     OpenArticle,
@@ -53,6 +55,7 @@ from bot.progress import FOLLOW_SECONDS
 from bot.updates import ChatOrder
 from handlers import (
     broadcast,
+    casework,
     delivery,
     errors,
     news,
@@ -80,6 +83,7 @@ class Front:
     broadcaster: broadcast.Broadcaster
     newpoll: poll.NewPollDialog
     poll_messages: poll.PollMessages
+    typing: casework.Typing  # a staff member typing for a case (answer, note, duplicate)
 
 
 def _routes(front: Front) -> dict[str, list[Route]]:
@@ -115,10 +119,14 @@ def _routes(front: Front) -> dict[str, list[Route]]:
         "sendpoll": [(push.sendpoll_command, None)],
         "broadcast": [(front.broadcaster.start, None)],
         "broadcasts": [(front.broadcaster.list_command, None)],
-        # /cancel belongs to the dialog under way: a poll being written, else an announcement.
+        "cases": [(casework.cases_command, None)],
+        "casescsv": [(casework.casescsv_command, None)],
+        # /cancel belongs to the dialog under way: a poll being written, else an announcement,
+        # else what a staff member types for a case.
         "cancel": [
             (front.newpoll.cancel, front.newpoll.writing),
             (front.broadcaster.cancel_command, front.broadcaster.drafting),
+            (casework.cancel, front.typing),
         ],
     }
 
@@ -157,6 +165,14 @@ def _others(
             filters.ChatType.PRIVATE & content & front.broadcaster.awaiting_filter,
             front.broadcaster.on_message,
         ),
+        # Residents' reports as staff handle them; what a staff member types for a case (its
+        # answer, a note, the case it repeats) comes before the search.
+        ButtonHandler(casework.on_list, CaseList),
+        ButtonHandler(casework.on_action, CaseAction),
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & front.typing,
+            casework.on_text,
+        ),
         # A forwarded message is something to keep (say, to /addstaff its author), not a
         # search: it gets no answer.
         MessageHandler(
@@ -171,7 +187,12 @@ def _others(
 def register(application: BotApplication) -> Front:
     """Register every handler. Order matters: see the comments on each group."""
     services = application.bot_data.services
-    front = Front(broadcast.Broadcaster(), poll.NewPollDialog(services), poll.PollMessages())
+    front = Front(
+        broadcast.Broadcaster(),
+        poll.NewPollDialog(services),
+        poll.PollMessages(),
+        casework.Typing(services),
+    )
     application.bot_data.front = front
     processor = application.update_processor
     if isinstance(processor, ChatOrder):
@@ -220,6 +241,8 @@ JOB_NAMES = (
     f"{push.DIGEST_JOB}-catch-up",
     "prune-searches",
     "prune-interaction-log",
+    casework.REMINDER_JOB,
+    casework.SUMMARY_JOB,
     news.JOB_NAME,
 )
 
@@ -253,6 +276,14 @@ def schedule(application: BotApplication) -> None:
     job_queue.run_once(push.digest_tick, when=5, name=f"{push.DIGEST_JOB}-catch-up")
     job_queue.run_repeating(reading.prune_searches, interval=DAY, first=60, name="prune-searches")
     job_queue.run_repeating(stats.prune_log, interval=DAY, first=120, name="prune-interaction-log")
+    # Residents' reports: the reminders of deadlines (each once, remembered in the database),
+    # and the owners' morning summary (once a local day, from casework.SUMMARY_HOUR).
+    job_queue.run_repeating(
+        casework.reminders_tick, interval=10 * 60, first=30, name=casework.REMINDER_JOB
+    )
+    job_queue.run_repeating(
+        casework.summary_tick, interval=10 * 60, first=45, name=casework.SUMMARY_JOB
+    )
     if services.news is not None:
         job_queue.run_repeating(
             news.poll_news,

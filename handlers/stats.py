@@ -11,7 +11,8 @@ from telegram import Update
 from bot import charts, formats
 from bot.adapter import opening, refused, reply
 from bot.callbacks import ForgetAnswer
-from bot.context import BotContext
+from bot.context import BotContext, Services
+from bot.views.casework import figures_text
 from bot.views.stats import (
     SUBSCRIPTION_WEEKS,
     Subscriptions,
@@ -49,10 +50,28 @@ async def stats_command(update: Update, context: BotContext) -> None:
     now = datetime.now(UTC)
     counter = await services.stats.counter(now)
     subscribers = await services.subscriptions.count()
+    answered = await services.cases.store.answered_between(*_this_month(now, services))
     when = formats.stamp(now, services.settings.tz)
     await message.reply_text(
-        counter_text(services.catalog, lang, counter, subscribers, services.settings.TIMEZONE, when)
+        counter_text(
+            services.catalog,
+            lang,
+            counter,
+            subscribers,
+            services.settings.TIMEZONE,
+            when,
+            answered=answered,
+        )
     )
+
+
+def _this_month(now: datetime, services: Services) -> tuple[datetime, datetime]:
+    """The local calendar month of `now`, as [start, end) moments."""
+    start = now.astimezone(services.settings.tz).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    following = (start + timedelta(days=32)).replace(day=1)
+    return start, following
 
 
 async def forget_command(update: Update, context: BotContext) -> None:
@@ -118,6 +137,11 @@ async def staffstats_command(update: Update, context: BotContext) -> None:
     subscriptions = Subscriptions(await services.subscriptions.counts(), events, first_monday)
     when = formats.stamp(now, services.settings.tz)
     await message.reply_text(staff_text(catalog, lang, figures, titles, when, subscriptions))
+    # Residents' reports, by month and topic: the last three months (/casescsv has a year).
+    since = _this_month(now - timedelta(days=62), services)[0]
+    cases = await services.cases.store.figures(since, services.settings.tz)
+    topics = {topic.topic_id: topic for topic in await services.cases.topics(everything=True)}
+    await message.reply_text(figures_text(catalog, lang, cases, topics, when))
     days = [formats.day_month(day) for day, _, _ in figures.daily]
     # Drawing takes a moment of CPU: off the event loop, so residents are not held up.
     png = await asyncio.to_thread(

@@ -16,7 +16,7 @@ from bot.callbacks import CaseAction, CaseActionName, CaseList
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
 from bot.views import Button, View, rows_of
-from storage.cases import STATES, Case, CaseNote, Topic
+from storage.cases import STATES, Case, CaseFigures, CaseNote, Topic
 
 __all__ = [
     "FILTERS",
@@ -167,13 +167,14 @@ def _with(here: CaseList, **changes: object) -> CaseList:
     return CaseList(**values)  # type: ignore[arg-type]
 
 
-def pick_view(
-    catalog: Catalog, lang: str, here: CaseList, topics: Sequence[Topic]
-) -> View:
+def pick_view(catalog: Catalog, lang: str, here: CaseList, topics: Sequence[Topic]) -> View:
     """The choice of a topic or a state for /cases (the other filter kept, the first page)."""
     if here.pick == "topic":
-        choices = [Button(catalog.text("casework.all_topics", lang), _with(here, topic="",
-                                                                           page=0, pick="no"))]
+        choices = [
+            Button(
+                catalog.text("casework.all_topics", lang), _with(here, topic="", page=0, pick="no")
+            )
+        ]
         choices += [
             Button(
                 topic_label(catalog, lang, topic),
@@ -261,9 +262,7 @@ def case_view(
     return View(text, _case_buttons(catalog, lang, case))
 
 
-def _case_buttons(
-    catalog: Catalog, lang: str, case: Case
-) -> tuple[tuple[Button, ...], ...]:
+def _case_buttons(catalog: Catalog, lang: str, case: Case) -> tuple[tuple[Button, ...], ...]:
     def button(key: str, action: CaseActionName) -> Button:
         return Button(catalog.text(f"casework.btn_{key}", lang), CaseAction(case.case_id, action))
 
@@ -284,9 +283,7 @@ def _back(catalog: Catalog, lang: str, case_id: int) -> Button:
     return Button(catalog.text("casework.btn_back", lang), CaseAction(case_id, "open"))
 
 
-def assign_view(
-    catalog: Catalog, lang: str, case: Case, people: Sequence[tuple[int, str]]
-) -> View:
+def assign_view(catalog: Catalog, lang: str, case: Case, people: Sequence[tuple[int, str]]) -> View:
     """Whom to assign the case to: a button per staff member (owners included)."""
     if not people:
         return View(
@@ -358,9 +355,7 @@ def answer_preview(catalog: Catalog, lang: str, case: Case, text: str) -> View:
     )
 
 
-def confirm_view(
-    catalog: Catalog, lang: str, case: Case, what: CaseActionName
-) -> View:
+def confirm_view(catalog: Catalog, lang: str, case: Case, what: CaseActionName) -> View:
     """Closing or marking spam asks first."""
     key, yes, action = {
         "close": ("casework.close_ask", "casework.btn_yes_close", "closeok"),
@@ -440,20 +435,6 @@ def summary_text(
 # -- figures ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class CaseFigures:
-    """The figures of the cases received in a month, of one topic or (None) of all."""
-
-    month: str  # YYYY-MM, local
-    topic_id: int | None
-    received: int
-    answered: int
-    on_time: int  # answered on or before the deadline (or without one)
-    median_hours: float | None  # from receipt to answer, of those answered
-    satisfied: int
-    rated: int
-
-
 def _median(catalog: Catalog, lang: str, hours: float | None) -> str:
     if hours is None:
         return catalog.text("casework.median_none", lang)
@@ -464,9 +445,7 @@ def _median(catalog: Catalog, lang: str, hours: float | None) -> str:
     return catalog.text("casework.days", lang, count=formats.number(days, lang))
 
 
-def _figures_values(
-    catalog: Catalog, lang: str, figures: CaseFigures
-) -> dict[str, object]:
+def _figures_values(catalog: Catalog, lang: str, figures: CaseFigures) -> dict[str, object]:
     return {
         "received": figures.received,
         "answered": figures.answered,
@@ -495,18 +474,21 @@ def figures_text(
             if f.topic_id is None:
                 lines.append(
                     catalog.text(
-                        "casework.figures_month", lang, month=_month(month),
+                        "casework.figures_month",
+                        lang,
+                        month=_month(month),
                         **_figures_values(catalog, lang, f),
-                    )  # fmt: skip
+                    )
                 )
         for f in of_month:
             if f.topic_id is not None:
                 lines.append(
                     catalog.text(
-                        "casework.figures_topic", lang,
+                        "casework.figures_topic",
+                        lang,
                         topic=topic_label(catalog, lang, topics.get(f.topic_id)),
                         **_figures_values(catalog, lang, f),
-                    )  # fmt: skip
+                    )
                 )
     body = "\n".join(lines) if lines else catalog.text("casework.figures_none", lang)
     return catalog.text("casework.figures", lang, when=when, months=SafeHtml(body))

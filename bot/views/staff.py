@@ -13,11 +13,13 @@ from storage.audit import AuditEntry
 
 __all__ = ["CASE_ACTIONS", "KNOWN_ACTIONS", "audit_line"]
 
-# What staff do with a resident's case (bot.views.casework records them), each with the case's
-# number in `number`: a staff member is accountable for every step.
+# The steps of residents' reports (storage.cases records each with its case's number in
+# `case`), and the changes to their topics: staff are accountable for every one.
 CASE_ACTIONS = frozenset(
-    {"case_assigned", "case_deadline", "case_answered", "case_closed", "case_duplicate",
-     "case_spam", "case_note"}
+    {"case_received", "case_assigned", "case_deadline", "case_answered", "case_closed",
+     "case_duplicate", "case_spam", "case_note", "case_rated", "case_reopened",
+     "case_rating_word", "case_topic_added", "case_topic_renamed", "case_topic_offered",
+     "case_topic_handler"}
 )  # fmt: skip
 
 # Actions with a sentence of their own in the catalogue (`staff.audit_<action>`); any other
@@ -50,10 +52,8 @@ def audit_line(
         # Stored as data: put in words in the reader's language.
         found = audit_values(catalog, lang, entry.detail, tz)
         values.update({k: v[:_DETAIL_CHARS] if isinstance(v, str) else v for k, v in found.items()})
-    if entry.action == "case_deadline" and isinstance(entry.detail.get("deadline"), str):
-        # Stored as an ISO date: written as the reader's language writes a date.
-        with contextlib.suppress(ValueError):
-            values["day"] = formats.day(date.fromisoformat(entry.detail["deadline"]), lang=lang)
+    if entry.action in CASE_ACTIONS:
+        values.update(_case_values(catalog, lang, entry.detail, names))
     if values.get("name") == "":
         values["name"] = catalog.text("staff.unknown_name", lang)
     what = None
@@ -68,6 +68,31 @@ def audit_line(
         )
         what = catalog.text("staff.audit_other", lang, action=entry.action, details=details)
     return catalog.text("staff.audit_line", lang, when=when, who=SafeHtml(who), what=SafeHtml(what))
+
+
+def _case_values(
+    catalog: Catalog, lang: str, detail: dict[str, object], names: dict[str, str]
+) -> dict[str, str]:
+    """A case step's details in words: a date as the language writes it, a person by name."""
+    values: dict[str, str] = {}
+    deadline = detail.get("deadline")
+    if isinstance(deadline, str):
+        with contextlib.suppress(ValueError):
+            values["day"] = formats.day(date.fromisoformat(deadline), lang=lang)
+    person = detail.get("assignee", detail.get("staff"))
+    if person is not None:
+        values["name"] = names.get(str(person)) or f"ID {person}"
+    if "active" in detail:
+        values["shown"] = catalog.text(
+            "staff.audit_topic_shown" if detail["active"] else "staff.audit_topic_hidden", lang
+        )
+    if "handles" in detail:
+        values["handles"] = catalog.text(
+            "staff.audit_topic_handles" if detail["handles"] else "staff.audit_topic_leaves",
+            lang,
+            name=values.get("name", ""),
+        )
+    return values
 
 
 def _short(value: object) -> str:

@@ -29,9 +29,17 @@ SUBSCRIPTION_WEEKS = 8
 
 
 def counter_text(
-    catalog: Catalog, lang: str, counter: Counter, subscribers: int, zone: str, when: str
+    catalog: Catalog,
+    lang: str,
+    counter: Counter,
+    subscribers: int,
+    zone: str,
+    when: str,
+    *,
+    answered: int = 0,
 ) -> str:
-    """The public counter as a message, with the number of chats subscribed to the news."""
+    """The public counter as a message, with the number of chats subscribed to the news and
+    of residents' reports answered this month."""
     figures = {
         name: number(getattr(counter, name), lang)
         for name in ("today", "week", "month", "year", "total", "residents")
@@ -42,6 +50,7 @@ def counter_text(
         zone=zone,
         when=when,
         subscribers=number(subscribers, lang),
+        answered=number(answered, lang),
         **figures,
     )
 
