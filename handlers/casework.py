@@ -66,6 +66,8 @@ __all__ = [
     "CaseList",
     "Typing",
     "cancel",
+    "case_page",
+    "cases_view",
     "cases_command",
     "casescsv_command",
     "on_action",
@@ -116,7 +118,11 @@ async def cases_command(update: Update, context: BotContext) -> None:
         return
     services = context.services
     lang = await services.language_of(update.effective_user)
-    view = await _listing(services, lang, CaseList())
+    if message.chat.type != ChatType.PRIVATE:
+        # Who reported and what is for staff only: never in a group.
+        await message.reply_text(services.catalog.text("casework.private_only", lang))
+        return
+    view = await cases_view(services, lang, CaseList())
     assert view is not None
     await reply(message, view)
 
@@ -125,7 +131,7 @@ async def _topics(services: Services) -> dict[int, Topic]:
     return {topic.topic_id: topic for topic in await services.cases.topics(everything=True)}
 
 
-async def _listing(services: Services, lang: str, here: CaseList) -> View | None:
+async def cases_view(services: Services, lang: str, here: CaseList) -> View | None:
     """The view of a /cases button, or None if its filter is not one the bot offers (stale)."""
     topics = await _topics(services)
     topic_id = parse_int(here.topic) if here.topic else 0
@@ -167,7 +173,7 @@ async def on_list(update: Update, context: BotContext) -> None:
         await tap.query.answer()
         await refused(update, context, "cases")
         return
-    view = await _listing(context.services, tap.lang, tap.data)
+    view = await cases_view(context.services, tap.lang, tap.data)
     if view is None:
         await _stale(tap, context)
         return
@@ -202,7 +208,7 @@ async def _telegram_name(context: BotContext, user_id: int) -> str:
     return (chat.full_name or "") if chat.type == ChatType.PRIVATE else ""
 
 
-async def _case_view(context: BotContext, lang: str, case: Case, said: str = "") -> View:
+async def case_page(context: BotContext, lang: str, case: Case, said: str = "") -> View:
     """A case's view, with what was just done above it."""
     services = context.services
     notes = await services.cases.notes(case.case_id)
@@ -264,7 +270,7 @@ async def on_action(update: Update, context: BotContext) -> None:
 
 async def _open(tap: Tap[CaseAction], context: BotContext, case: Case) -> None:
     await tap.query.answer()
-    view = await _case_view(context, tap.lang, case)
+    view = await case_page(context, tap.lang, case)
     await edit(tap.query, view.text, reply_markup=markup(view))
 
 
@@ -281,7 +287,7 @@ async def _not_now(tap: Tap[CaseAction], context: BotContext, case: Case) -> Non
     state = catalog.text(f"casework.state_{current.state}", tap.lang)
     said = catalog.text("casework.not_now", tap.lang, number=case.number, state=state)
     await tap.query.answer()
-    view = await _case_view(context, tap.lang, current, said)
+    view = await case_page(context, tap.lang, current, said)
     await edit(tap.query, view.text, reply_markup=markup(view))
 
 
@@ -315,7 +321,7 @@ async def _assign(tap: Tap[CaseAction], context: BotContext, case: Case) -> None
     told = assignee == tap.user.id or await _tell_assignee(context, change.case)
     key = "casework.assigned" if told else "casework.assigned_not_told"
     said = catalog.text(key, tap.lang, number=case.number, name=name)
-    await _show(tap, context, await _case_view(context, tap.lang, change.case, said))
+    await _show(tap, context, await case_page(context, tap.lang, change.case, said))
 
 
 async def _tell_assignee(context: BotContext, case: Case) -> bool:
@@ -397,7 +403,7 @@ async def _set_deadline(tap: Tap[CaseAction], context: BotContext, case: Case) -
     said = services.catalog.text(
         "casework.deadline_set", tap.lang, number=case.number, day=formats.day(day, lang=tap.lang)
     )
-    await _show(tap, context, await _case_view(context, tap.lang, change.case, said))
+    await _show(tap, context, await case_page(context, tap.lang, change.case, said))
 
 
 async def _ask_typing(tap: Tap[CaseAction], context: BotContext, case: Case) -> None:
@@ -426,7 +432,7 @@ async def _stop_typing(tap: Tap[CaseAction], context: BotContext, case: Case) ->
     assert tap.message is not None
     await services.dialogs.forget(CASEWORK, tap.message.chat.id, tap.user.id)
     said = services.catalog.text("casework.typing_cancelled", tap.lang, number=case.number)
-    await _show(tap, context, await _case_view(context, tap.lang, case, said))
+    await _show(tap, context, await case_page(context, tap.lang, case, said))
 
 
 async def _send_answer(tap: Tap[CaseAction], context: BotContext, case: Case) -> None:
@@ -447,7 +453,7 @@ async def _send_answer(tap: Tap[CaseAction], context: BotContext, case: Case) ->
     reached = await tell_resident(context, change)
     key = "casework.answered" if reached else "casework.answered_no_one"
     said = services.catalog.text(key, tap.lang, number=case.number)
-    await _show(tap, context, await _case_view(context, tap.lang, change.case, said))
+    await _show(tap, context, await case_page(context, tap.lang, change.case, said))
 
 
 async def _confirm(tap: Tap[CaseAction], context: BotContext, case: Case) -> None:
@@ -471,7 +477,7 @@ async def _close(tap: Tap[CaseAction], context: BotContext, case: Case) -> None:
         return
     await tell_resident(context, change)
     said = services.catalog.text(key, tap.lang, number=case.number)
-    await _show(tap, context, await _case_view(context, tap.lang, change.case, said))
+    await _show(tap, context, await case_page(context, tap.lang, change.case, said))
 
 
 async def _photos(tap: Tap[CaseAction], context: BotContext, case: Case) -> None:
@@ -546,7 +552,7 @@ async def on_text(update: Update, context: BotContext) -> None:
         note = await services.cases.add_note(case.case_id, user.id, text)
         said = catalog.text("casework.noted" if note else "casework.gone", lang,
                             number=case.number)  # fmt: skip
-        await reply(message, await _case_view(context, lang, case, said))
+        await reply(message, await case_page(context, lang, case, said))
         return
     await _duplicate(update, context, case, text, lang)
 
@@ -574,11 +580,11 @@ async def _duplicate(update: Update, context: BotContext, case: Case, text: str,
         current = await services.cases.get(case.case_id) or case
         state = catalog.text(f"casework.state_{current.state}", lang)
         said = catalog.text("casework.not_now", lang, number=case.number, state=state)
-        await reply(message, await _case_view(context, lang, current, said))
+        await reply(message, await case_page(context, lang, current, said))
         return
     await tell_resident(context, change)
     said = catalog.text("casework.duplicated", lang, number=case.number, original=original.number)
-    await reply(message, await _case_view(context, lang, change.case, said))
+    await reply(message, await case_page(context, lang, change.case, said))
 
 
 async def cancel(update: Update, context: BotContext) -> None:

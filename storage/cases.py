@@ -622,9 +622,12 @@ class CaseStore:
         the earliest deadline first — so the overdue come first — then those without one,
         the oldest first."""
         where, parameters = self._where(states, topic_id, late_before)
+        # The page's ids are chosen from the (state, deadline) index alone; only those few
+        # rows are then read whole, with their photos.
+        order = "ORDER BY deadline IS NULL, deadline, case_id"
         rows = await self._db.fetchall(
-            f"{_SELECT} WHERE {where}"
-            " ORDER BY deadline IS NULL, deadline, case_id LIMIT ? OFFSET ?",
+            f"{_SELECT} WHERE case_id IN (SELECT case_id FROM cases WHERE {where}"
+            f" {order} LIMIT ? OFFSET ?) {order}",
             (*parameters, limit, offset),
         )
         return [Case.of(row) for row in rows]

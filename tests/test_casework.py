@@ -142,6 +142,12 @@ async def test_cases_lists_the_overdue_first_with_filters_and_pages(
     late = text_of(telegram, OWNER, message_id)
     assert ": <b>1</b>, quá hạn <b>1</b>" in late
     assert cases[-1].number in late
+    # Never in a group: who reported is for staff only.
+    group = telegram.group(-100777, admins=[OWNER])
+    mark = telegram.mark()
+    await telegram.send(owner, "/cases", chat=group)
+    in_group = await telegram.wait_for("sendMessage", after=mark, chat_id=group.id)
+    assert in_group.params["text"].startswith("Phản ánh có thông tin của người dân")
     # A topic that does not exist is a stale button.
     answer = await press(telegram, bot, owner, message_id, CaseList(topic="99").pack())
     assert answer.params.get("text") == "Nút này đã cũ. Bạn vui lòng gõ /start để mở lại."
