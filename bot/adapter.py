@@ -7,6 +7,8 @@ another (see tests/test_imports.py).
 - `render`: a channel-neutral `bot.views.View` as Telegram HTML and an inline keyboard (the
   renderer itself, `for_telegram` and `markup`, is `bot.keyboard`'s, shared with `bot.push`).
 - `refused`, `is_staff`, `is_owner`, `record`: roles, as a Telegram update asks about them.
+- `tell_reporter`, `tell_case`: a case's news to its reporter, a case with its photos and
+  location to a staff member (Góp ý – phản ánh; shared by the residents' and the staff's side).
 """
 
 from __future__ import annotations
@@ -19,18 +21,21 @@ from typing import Any, Generic, TypeVar
 from telegram import (
     CallbackQuery,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     LinkPreviewOptions,
     Message,
     Update,
     User,
 )
-from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import CallbackQueryHandler, ExtBot
 
 from bot.callbacks import CallbackData
 from bot.context import BotContext, Services
 from bot.keyboard import markup
+from bot.services.cases import Case, Change
 from bot.views import View
+from bot.views.cases import resident_notice
 
 __all__ = [
     "ButtonHandler",
@@ -46,6 +51,8 @@ __all__ = [
     "render",
     "replace",
     "reply",
+    "tell_case",
+    "tell_reporter",
 ]
 
 log = logging.getLogger(__name__)
@@ -192,4 +199,49 @@ async def refused(
         await query.edit_message_text(text)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
+    return True
+
+
+# -- Góp ý – phản ánh: telling the people of a case -------------------------------------------
+
+
+async def tell_reporter(bot: ExtBot[None], services: Services, change: Change) -> bool:
+    """Send the reporter what they are told of `change` (`bot.views.cases.resident_notice`),
+    in their private chat; False when there is nothing to tell, nobody to tell (forgotten, or
+    on another channel than Telegram), or Telegram refused (blocked: logged, not raised)."""
+    case = change.case
+    view = resident_notice(services.catalog, change)
+    if view is None or case.reporter is None or case.channel != "telegram":
+        return False
+    text, keyboard = render(view)
+    try:
+        await bot.send_message(case.reporter.chat_id, text, reply_markup=keyboard)
+    except (Forbidden, BadRequest) as exc:
+        log.info(
+            "could not tell %s of %s (%s): %s",
+            services.who(case.reporter.chat_id), case.number, change.kind, exc,
+        )  # fmt: skip
+        return False
+    return True
+
+
+async def tell_case(
+    bot: ExtBot[None], services: Services, chat_id: int, view: View, case: Case
+) -> bool:
+    """Send a staff member a case: the view, then its photos (an album) and its location.
+    False when Telegram refused (a staff member who never opened the bot: logged)."""
+    text, keyboard = render(view)
+    try:
+        await bot.send_message(chat_id, text, reply_markup=keyboard)
+        if len(case.photos) == 1:
+            await bot.send_photo(chat_id, case.photos[0], caption=case.number)
+        elif case.photos:
+            album = [InputMediaPhoto(ref) for ref in case.photos]
+            album[0] = InputMediaPhoto(case.photos[0], caption=case.number)
+            await bot.send_media_group(chat_id, album)
+        if case.location is not None:
+            await bot.send_location(chat_id, *case.location)
+    except TelegramError as exc:
+        log.info("could not send %s to staff %s: %s", case.number, services.who(chat_id), exc)
+        return False
     return True

@@ -35,6 +35,10 @@ __all__ = [
     "ForgetAnswer",
     "ListPage",
     "OpenArticle",
+    "RateCase",
+    "ReportAction",
+    "ReportActionName",
+    "ReportStepName",
     "SearchPage",
     "SetLanguage",
     "ShowCategories",
@@ -415,3 +419,48 @@ class CaseAction(CallbackData):
     def __post_init__(self) -> None:
         if self.value < 0:
             raise ValueError("value: negative")
+
+
+# -- residents' reports (Góp ý – phản ánh) ------------------------------------------------------
+
+ReportStepName = Literal["topic", "description", "photos", "location", "phone", "preview"]
+ReportActionName = Literal["topic", "skip", "send", "cancel"]
+# Where each button is offered ("cancel": at every step).
+_REPORT_STEPS: dict[str, frozenset[str]] = {
+    "topic": frozenset({"topic"}),
+    "skip": frozenset({"photos", "location", "phone"}),
+    "send": frozenset({"preview"}),
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReportAction(CallbackData):
+    """A button of the /gopy dialog: `gy:<action>:<step it was shown at>:<topic>`.
+
+    The step makes a button of an earlier step stale (a "skip" under the photos' question must
+    not skip the location); the dialog's draft itself is kept on the bot's side.
+    """
+
+    prefix: ClassVar[str] = "gy"
+    action: ReportActionName
+    step: ReportStepName
+    value: int = 0
+
+    def __post_init__(self) -> None:
+        allowed = _REPORT_STEPS.get(self.action)
+        if allowed is not None and self.step not in allowed:
+            raise ValueError(f"{self.action} is not a button of the {self.step} step")
+        if self.action == "topic" and self.value < 1:
+            raise ValueError("no topic")
+        if self.action != "topic" and self.value != 0:
+            raise ValueError(f"{self.action}: no value")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RateCase(CallbackData):
+    """Under the commune's answer: `gr:<case>:yes|no`; after rating, `gr:<case>:skip` declines
+    to add a word."""
+
+    prefix: ClassVar[str] = "gr"
+    case_id: int
+    answer: Literal["yes", "no", "skip"]

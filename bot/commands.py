@@ -41,6 +41,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("subscribe", "everyone", "residents"),
     Command("links", "everyone", "residents"),
     Command("poll", "everyone", "residents"),
+    # Góp ý – phản ánh: a resident's report to the commune, and their reports.
+    Command("gopy", "everyone", "residents"),
+    Command("phananh", "everyone", "residents"),
     Command("stats", "everyone", "residents"),
     Command("language", "everyone", "residents"),
     Command("help", "everyone", "residents"),

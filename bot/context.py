@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from telegram import Bot, User
+from telegram import Bot, ReplyKeyboardMarkup, User
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Settings
@@ -22,6 +22,7 @@ from bot.services import Announcements, Dialogs, Roles
 from bot.services.cases import Cases
 from bot.services.polls import NewPolls
 from bot.services.privacy import Privacy
+from bot.services.reporting import Reporting
 from bot.services.subscribing import Subscribing
 from storage import AuditLog, Database, PollStore, StaffStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
@@ -73,6 +74,7 @@ class Services:
         self.subscribing: Subscribing
         self.privacy: Privacy
         self.cases: Cases
+        self.reporting: Reporting
         # The commune's channel as Telegram numbers it (chats, the outbox and Telegram's own
         # updates all use the number): CHANNEL_ID itself, or the id of the @username it gives,
         # once handlers.delivery.find_channel has looked it up.
@@ -111,6 +113,7 @@ class Services:
         self.subscribing = Subscribing(self.dialogs)
         self.privacy = Privacy(lambda: self.stats, self.dialogs, self.forget_cached)
         self.cases = Cases(stores.cases, stores.staff, stores.audit, self.settings)
+        self.reporting = Reporting(self.dialogs, self.cases)
         # Residents can answer /poll from the very first start.
         await self.polls.ensure_default(self.settings.POLL_QUESTION, self.settings.POLL_OPTIONS)
         key = self.settings.STATS_KEY
@@ -346,6 +349,9 @@ class BotData:
         self._services: Services | None = None
         self.actions: dict[str, Action] = {}
         self.front: object | None = None  # handlers.Front, once registered
+        # The main menu's keyboard in a language (handlers.start's), for a dialog that puts its
+        # own reply keyboard in its place (/gopy's "share location") and gives it back after.
+        self.main_menu: Callable[[str], ReplyKeyboardMarkup] | None = None
 
     def attach(self, services: Services) -> None:
         """Give the bot its services; done once by the wiring."""

@@ -40,6 +40,8 @@ from bot.callbacks import (
     DraftAction,
     ListPage,
     OpenArticle,
+    RateCase,
+    ReportAction,
     SearchPage,
     SetLanguage,
     ShowCategories,
@@ -55,6 +57,7 @@ from bot.progress import FOLLOW_SECONDS
 from bot.updates import ChatOrder
 from handlers import (
     broadcast,
+    cases,
     casework,
     delivery,
     errors,
@@ -84,6 +87,8 @@ class Front:
     newpoll: poll.NewPollDialog
     poll_messages: poll.PollMessages
     typing: casework.Typing  # a staff member typing for a case (answer, note, duplicate)
+    reporting: cases.InDialog  # a resident writing a report (/gopy)
+    reporting_or_wording: cases.InDialog  # ... or adding a word to their rating
 
 
 def _routes(front: Front) -> dict[str, list[Route]]:
@@ -119,13 +124,16 @@ def _routes(front: Front) -> dict[str, list[Route]]:
         "sendpoll": [(push.sendpoll_command, None)],
         "broadcast": [(front.broadcaster.start, None)],
         "broadcasts": [(front.broadcaster.list_command, None)],
+        "gopy": [(cases.gopy_command, None)],
+        "phananh": [(cases.phananh_command, None)],
         "cases": [(casework.cases_command, None)],
         "casescsv": [(casework.casescsv_command, None)],
         # /cancel belongs to the dialog under way: a poll being written, else an announcement,
-        # else what a staff member types for a case.
+        # else a report, else what a staff member types for a case.
         "cancel": [
             (front.newpoll.cancel, front.newpoll.writing),
             (front.broadcaster.cancel_command, front.broadcaster.drafting),
+            (cases.cancel_command, front.reporting),
             (casework.cancel, front.typing),
         ],
     }
@@ -153,6 +161,14 @@ def _others(
         MessageHandler(
             filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & front.newpoll.writing,
             front.newpoll.on_text,
+        ),
+        # /gopy: its message handler takes only what a resident in the dialog sends (a text, a
+        # photo, a location, a shared contact), or their word after rating an answer.
+        ButtonHandler(cases.on_report_button, ReportAction),
+        ButtonHandler(cases.on_rate, RateCase),
+        MessageHandler(
+            filters.UpdateType.MESSAGE & ~filters.COMMAND & front.reporting_or_wording,
+            cases.on_message,
         ),
         ButtonHandler(front.poll_messages.on_vote, Vote),
         ButtonHandler(front.poll_messages.on_results, ShowResults),
@@ -192,8 +208,11 @@ def register(application: BotApplication) -> Front:
         poll.NewPollDialog(services),
         poll.PollMessages(),
         casework.Typing(services),
+        cases.InDialog(services, words=False),
+        cases.InDialog(services, words=True),
     )
     application.bot_data.front = front
+    application.bot_data.main_menu = lambda lang: start.main_menu(services.catalog, lang)
     processor = application.update_processor
     if isinstance(processor, ChatOrder):
         # What staff see must be what residents get: a draft's messages are taken in order.

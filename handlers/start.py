@@ -27,6 +27,7 @@ MENU_KEYS = (
     "menu.links",
     "menu.poll",
     "menu.subscribe",
+    "menu.gopy",
     "menu.help",
 )
 
@@ -88,7 +89,7 @@ async def menu_button(update: Update, context: BotContext) -> None:
     # The button does what its command does (the commands' handlers, by name: see
     # handlers.register).
     command = key.removeprefix("menu.") if key is not None else None
-    if command in ("latest", "categories", "links", "poll", "subscribe"):
+    if command in ("latest", "categories", "links", "poll", "subscribe", "gopy"):
         await context.bot_data.actions[command](update, context)
     elif key == "menu.search":
         await message.reply_text(

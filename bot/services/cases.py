@@ -68,6 +68,7 @@ __all__ = [
     "MAX_PHOTOS",
     "MAX_TOPIC_CHARS",
     "MAX_WORD_CHARS",
+    "MIN_DESCRIPTION_CHARS",
     "OPEN_STATES",
     "Case",
     "CaseEvent",
@@ -80,6 +81,7 @@ __all__ = [
     "Refusal",
     "Reporter",
     "Topic",
+    "clean",
     "is_working_day",
     "working_days_after",
 ]

@@ -528,6 +528,35 @@ class FakeTelegram:
             for index, kind in enumerate(kinds)
         ]
 
+    async def send_location(self, user: User, latitude: float, longitude: float) -> dict[str, Any]:
+        """The user shares a location (the attachment menu's, or a `request_location` button's)."""
+        return await self._send_fields(
+            user, {"location": {"latitude": latitude, "longitude": longitude}}
+        )
+
+    async def send_contact(
+        self, user: User, phone_number: str, *, own: bool = True
+    ) -> dict[str, Any]:
+        """The user sends a contact: their own through a `request_contact` button (Telegram then
+        adds their user id), or someone else's from their address book."""
+        contact: dict[str, Any] = {"phone_number": phone_number, "first_name": user.first_name}
+        if own:
+            contact["user_id"] = user.id
+        return await self._send_fields(user, {"contact": contact})
+
+    async def _send_fields(self, user: User, fields: dict[str, Any]) -> dict[str, Any]:
+        chat = self.chats[user.id]
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids[chat.id]),
+            "date": int(time.time()),
+            "chat": chat.to_api(),
+            "from": user.to_api(),
+            **fields,
+        }
+        self.messages[(chat.id, message["message_id"])] = StoredMessage(message)
+        await self.push({"message": message})
+        return message
+
     async def press(self, user: User, message: dict[str, Any] | int, data: str) -> str:
         """The user taps a button carrying `data` under a message; returns the query id."""
         if isinstance(message, int):
@@ -1130,6 +1159,39 @@ class FakeTelegram:
 
     async def _api_sendDocument(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         return await self._media("document", params, files)
+
+    async def _api_sendMediaGroup(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        chat = self._chat(params.get("chat_id"))
+        media = params.get("media")
+        if isinstance(media, str):
+            media = json.loads(media)
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise bad_request("wrong number of messages in the media group")
+        sent = []
+        for item in media:
+            kind = item.get("type")
+            file_id = str(item.get("media") or "")
+            if kind not in ("photo", "document") or file_id not in self.files:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            caption, entities, html = self._format(item, "caption", MAX_CAPTION)
+            message = self._new_message(
+                chat,
+                caption=caption,
+                caption_entities=entities,
+                media_group_id=f"g{id(media)}",
+                **{kind: _media(kind, file_id, self.files[file_id], "file")},
+            )
+            sent.append(self._store(message, html))
+        return sent
+
+    async def _api_sendLocation(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        chat = self._chat(params.get("chat_id"))
+        latitude, longitude = float(params["latitude"]), float(params["longitude"])
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise bad_request("wrong coordinates")
+        markup = self._check_markup(params)
+        place = {"latitude": latitude, "longitude": longitude}
+        return self._store(self._new_message(chat, location=place, reply_markup=markup), None)
 
     async def _api_copyMessage(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         chat = self._chat(params.get("chat_id"))
