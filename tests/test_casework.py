@@ -227,6 +227,15 @@ async def test_an_answer_reaches_the_resident_with_the_rating_buttons(
     stored = await services(bot).cases.get(case.case_id)
     assert stored is not None
     assert (stored.state, stored.answer, stored.answered_by) == ("answered", answer, STAFF)
+    # The resident can rate it: not satisfied reopens it for staff (the rating is the cases'
+    # own part; here it shows in /cases again).
+    await press(telegram, bot, resident, int(received[0].result["message_id"]),
+                f"gr:{case.case_id}:no")  # fmt: skip
+    reopened = await services(bot).cases.get(case.case_id)
+    assert reopened is not None
+    assert (reopened.state, reopened.rating) == ("reopened", "unsatisfied")
+    listing = await telegram.reply_to(staff, "/cases")
+    assert f"• <b>{case.number}</b> · Giao thông – đường sá · mở lại" in listing.params["text"]
     # A second tap on "Send" sends nothing more.
     mark = telegram.mark()
     await press(

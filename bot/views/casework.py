@@ -16,6 +16,7 @@ from bot.callbacks import CaseAction, CaseActionName, CaseList
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
 from bot.views import Button, View, rows_of
+from bot.views.cases import topic_label
 from storage.cases import STATES, Case, CaseFigures, CaseNote, Topic
 
 __all__ = [
@@ -44,18 +45,6 @@ PAGE_SIZE = 8  # cases a page of /cases
 FILTERS = ("", "late", "all")
 _NOTES_SHOWN = 5  # the latest internal notes under a case
 _SUMMARY_LINES = 10  # overdue cases named in the morning summary
-
-
-def topic_label(catalog: Catalog, lang: str, topic: Topic | None) -> str:
-    """A topic's name: the catalogue's for the topics the bot seeded, else as staff named it."""
-    if topic is None:
-        return "?"
-    if topic.code:
-        try:
-            return catalog.text(f"cases.topic.{topic.code}", lang)
-        except KeyError:
-            pass
-    return topic.name
 
 
 def state_label(catalog: Catalog, lang: str, state: str) -> str:
