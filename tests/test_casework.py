@@ -486,3 +486,28 @@ async def test_casescsv_staffstats_and_the_public_stats_line(
     assert "nhận 3, đã trả lời 2, đúng hạn 2" in figures
     assert "hài lòng 1/1" in figures
     assert "  • Môi trường – vệ sinh: nhận 2, trả lời 1" in figures
+
+
+async def test_what_staff_type_for_a_case_survives_a_restart_and_cancel_drops_it(
+    telegram: FakeTelegram, settings: Settings, owner: User, resident: User
+) -> None:
+    async with running(build_application(settings)) as bot:
+        case = await report(bot)
+        message_id = await open_case(telegram, bot, owner, case)
+        await press(telegram, bot, owner, message_id, CaseAction(case.case_id, "ans").pack())
+    async with running(build_application(settings)) as bot:
+        preview = await telegram.reply_to(owner, "Xã đã xử lý xong.")
+        assert "<blockquote>Xã đã xử lý xong.</blockquote>" in preview.params["text"]
+        mark = telegram.mark()
+        cancelled = await telegram.reply_to(owner, "/cancel")
+        assert cancelled.params["text"] == f"Đã thôi. Phản ánh <b>{case.number}</b> vẫn như cũ."
+        # "Send" under the old preview sends nothing now.
+        answer = await press(
+            telegram, bot, owner, int(preview.result["message_id"]),
+            CaseAction(case.case_id, "ansok").pack(),
+        )  # fmt: skip
+        assert answer.params.get("show_alert") is True
+        assert not sent_to(telegram, RESIDENT, mark)
+        stored = await services(bot).cases.get(case.case_id)
+        assert stored is not None
+        assert stored.state == "received"
