@@ -381,6 +381,8 @@ async def test_setting_a_deadline_with_the_buttons(
     stored = await services(bot).cases.get(case.case_id)
     assert stored is not None
     assert stored.deadline == three
+    audit = await telegram.reply_to(owner, "/audit")
+    assert f"đặt hạn xử lý phản ánh {case.number}: {three:%d/%m/%Y}" in audit.params["text"]
     # A number of days no button offers is stale.
     answer = await press(
         telegram, bot, owner, message_id, CaseAction(case.case_id, "dset", 4).pack()
@@ -394,6 +396,9 @@ async def test_the_morning_summary_goes_to_the_owners_once_a_day(
     case = await report(bot)
     await services(bot).cases.set_deadline(case.case_id, OWNER, date(2026, 12, 1))
     await report(bot, person=OTHER_RESIDENT)
+    assert bot.job_queue is not None
+    for name in ("case-reminders", "case-summary"):
+        assert bot.job_queue.get_jobs_by_name(name), name
     context = context_of(bot)
     six = datetime(2026, 12, 3, 23, 0, tzinfo=UTC) - timedelta(hours=1)  # 05:00 local
     assert not await summarise(context, six)
