@@ -516,3 +516,39 @@ async def test_what_staff_type_for_a_case_survives_a_restart_and_cancel_drops_it
         stored = await services(bot).cases.get(case.case_id)
         assert stored is not None
         assert stored.state == "received"
+
+
+async def test_photos_shown_to_staff_by_reference_and_closing_tells_the_resident(
+    telegram: FakeTelegram, bot: BotApplication, owner: User, resident: User
+) -> None:
+    # The resident's photos, as Telegram keeps them: the bot holds their file ids only.
+    telegram.files["photo-o-ga-1"] = b"\x89PNG one"
+    telegram.files["photo-o-ga-2"] = b"\x89PNG two"
+    new = NewCase(
+        Reporter("telegram", RESIDENT, RESIDENT), "vi", 1, "Ổ gà lớn ở thôn 3",
+        photos=("photo-o-ga-1", "photo-o-ga-2"), location=(15.571234, 108.474321),
+    )  # fmt: skip
+    case = await services(bot).cases.submit(new)
+    assert isinstance(case, Case)
+    message_id = await open_case(telegram, bot, owner, case)
+    view = text_of(telegram, OWNER, message_id)
+    assert "📷 2 ảnh" in view
+    assert "https://www.google.com/maps?q=15.571234,108.474321" in view
+    mark = telegram.mark()
+    await press(telegram, bot, owner, message_id, CaseAction(case.case_id, "pics").pack())
+    photos = telegram.calls_to("sendPhoto", after=mark, chat_id=OWNER)
+    assert [call.params["photo"] for call in photos] == ["photo-o-ga-1", "photo-o-ga-2"]
+
+    await press(telegram, bot, owner, message_id, CaseAction(case.case_id, "close").pack())
+    assert "Người phản ánh sẽ được báo." in text_of(telegram, OWNER, message_id)
+    mark = telegram.mark()
+    await press(telegram, bot, owner, message_id, CaseAction(case.case_id, "closeok").pack())
+    assert f"✅ Đã đóng <b>{case.number}</b>" in text_of(telegram, OWNER, message_id)
+    told = sent_to(telegram, RESIDENT, mark)
+    assert len(told) == 1
+    assert case.number in told[0]
+    stored = await services(bot).cases.get(case.case_id)
+    assert stored is not None
+    assert stored.state == "closed"
+    # No longer among the open ones.
+    assert "không có phản ánh nào" in (await telegram.reply_to(owner, "/cases")).params["text"]
