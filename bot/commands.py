@@ -67,6 +67,7 @@ COMMANDS: tuple[Command, ...] = (
     # Residents' reports (góp ý – phản ánh), as staff handle them.
     Command("cases", "staff", "staff"),
     Command("casescsv", "staff", "staff"),
+    Command("casetopics", "staff", "staff"),
     Command("addstaff", "owners", "owners"),
     Command("removestaff", "owners", "owners"),
     Command("audit", "owners", "owners"),

@@ -22,12 +22,13 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import filters
 
-from bot.adapter import Tap, markup, opening, tell_case
-from bot.callbacks import RateCase, ReportAction
+from bot.adapter import Tap, markup, opening, refused, tell_case
+from bot.callbacks import RateCase, ReportAction, parse_int
 from bot.context import BotContext, Services
-from bot.services.cases import Case, Refusal, Reporter
+from bot.services.cases import MAX_TOPIC_CHARS, Case, Refusal, Reporter
 from bot.services.reporting import Prompt
 from bot.views import View
 from bot.views.cases import (
@@ -37,12 +38,14 @@ from bot.views.cases import (
     report_view,
     sent_view,
     staff_new_case_view,
+    topics_view,
     word_view,
 )
 
 __all__ = [
     "InDialog",
     "cancel_command",
+    "casetopics_command",
     "gopy_command",
     "on_message",
     "on_rate",
@@ -230,10 +233,7 @@ async def tell_staff(context: BotContext, case: Case) -> int:
     topic = await services.cases.topic(case.topic_id)
     reached = 0
     for staff_id in await services.cases.handlers_of(case.topic_id):
-        chosen = await services.users.language(staff_id)
-        lang: str = (
-            chosen if chosen in services.catalog.languages else services.settings.DEFAULT_LANGUAGE
-        )
+        lang = await _language_of(services, staff_id)
         view = staff_new_case_view(services.catalog, lang, case, topic, services.settings.tz)
         reached += await tell_case(context.bot, services, staff_id, view, case)
     return reached
@@ -321,3 +321,90 @@ async def on_rate(update: Update, context: BotContext) -> None:
     await reporting.await_word(chat_id, user.id, change.case.case_id)
     view: View = rated_view(catalog, lang, change)
     await tap.message.reply_text(view.text, reply_markup=markup(view))
+    if change.kind == "reopened":
+        await _tell_reopened(context, change.case)
+
+
+async def _tell_reopened(context: BotContext, case: Case) -> None:
+    """A resident not satisfied: the case is the staff's again. Its assignee is told (or, with
+    nobody assigned, the staff who handle its topic)."""
+    services = context.services
+    cases = services.cases
+    assignee = case.assignee
+    if assignee is not None and await cases.is_staff(assignee):
+        staff_ids = [assignee]
+    else:
+        staff_ids = await cases.handlers_of(case.topic_id)
+    for staff_id in staff_ids:
+        text = services.catalog.text(
+            "cases.staff_reopened", await _language_of(services, staff_id), number=case.number
+        )
+        try:
+            await context.bot.send_message(staff_id, text)
+        except TelegramError as exc:
+            log.info("could not tell staff %s of %s: %s", services.who(staff_id), case.number, exc)
+
+
+async def _language_of(services: Services, user_id: int) -> str:
+    """A staff member's language (the one they chose, else the commune's)."""
+    chosen = await services.users.language(user_id)
+    return chosen if chosen in services.catalog.languages else services.settings.DEFAULT_LANGUAGE
+
+
+# -- staff: the topics and who handles them ---------------------------------------------------
+
+
+async def casetopics_command(update: Update, context: BotContext) -> None:
+    """/casetopics: the topics residents choose from, and who handles each (staff); with
+    `add`, `rename`, `off`, `on`, `handle`, `unhandle`, a change first."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or await refused(update, context, "casetopics"):
+        return
+    services = context.services
+    catalog, cases = services.catalog, services.cases
+    lang = await services.language_of(user)
+    args = list(context.args or [])
+    said: str | None = None
+    if args:
+        said = await _change_topics(services, user.id, args, lang)
+    topics = await cases.topics(everything=True)
+    names = {m.user_id: m.name for m in await services.staff.members()}
+    handlers = {
+        topic_id: [names.get(user_id) or f"#{user_id}" for user_id in user_ids]
+        for topic_id, user_ids in (await cases.handled()).items()
+    }
+    days = {t.topic_id: cases.deadline_days(t.topic_id) for t in topics}
+    view = topics_view(catalog, lang, topics, handlers, days)
+    text = view.text if said is None else f"{said}\n\n{view.text}"
+    await message.reply_text(text)
+
+
+async def _change_topics(services: Services, actor: int, args: list[str], lang: str) -> str:
+    """Do what /casetopics was given; what to say of it."""
+    catalog, cases = services.catalog, services.cases
+    verb, rest = args[0].lower(), args[1:]
+    number = parse_int(rest[0]) if rest else None
+    if verb == "add" and rest:
+        added = await cases.add_topic(" ".join(rest), actor)
+        if added is None:
+            return catalog.text("cases.topics_bad_name", lang, max=MAX_TOPIC_CHARS)
+        return catalog.text("cases.topics_done", lang)
+    if number is None or verb not in ("rename", "off", "on", "handle", "unhandle"):
+        return catalog.text("cases.topics_bad", lang)
+    if verb == "rename":
+        if await cases.topic(number) is None:
+            return catalog.text("cases.topics_not_found", lang, number=rest[0])
+        renamed = await cases.rename_topic(number, " ".join(rest[1:]), actor)
+        if renamed is None:
+            return catalog.text("cases.topics_bad_name", lang, max=MAX_TOPIC_CHARS)
+        return catalog.text("cases.topics_done", lang)
+    if verb in ("off", "on"):
+        if await cases.set_topic_active(number, verb == "on", actor) is None:
+            return catalog.text("cases.topics_not_found", lang, number=rest[0])
+        return catalog.text("cases.topics_done", lang)
+    staff_id = parse_int(rest[1]) if len(rest) == 2 else None
+    if staff_id is None:
+        return catalog.text("cases.topics_bad", lang)
+    if not await cases.set_handles(staff_id, number, verb == "handle", actor):
+        return catalog.text("cases.topics_not_staff", lang, user_id=rest[1])
+    return catalog.text("cases.topics_done", lang)

@@ -388,6 +388,16 @@ class CaseStore:
         )
         return [int(row["topic_id"]) for row in rows]
 
+    async def handles(self) -> dict[int, list[int]]:
+        """Every topic someone handles → their staff ids."""
+        rows = await self._db.fetchall(
+            "SELECT topic_id, user_id FROM staff_topics ORDER BY topic_id, user_id"
+        )
+        found: dict[int, list[int]] = {}
+        for row in rows:
+            found.setdefault(int(row["topic_id"]), []).append(int(row["user_id"]))
+        return found
+
     async def set_handles(self, user_id: int, topic_id: int, handles: bool) -> None:
         """Make a staff member handle a topic, or not."""
         if handles:

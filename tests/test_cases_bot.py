@@ -268,13 +268,24 @@ async def test_phananh_rating_and_reopening(telegram: FakeTelegram, bot: BotAppl
     number = await report(telegram, lan)
     listing = await telegram.reply_to(lan, "/phananh")
     assert f"<b>{number}</b> · Giao thông – đường sá · Đã tiếp nhận" in listing.params["text"]
+    services = services_of(bot)
+    await services.staff.add(2002, "Cán bộ giao thông", OWNER)
+    telegram.user(2002, "Cán bộ giao thông")
+    found = await services.cases.find(number)
+    assert found is not None
+    assert await services.cases.assign(found.case_id, OWNER, 2002) is not None
     start = telegram.mark()
     case = await answered(bot, number, "Xã đã cho vá ổ gà <ngày 5/3>.")
     notice = await telegram.wait_for("sendMessage", after=start, chat_id=lan.id)
     assert "Xã đã cho vá ổ gà &lt;ngày 5/3&gt;." in notice.params["text"]
     # Not satisfied: the case is reopened for staff, and a word is asked for.
+    start = telegram.mark()
     reopened = await tapped(telegram, lan, notice, "👎 Chưa hài lòng")
     assert f"Xã đã mở lại phản ánh <b>{number}</b>" in reopened.params["text"]
+    # Its assignee (only) is told the case is theirs again.
+    told = await telegram.wait_for("sendMessage", after=start, chat_id=2002)
+    assert f"Phản ánh <b>{number}</b> được mở lại" in told.params["text"]
+    assert telegram.calls_to("sendMessage", after=start, chat_id=OWNER) == []
     thanks = await telegram.reply_to(lan, "Vẫn còn một ổ gà bên cạnh")
     assert "xã đã nhận ý kiến" in thanks.params["text"]
     kept = await services_of(bot).cases.get(case.case_id)
@@ -386,3 +397,66 @@ async def test_an_earlier_steps_button_is_stale(
         minh, other.result["message_id"], ReportAction("send", "preview").pack()
     )
     assert answer.params.get("text") == STALE
+
+
+async def test_staff_change_the_topics_and_who_handles_them(
+    telegram: FakeTelegram, bot: BotApplication
+) -> None:
+    owner = telegram.user(OWNER, "Chủ tịch")
+    services = services_of(bot)
+    await services.staff.add(2002, "Cán bộ giao thông", OWNER)
+    listing = await telegram.reply_to(owner, "/casetopics")
+    text = listing.params["text"]
+    assert "1. Giao thông – đường sá · 10 ngày làm việc · mọi cán bộ" in text
+    assert "/casetopics handle" in text
+    added = await telegram.reply_to(owner, "/casetopics add Đất đai – xây dựng")
+    assert added.params["text"].startswith("Đã lưu.")
+    assert "7. Đất đai – xây dựng · 10 ngày làm việc · mọi cán bộ" in added.params["text"]
+    handled = await telegram.reply_to(owner, "/casetopics handle 7 2002")
+    assert "7. Đất đai – xây dựng · 10 ngày làm việc · Cán bộ giao thông" in handled.params["text"]
+    off = await telegram.reply_to(owner, "/casetopics off 5")
+    assert "5. Thủ tục hành chính (không nhận)" in off.params["text"]
+    for bad, said in (
+        ("/casetopics handle 7 5550002001", "không phải cán bộ"),
+        ("/casetopics rename 99 Tên", "Không có chủ đề số 99"),
+        ("/casetopics off ٣", "Không hiểu lệnh này"),
+        ("/casetopics fly 1", "Không hiểu lệnh này"),
+    ):
+        reply = await telegram.reply_to(owner, bad)
+        assert said in reply.params["text"], bad
+    # Residents now see the new topic, not the withdrawn one.
+    lan = telegram.user(RESIDENT, "Lan")
+    ask = await telegram.reply_to(lan, "/gopy")
+    assert data_of(ask, "Đất đai – xây dựng")
+    with pytest.raises(AssertionError):
+        data_of(ask, "Thủ tục hành chính")
+    assert await services.cases.handlers_of(7) == [2002]
+    actions = [entry.action for entry in await services.audit.recent(10)]
+    assert {"case_topic_added", "case_topic_handler", "case_topic_offered"} <= set(actions)
+
+
+async def test_a_resident_is_refused_casetopics(
+    telegram: FakeTelegram, bot: BotApplication
+) -> None:
+    lan = telegram.user(RESIDENT, "Lan")
+    reply = await telegram.reply_to(lan, "/casetopics add Của tôi")
+    assert reply.params["text"] == "Xin lỗi, lệnh này chỉ dành cho cán bộ xã."
+    assert [t.topic_id for t in await services_of(bot).cases.topics()] == [1, 2, 3, 4, 5, 6]
+
+
+async def test_an_album_of_four_photos_keeps_three(
+    telegram: FakeTelegram, bot: BotApplication
+) -> None:
+    lan = telegram.user(RESIDENT, "Lan")
+    await to_photos(telegram, lan)
+    start = telegram.mark()
+    album = await telegram.send_album(lan, ("photo", "photo", "photo", "photo"))
+    await settled(telegram, bot)
+    draft = services_of(bot).reporting.draft(lan.id, lan.id)
+    assert draft is not None
+    assert draft.step == "location"
+    assert draft.photos == [m["photo"][-1]["file_id"] for m in album[:3]]
+    replies = [c.params["text"] for c in telegram.calls_to("sendMessage", after=start)]
+    assert len(replies) == 4
+    assert sum("gửi vị trí nơi xảy ra sự việc" in text for text in replies) >= 1
+    assert keyboard_of(telegram, lan.id)[0][0].get("request_location") is True

@@ -302,7 +302,7 @@ async def test_main_menu_buttons(telegram: FakeTelegram, reading_bot: BotApplica
         ["📰 Tin mới nhất", "📂 Chuyên mục"],
         ["🔎 Tìm tin", "🔗 Liên kết web"],
         ["📊 Thăm dò ý kiến", "🔔 Đăng ký nhận tin"],
-        ["❓ Hướng dẫn"],
+        ["📝 Góp ý – Phản ánh", "❓ Hướng dẫn"],
     ]
     latest = await telegram.reply_to(lan, "📰 Tin mới nhất")
     assert latest.params["text"].startswith("📰 <b>Tin mới nhất</b>")

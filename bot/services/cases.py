@@ -233,6 +233,10 @@ class Cases:
         ]
         return chosen or sorted(everyone)
 
+    async def handled(self) -> dict[int, list[int]]:
+        """Topic → the staff ids who handle it (topics nobody handles are left out)."""
+        return await self._store.handles()
+
     async def is_staff(self, user_id: int) -> bool:
         """An owner or a staff member."""
         return user_id in self._settings.ADMIN_IDS or await self._staff.get(user_id) is not None

@@ -27,8 +27,8 @@ class Privacy:
         """Delete what the bot holds about the person, in one transaction over every table
         (storage.privacy.forget: the subscription of their private chat, its place in bulk
         sends, the profile, votes, log keys, searches, audit entries, dialogs, the reporter of
-        their cases); the counts stay
-        as they were. Then what is held in memory: their dialogs and cached profile."""
+        their cases); the counts stay as they were. Then what is held in memory: their dialogs
+        and cached profile."""
         forgotten = await self._stats().forget(user_id)
         await self._dialogs.forget_person(user_id)
         self._forget_cached(user_id)

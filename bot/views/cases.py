@@ -31,6 +31,7 @@ __all__ = [
     "staff_new_case_view",
     "state_label",
     "topic_label",
+    "topics_view",
     "word_view",
 ]
 
@@ -219,3 +220,29 @@ def staff_new_case_view(
         phone=case.phone or none,
     )
     return View(text)
+
+
+def topics_view(
+    catalog: Catalog,
+    lang: str,
+    topics: Sequence[Topic],
+    handlers: Mapping[int, Sequence[str]],
+    days: Mapping[int, int],
+) -> View:
+    """/casetopics: each topic with its number, whether residents are offered it, its working
+    days, and who handles it (or every staff member); then how to change them."""
+    lines = [catalog.text("cases.topics_title", lang)]
+    for topic in topics:
+        who = handlers.get(topic.topic_id)
+        lines.append(
+            catalog.text(
+                "cases.topics_line" if topic.active else "cases.topics_line_off",
+                lang,
+                number=topic.topic_id,
+                topic=topic_label(catalog, lang, topic),
+                days=days.get(topic.topic_id, 0),
+                who=", ".join(who) if who else catalog.text("cases.topics_everyone", lang),
+            )
+        )
+    lines.append(catalog.text("cases.topics_usage", lang))
+    return View("\n".join(lines))
