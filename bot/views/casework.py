@@ -183,7 +183,13 @@ def _reporter(catalog: Catalog, lang: str, case: Case) -> str:
     reporter = case.reporter
     if reporter is None:
         return catalog.text("casework.reporter_forgotten", lang)
-    who = catalog.text("casework.reporter_known", lang, user_id=reporter.person_id)
+    # The person's id on their messenger (Telegram, Zalo): staff may need to reach them.
+    who = catalog.text(
+        "casework.reporter_known",
+        lang,
+        channel=reporter.channel.capitalize(),
+        user_id=reporter.person_id,
+    )
     if case.phone:
         return catalog.text("casework.reporter_phone", lang, who=SafeHtml(who), phone=case.phone)
     return who
