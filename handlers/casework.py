@@ -85,7 +85,8 @@ log = logging.getLogger(__name__)
 CASEWORK = "casework"  # the dialog's kind: a staff member typing for a case
 REMINDER_JOB = "case-reminders"
 SUMMARY_JOB = "case-summary"
-SUMMARY_HOUR = 7  # the owners' morning summary, local time
+SUMMARY_HOUR = 7  # the owners' morning summary, local time, from this hour
+SUMMARY_UNTIL = 12  # ... until noon
 SUMMARY_STATE = "cases.summary_day"  # bot_state: the local day the last summary was sent
 DEADLINE_CHOICES = (1, 2, 3, 5, 7, 10, 15)  # working days from today, besides the default
 FIGURE_MONTHS = 12  # /casescsv: the last twelve months
@@ -721,13 +722,16 @@ async def summary_tick(context: BotContext) -> None:
 
 
 async def summarise(context: BotContext, now: datetime) -> bool:
-    """From SUMMARY_HOUR, once a local day: tell the owners what is open and what is late
-    (nothing when nothing is open). Remembered in the database, so a restart does not repeat
+    """Once a local day, in the morning (SUMMARY_HOUR to SUMMARY_UNTIL): tell the owners what is
+    open and what is late (nothing when nothing is open). Remembered in the database, so a restart does not repeat
     it. Returns whether it was sent."""
     services = context.services
     local = now.astimezone(services.settings.tz)
     today = local.date()
-    if local.hour < SUMMARY_HOUR or await services.state.get(SUMMARY_STATE) == today.isoformat():
+    # A morning's news: a bot down all morning sends none that day rather than one at night.
+    if not SUMMARY_HOUR <= local.hour < SUMMARY_UNTIL:
+        return False
+    if await services.state.get(SUMMARY_STATE) == today.isoformat():
         return False
     await services.state.set(SUMMARY_STATE, today.isoformat())
     store = services.cases.store

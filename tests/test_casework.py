@@ -402,6 +402,8 @@ async def test_the_morning_summary_goes_to_the_owners_once_a_day(
     context = context_of(bot)
     six = datetime(2026, 12, 3, 23, 0, tzinfo=UTC) - timedelta(hours=1)  # 05:00 local
     assert not await summarise(context, six)
+    # A bot that was down all morning sends none in the afternoon.
+    assert not await summarise(context, datetime(2026, 12, 3, 6, 30, tzinfo=UTC))  # 13:30
     mark = telegram.mark()
     seven = datetime(2026, 12, 4, 0, 10, tzinfo=UTC)  # 07:10 local
     assert await summarise(context, seven)
