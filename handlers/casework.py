@@ -723,8 +723,8 @@ async def summary_tick(context: BotContext) -> None:
 
 async def summarise(context: BotContext, now: datetime) -> bool:
     """Once a local day, in the morning (SUMMARY_HOUR to SUMMARY_UNTIL): tell the owners what is
-    open and what is late (nothing when nothing is open). Remembered in the database, so a restart does not repeat
-    it. Returns whether it was sent."""
+    open and what is late (nothing when nothing is open). Remembered in the database, so a
+    restart does not repeat it. Returns whether it was sent."""
     services = context.services
     local = now.astimezone(services.settings.tz)
     today = local.date()
