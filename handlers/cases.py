@@ -268,6 +268,9 @@ async def on_message(update: Update, context: BotContext) -> None:
         prompt = await reporting.take_text(chat_id, user.id, text)
     elif message.photo:
         prompt = await reporting.take_photo(chat_id, user.id, message.photo[-1].file_id)
+        if prompt is not None and step == "description" and message.caption:
+            # A photo with its caption: the caption is the description.
+            prompt = await reporting.take_text(chat_id, user.id, message.caption)
     elif message.location is not None:
         location = message.location
         prompt = await reporting.take_location(

@@ -26,7 +26,7 @@ import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Literal, get_args
 
 import aiosqlite
@@ -46,6 +46,7 @@ __all__ = [
     "CaseNote",
     "CaseState",
     "CaseStore",
+    "LimitReached",
     "NewCase",
     "Reporter",
     "Topic",
@@ -92,6 +93,16 @@ def parse_number(text: str) -> tuple[int, int] | None:
     """(year, sequence) of a case number as a person may type it (any case, spaces around)."""
     found = _NUMBER.fullmatch(text.strip())
     return None if found is None else (int(found[1]), int(found[2]))
+
+
+class LimitReached(Exception):
+    """A new case refused: the reporter has `allowed` cases open ("open") or reported that many
+    in the last day ("day")."""
+
+    def __init__(self, limit: Literal["open", "day"], allowed: int) -> None:
+        super().__init__(f"{limit}: {allowed}")
+        self.limit: Literal["open", "day"] = limit
+        self.allowed = allowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,10 +444,18 @@ class CaseStore:
     # -- creating and reading -----------------------------------------------------------------
 
     async def create(
-        self, new: NewCase, deadline: date | None, now: datetime | None = None
+        self,
+        new: NewCase,
+        deadline: date | None,
+        now: datetime | None = None,
+        *,
+        max_open: int | None = None,
+        max_per_day: int | None = None,
     ) -> Case:
         """Store a new case with the next number of its year, its photos, its `received`
-        event and audit entry: one transaction."""
+        event and audit entry: one transaction. With limits, the reporter's open cases and
+        cases of the last 24 hours are counted in the same transaction (two sends at once
+        cannot both pass): LimitReached when one is reached, and nothing is stored."""
         if len(new.photos) > MAX_PHOTOS:
             raise ValueError(f"at most {MAX_PHOTOS} photos")
         moment = now or datetime.now(UTC)
@@ -444,6 +463,21 @@ class CaseStore:
         latitude, longitude = new.location if new.location else (None, None)
         reporter = new.reporter
         async with self._db.transaction() as conn:
+            if max_open is not None or max_per_day is not None:
+                async with conn.execute(
+                    "SELECT count(*) FILTER (WHERE state IN"
+                    f" ({', '.join('?' * len(OPEN_STATES))})) AS open,"
+                    " count(*) FILTER (WHERE created_at >= ?) AS day"
+                    " FROM cases WHERE channel = ? AND person_id = ?",
+                    (*OPEN_STATES, iso(moment - timedelta(days=1)), reporter.channel,
+                     reporter.person_id),
+                ) as cursor:  # fmt: skip
+                    counts = await cursor.fetchone()
+                assert counts is not None
+                if max_open is not None and int(counts["open"]) >= max_open:
+                    raise LimitReached("open", max_open)
+                if max_per_day is not None and int(counts["day"]) >= max_per_day:
+                    raise LimitReached("day", max_per_day)
             async with conn.execute(
                 "INSERT INTO case_numbers (year, last) VALUES (?, 1)"
                 " ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last",

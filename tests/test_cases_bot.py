@@ -460,3 +460,21 @@ async def test_an_album_of_four_photos_keeps_three(
     assert len(replies) == 4
     assert sum("gửi vị trí nơi xảy ra sự việc" in text for text in replies) >= 1
     assert keyboard_of(telegram, lan.id)[0][0].get("request_location") is True
+
+
+async def test_a_photo_with_its_caption_is_the_description(
+    telegram: FakeTelegram, bot: BotApplication
+) -> None:
+    lan = telegram.user(RESIDENT, "Lan")
+    ask = await telegram.reply_to(lan, "/gopy")
+    await tapped(telegram, lan, ask, "Môi trường – vệ sinh")
+    # A photo alone first: kept, and the description still asked for.
+    early = await said(telegram, lan, telegram.send_kind(lan, "photo"))
+    assert "Bạn vui lòng viết vài dòng mô tả" in early.params["text"]
+    # Then a photo with its caption: the caption is the description.
+    photos = await said(telegram, lan, telegram.send_kind(lan, "photo", caption=DESCRIPTION))
+    assert "Đã nhận ảnh 2/3" in photos.params["text"]
+    assert data_of(photos, "Xong")
+    draft = services_of(bot).reporting.draft(lan.id, lan.id)
+    assert draft is not None
+    assert (draft.step, draft.description, len(draft.photos)) == ("photos", DESCRIPTION, 2)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -177,6 +178,13 @@ async def test_limits_of_open_cases_and_of_a_day(tmp_path: Path) -> None:
         assert await core.cases.submit(report()) == Refusal("day", 3)
         core.clock.now += timedelta(hours=24, seconds=1)
         assert isinstance(await core.cases.submit(report()), Case)
+
+
+async def test_two_sends_at_once_cannot_both_pass_a_limit(tmp_path: Path) -> None:
+    async for core in _core(tmp_path, CASES_MAX_OPEN=1, CASES_MAX_PER_DAY=5):
+        made = await asyncio.gather(*(core.cases.submit(report()) for _ in range(4)))
+        assert sorted(type(m).__name__ for m in made) == ["Case", "Refusal", "Refusal", "Refusal"]
+        assert len(await core.cases.mine("telegram", RESIDENT)) == 1
 
 
 def test_working_days_skip_weekends_and_tet() -> None:

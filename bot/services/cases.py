@@ -53,6 +53,7 @@ from storage.cases import (
     CaseNote,
     CaseState,
     CaseStore,
+    LimitReached,
     NewCase,
     Reporter,
     Topic,
@@ -273,11 +274,9 @@ class Cases:
         return None
 
     async def submit(self, new: NewCase) -> Case | Refusal:
-        """Store a finished report (the limits checked again: a second device, a double tap)."""
+        """Store a finished report, or refuse it when a limit is reached (checked again as it is
+        stored: the dialog checked at its start)."""
         reporter = new.reporter
-        refusal = await self.limit_reached(reporter.channel, reporter.person_id)
-        if refusal is not None:
-            return refusal
         now = self.now()
         description = clean(new.description)[:MAX_DESCRIPTION_CHARS]
         new = NewCase(
@@ -289,7 +288,16 @@ class Cases:
             location=new.location,
             phone=new.phone,
         )
-        return await self._store.create(new, self.deadline_for(new.topic_id, now), now)
+        try:
+            return await self._store.create(
+                new,
+                self.deadline_for(new.topic_id, now),
+                now,
+                max_open=self._settings.CASES_MAX_OPEN,
+                max_per_day=self._settings.CASES_MAX_PER_DAY,
+            )
+        except LimitReached as reached:
+            return Refusal(reached.limit, reached.allowed)
 
     async def mine(self, channel: str, person_id: int, limit: int = 20) -> list[Case]:
         """A person's cases, the newest first."""

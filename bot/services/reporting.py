@@ -152,19 +152,24 @@ class Reporting:
             return Prompt(draft, "description_short")
         if len(description) > MAX_DESCRIPTION_CHARS:
             return Prompt(draft, "description_long")
-        draft.description, draft.step = description, "photos"
-        return await self._keep(chat_id, person_id, draft)
+        draft.description = description
+        # Photos sent with the description already: the third one was the last.
+        draft.step = "photos" if len(draft.photos) < MAX_PHOTOS else "location"
+        return await self._keep(chat_id, person_id, draft, "photo_added" if draft.photos else None)
 
     async def take_photo(self, chat_id: int, person_id: int, ref: str) -> Prompt | None:
-        """A photo (the messenger's reference to it) at the photos' step; the third moves on."""
+        """A photo (the messenger's reference to it) at the photos' step — the third moves on —
+        or sent early, with or instead of the description: kept, and the description asked."""
         draft = self.draft(chat_id, person_id)
         if draft is None:
             return None
-        if draft.step != "photos":
+        if draft.step not in ("description", "photos"):
             return Prompt(draft, "photo_not_now")
         if len(draft.photos) >= MAX_PHOTOS or ref in draft.photos:
             return Prompt(draft, "photos_full")
         draft.photos.append(ref)
+        if draft.step == "description":
+            return await self._keep(chat_id, person_id, draft, "photo_early")
         if len(draft.photos) >= MAX_PHOTOS:
             draft.step = "location"
         return await self._keep(chat_id, person_id, draft, "photo_added")
