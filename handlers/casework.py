@@ -23,7 +23,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import filters
 
 from bot import formats
-from bot.adapter import Tap, edit, is_staff, markup, opening, refused, reply
+from bot.adapter import Tap, edit, is_staff, markup, opening, refused, reply, tell_reporter
 from bot.callbacks import CaseAction, CaseList, parse_int
 from bot.context import BotContext, Services
 from bot.i18n import pick_language
@@ -36,7 +36,6 @@ from bot.services.cases import (
     working_days_after,
 )
 from bot.views import Button, View
-from bot.views.cases import resident_notice
 from bot.views.casework import (
     FILTERS,
     PAGE_SIZE,
@@ -608,23 +607,9 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 
 async def tell_resident(context: BotContext, change: Change) -> bool:
-    """Send the resident the cases service's notice of a change, on their channel. False when
-    nobody received it: no reporter any more (/forget), blocked, or a channel this front end
-    does not send on (Zalo's adapter sends its own)."""
-    services = context.services
-    view = resident_notice(services.catalog, change)
-    reporter = change.case.reporter
-    if view is None or reporter is None:
-        return False
-    if reporter.channel != "telegram":
-        log.info("case %s: the resident is on %s", change.case.number, reporter.channel)
-        return False
-    try:
-        await context.bot.send_message(reporter.chat_id, view.text, reply_markup=markup(view))
-    except (Forbidden, BadRequest) as exc:
-        log.info("case %s: the resident cannot be reached: %s", change.case.number, exc)
-        return False
-    return True
+    """Tell the reporter of a change with the cases service's own notice, on their channel
+    (`bot.adapter.tell_reporter`); False when nobody received it."""
+    return await tell_reporter(context.bot, context.services, change)
 
 
 # -- /casescsv --------------------------------------------------------------------------------
