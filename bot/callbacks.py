@@ -27,6 +27,9 @@ __all__ = [
     "BroadcastActionName",
     "CallbackData",
     "CallbackError",
+    "CaseAction",
+    "CaseActionName",
+    "CaseList",
     "DraftAction",
     "DraftActionName",
     "ForgetAnswer",
@@ -377,6 +380,61 @@ class ForgetAnswer(CallbackData):
 
     prefix: ClassVar[str] = "fg"
     confirmed: bool
+
+
+# -- staff handling residents' cases (góp ý – phản ánh) ---------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CaseList(CallbackData):
+    """A page of /cases: `cl:<topic>:<state>:<page>:<pick>`.
+
+    `topic` and `state` are the filters ("" = all; checked against the service's lists by the
+    handler, so a topic staff removed since makes the button stale); `pick` shows the choice
+    of a topic or a state instead of the list.
+    """
+
+    prefix: ClassVar[str] = "cl"
+    topic: str = ""
+    state: str = ""
+    page: int = 0
+    pick: Literal["no", "topic", "state"] = "no"
+
+    def __post_init__(self) -> None:
+        _check_page(self.page)
+
+
+CaseActionName = Literal[
+    "open",  # the case's view
+    "asg",  # choose whom to assign it to
+    "to",  # assign it to the staff member `value`
+    "due",  # choose a deadline
+    "dset",  # set the deadline `value` working days from today (0: the topic's default)
+    "ans",  # type the answer to the resident
+    "ansok",  # send the answer typed (held in the staff member's dialog)
+    "note",  # type an internal note
+    "dup",  # type the number of the case it duplicates
+    "close",  # ask before closing
+    "closeok",
+    "spam",  # ask before marking it spam
+    "spamok",
+    "x",  # stop typing (answer, note, duplicate's number)
+    "pics",  # send the case's photos to the staff member
+]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CaseAction(CallbackData):
+    """A button of a case's view for staff: `ca:<case>:<action>:<value>`."""
+
+    prefix: ClassVar[str] = "ca"
+    case_id: int
+    action: CaseActionName
+    value: int = 0
+
+    def __post_init__(self) -> None:
+        if self.value < 0:
+            raise ValueError("value: negative")
 
 
 # -- residents' reports (Góp ý – phản ánh) ------------------------------------------------------

@@ -64,6 +64,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("broadcast", "staff", "staff"),
     Command("broadcasts", "staff", "staff"),
     Command("staff", "staff", "staff"),
+    # Residents' reports (góp ý – phản ánh), as staff handle them.
+    Command("cases", "staff", "staff"),
+    Command("casescsv", "staff", "staff"),
     Command("casetopics", "staff", "staff"),
     Command("addstaff", "owners", "owners"),
     Command("removestaff", "owners", "owners"),

@@ -35,6 +35,8 @@ from telegram.ext import (
 from bot.adapter import ButtonHandler
 from bot.callbacks import (
     BroadcastAction,
+    CaseAction,
+    CaseList,
     DraftAction,
     ListPage,
     OpenArticle,
@@ -56,6 +58,7 @@ from bot.updates import ChatOrder
 from handlers import (
     broadcast,
     cases,
+    casework,
     delivery,
     errors,
     news,
@@ -83,6 +86,7 @@ class Front:
     broadcaster: broadcast.Broadcaster
     newpoll: poll.NewPollDialog
     poll_messages: poll.PollMessages
+    typing: casework.Typing  # a staff member typing for a case (answer, note, duplicate)
     reporting: cases.InDialog  # a resident writing a report (/gopy)
     reporting_or_wording: cases.InDialog  # ... or adding a word to their rating
 
@@ -122,13 +126,16 @@ def _routes(front: Front) -> dict[str, list[Route]]:
         "broadcasts": [(front.broadcaster.list_command, None)],
         "gopy": [(cases.gopy_command, None)],
         "phananh": [(cases.phananh_command, None)],
+        "cases": [(casework.cases_command, None)],
+        "casescsv": [(casework.casescsv_command, None)],
         "casetopics": [(cases.casetopics_command, None)],
         # /cancel belongs to the dialog under way: a poll being written, else an announcement,
-        # else a report.
+        # else a report, else what a staff member types for a case.
         "cancel": [
             (front.newpoll.cancel, front.newpoll.writing),
             (front.broadcaster.cancel_command, front.broadcaster.drafting),
             (cases.cancel_command, front.reporting),
+            (casework.cancel, front.typing),
         ],
     }
 
@@ -175,6 +182,14 @@ def _others(
             filters.ChatType.PRIVATE & content & front.broadcaster.awaiting_filter,
             front.broadcaster.on_message,
         ),
+        # Residents' reports as staff handle them; what a staff member types for a case (its
+        # answer, a note, the case it repeats) comes before the search.
+        ButtonHandler(casework.on_list, CaseList),
+        ButtonHandler(casework.on_action, CaseAction),
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & front.typing,
+            casework.on_text,
+        ),
         # A forwarded message is something to keep (say, to /addstaff its author), not a
         # search: it gets no answer.
         MessageHandler(
@@ -193,6 +208,7 @@ def register(application: BotApplication) -> Front:
         broadcast.Broadcaster(),
         poll.NewPollDialog(services),
         poll.PollMessages(),
+        casework.Typing(services),
         cases.InDialog(services, words=False),
         cases.InDialog(services, words=True),
     )
@@ -245,6 +261,8 @@ JOB_NAMES = (
     f"{push.DIGEST_JOB}-catch-up",
     "prune-searches",
     "prune-interaction-log",
+    casework.REMINDER_JOB,
+    casework.SUMMARY_JOB,
     news.JOB_NAME,
 )
 
@@ -278,6 +296,14 @@ def schedule(application: BotApplication) -> None:
     job_queue.run_once(push.digest_tick, when=5, name=f"{push.DIGEST_JOB}-catch-up")
     job_queue.run_repeating(reading.prune_searches, interval=DAY, first=60, name="prune-searches")
     job_queue.run_repeating(stats.prune_log, interval=DAY, first=120, name="prune-interaction-log")
+    # Residents' reports: the reminders of deadlines (each once, remembered in the database),
+    # and the owners' morning summary (once a local day, from casework.SUMMARY_HOUR).
+    job_queue.run_repeating(
+        casework.reminders_tick, interval=10 * 60, first=30, name=casework.REMINDER_JOB
+    )
+    job_queue.run_repeating(
+        casework.summary_tick, interval=10 * 60, first=45, name=casework.SUMMARY_JOB
+    )
     if services.news is not None:
         job_queue.run_repeating(
             news.poll_news,

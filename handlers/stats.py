@@ -13,6 +13,7 @@ from bot.adapter import opening, refused, reply
 from bot.callbacks import ForgetAnswer
 from bot.context import BotContext
 from bot.services.stats import channel_counts
+from bot.views.casework import figures_text
 from bot.views.stats import (
     SUBSCRIPTION_WEEKS,
     Subscriptions,
@@ -51,11 +52,12 @@ async def stats_command(update: Update, context: BotContext) -> None:
     counter = await services.stats.counter(now)
     subscribers = await services.subscriptions.count()
     channels = await channel_counts(services.stats, services.subscriptions, now)
+    answered = await services.cases.answered_this_month(now)
     when = formats.stamp(now, services.settings.tz)
     await message.reply_text(
         counter_text(
             services.catalog, lang, counter, subscribers, services.settings.TIMEZONE, when,
-            channels,
+            channels, answered=answered,
         )
     )  # fmt: skip
 
@@ -126,6 +128,11 @@ async def staffstats_command(update: Update, context: BotContext) -> None:
     await message.reply_text(
         staff_text(catalog, lang, figures, titles, when, subscriptions, channels)
     )
+    # Residents' reports, by month and topic: the last three months (/casescsv has a year).
+    since = services.cases.month_of(now - timedelta(days=62))[0]
+    cases = await services.cases.store.figures(since, services.settings.tz)
+    topics = {topic.topic_id: topic for topic in await services.cases.topics(everything=True)}
+    await message.reply_text(figures_text(catalog, lang, cases, topics, when))
     days = [formats.day_month(day) for day, _, _ in figures.daily]
     # Drawing takes a moment of CPU: off the event loop, so residents are not held up.
     png = await asyncio.to_thread(

@@ -75,8 +75,8 @@ def hostile_payloads() -> Iterator[str]:
 
 def test_every_kind_with_numbers_is_covered() -> None:
     prefixes = {payload.split(":", 1)[0] for payload in hostile_payloads()}
-    # Articles, lists, searches, subscriptions, votes, results, broadcasts.
-    assert {"a", "l", "s", "sb", "pv", "pr", "bc"} <= prefixes
+    # Articles, lists, searches, subscriptions, votes, results, broadcasts, staff's cases.
+    assert {"a", "l", "s", "sb", "pv", "pr", "bc", "ca", "cl"} <= prefixes
     for payload in hostile_payloads():
         kind = next(k for k in kinds() if k.prefix == payload.split(":", 1)[0])
         assert not kind.matches(payload), payload

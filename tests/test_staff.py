@@ -29,7 +29,7 @@ STAFF_MENU = [*MENU_COMMANDS, *STAFF_COMMANDS]
 OWNER_MENU = [*STAFF_MENU, *OWNER_COMMANDS]
 EVERY_STAFF_COMMAND = (
     "newpoll", "closepoll", "pollchart", "pollcsv", "staffstats", "senddigest", "sendpoll",
-    "broadcast", "broadcasts", "addstaff", "removestaff", "staff", "audit",
+    "broadcast", "broadcasts", "cases", "casescsv", "addstaff", "removestaff", "staff", "audit",
 )  # fmt: skip
 
 

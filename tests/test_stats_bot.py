@@ -51,8 +51,8 @@ async def test_stats_counts_what_residents_did(
     text = reply.params["text"]
     assert text.startswith("📈 <b>Thống kê sử dụng bot</b>")
     # today, week, month, year, total: six reads and /stats itself; then two residents, and
-    # no chat subscribed to the news.
-    assert figures(text) == [7, 7, 7, 7, 7, 2, 0]
+    # no chat subscribed to the news, no resident's report answered this month.
+    assert figures(text) == [7, 7, 7, 7, 7, 2, 0, 0]
     assert "Asia/Ho_Chi_Minh" in text
     assert "thứ Hai" in text
 

@@ -178,6 +178,17 @@ class Cases:
         """Today where the commune is."""
         return self._clock().astimezone(self._settings.tz).date()
 
+    def month_of(self, moment: datetime) -> tuple[datetime, datetime]:
+        """The local calendar month of `moment`, as [start, end) moments."""
+        start = moment.astimezone(self._settings.tz).replace(
+            day=1, hour=0, minute=0, second=0, microsecond=0
+        )
+        return start, (start + timedelta(days=32)).replace(day=1)
+
+    async def answered_this_month(self, now: datetime) -> int:
+        """Residents' reports answered in the local month of `now` (public /stats)."""
+        return await self._store.answered_between(*self.month_of(now))
+
     # -- topics and who handles them ------------------------------------------------------------
 
     async def topics(self, *, everything: bool = False) -> list[Topic]:

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from datetime import tzinfo
+from datetime import date, tzinfo
 
 from bot import formats
 from bot.i18n import Catalog, SafeHtml
 from bot.views.announcements import audit_values
 from storage.audit import AuditEntry
 
-__all__ = ["KNOWN_ACTIONS", "audit_line"]
+__all__ = ["CASE_ACTIONS", "KNOWN_ACTIONS", "audit_line"]
+
+# The steps of residents' reports (storage.cases records each with its case's number in
+# `case`), and the changes to their topics: staff are accountable for every one.
+CASE_ACTIONS = frozenset(
+    {"case_received", "case_assigned", "case_deadline", "case_answered", "case_closed",
+     "case_duplicate", "case_spam", "case_note", "case_rated", "case_reopened",
+     "case_rating_word", "case_topic_added", "case_topic_renamed", "case_topic_offered",
+     "case_topic_handler"}
+)  # fmt: skip
 
 # Actions with a sentence of their own in the catalogue (`staff.audit_<action>`); any other
 # action (recorded by a newer part of the bot) is shown with its details as they are.
 KNOWN_ACTIONS = frozenset(
     {"staff_added", "staff_removed", "poll_created", "poll_closed", "digest_sent", "refused",
-     "broadcast", "poll_sent"}
+     "broadcast", "poll_sent", *CASE_ACTIONS}
 )  # fmt: skip
 _DETAIL_CHARS = 80  # a long value (a poll's question) is cut in /audit
 
@@ -42,6 +52,8 @@ def audit_line(
         # Stored as data: put in words in the reader's language.
         found = audit_values(catalog, lang, entry.detail, tz)
         values.update({k: v[:_DETAIL_CHARS] if isinstance(v, str) else v for k, v in found.items()})
+    if entry.action in CASE_ACTIONS:
+        values.update(_case_values(catalog, lang, entry.detail, names))
     if values.get("name") == "":
         values["name"] = catalog.text("staff.unknown_name", lang)
     what = None
@@ -56,6 +68,31 @@ def audit_line(
         )
         what = catalog.text("staff.audit_other", lang, action=entry.action, details=details)
     return catalog.text("staff.audit_line", lang, when=when, who=SafeHtml(who), what=SafeHtml(what))
+
+
+def _case_values(
+    catalog: Catalog, lang: str, detail: dict[str, object], names: dict[str, str]
+) -> dict[str, str]:
+    """A case step's details in words: a date as the language writes it, a person by name."""
+    values: dict[str, str] = {}
+    deadline = detail.get("deadline")
+    if isinstance(deadline, str):
+        with contextlib.suppress(ValueError):
+            values["day"] = formats.day(date.fromisoformat(deadline), lang=lang)
+    person = detail.get("assignee", detail.get("staff"))
+    if person is not None:
+        values["name"] = names.get(str(person)) or f"ID {person}"
+    if "active" in detail:
+        values["shown"] = catalog.text(
+            "staff.audit_topic_shown" if detail["active"] else "staff.audit_topic_hidden", lang
+        )
+    if "handles" in detail:
+        values["handles"] = catalog.text(
+            "staff.audit_topic_handles" if detail["handles"] else "staff.audit_topic_leaves",
+            lang,
+            name=values.get("name", ""),
+        )
+    return values
 
 
 def _short(value: object) -> str:

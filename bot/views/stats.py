@@ -38,9 +38,12 @@ def counter_text(
     zone: str,
     when: str,
     channels: Sequence[ChannelCount] = (),
+    *,
+    answered: int = 0,
 ) -> str:
-    """The public counter as a message, with the number of chats subscribed to the news; then,
-    once more than one channel is used, each channel's share."""
+    """The public counter as a message, with the number of chats subscribed to the news and
+    of residents' reports answered this month; then, once more than one channel is used, each
+    channel's share."""
     figures = {
         name: number(getattr(counter, name), lang)
         for name in ("today", "week", "month", "year", "total", "residents")
@@ -51,6 +54,7 @@ def counter_text(
         zone=zone,
         when=when,
         subscribers=number(subscribers, lang),
+        answered=number(answered, lang),
         **figures,
     )
     used = [c for c in channels if c.counter.total or c.subscribers]

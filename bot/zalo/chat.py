@@ -552,9 +552,13 @@ class Conversation:
         channels = await channel_counts(services.stats, services.subscriptions, now)
         when = formats.stamp(now, services.settings.tz)
         zone = services.settings.TIMEZONE
+        answered = await services.cases.answered_this_month(now)
         return View(
-            counter_text(services.catalog, lang, counter, subscribers, zone, when, channels)
-        )
+            counter_text(
+                services.catalog, lang, counter, subscribers, zone, when, channels,
+                answered=answered,
+            )
+        )  # fmt: skip
 
     async def _forget(self, turn: _Turn, confirmed: bool) -> View:
         catalog = self._services.catalog

@@ -1,0 +1,524 @@
+"""What staff see of residents' reports (góp ý – phản ánh): /cases, a case with its buttons,
+the choices under them, reminders, the morning summary, the figures and their CSV file.
+
+Residents never see any of this: what they are told at each change is the cases service's
+notification view. Who reported is shown here, to staff only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from bot import formats
+from bot.callbacks import CaseAction, CaseActionName, CaseList
+from bot.export import excel_csv
+from bot.i18n import Catalog, SafeHtml
+from bot.views import Button, View, rows_of
+from bot.views.cases import topic_label
+from storage.cases import STATES, Case, CaseFigures, CaseNote, Topic
+
+__all__ = [
+    "FILTERS",
+    "PAGE_SIZE",
+    "CaseFigures",
+    "Listing",
+    "answer_preview",
+    "assign_view",
+    "case_view",
+    "confirm_view",
+    "deadline_view",
+    "figures_csv",
+    "figures_text",
+    "list_view",
+    "pick_view",
+    "reminder_text",
+    "summary_text",
+    "topic_label",
+    "typing_view",
+]
+
+PAGE_SIZE = 8  # cases a page of /cases
+# The state filters of /cases besides each state: "" the open ones (the default), the
+# overdue ones, every case.
+FILTERS = ("", "late", "all")
+_NOTES_SHOWN = 5  # the latest internal notes under a case
+_SUMMARY_LINES = 10  # overdue cases named in the morning summary
+
+
+def state_label(catalog: Catalog, lang: str, state: str) -> str:
+    """A state or a filter ("" open, "late", "all") as staff read it."""
+    if state in STATES:
+        return catalog.text(f"casework.state_{state}", lang)
+    return catalog.text({"": "casework.filter_open", "late": "casework.filter_late"}.get(
+        state, "casework.filter_all"), lang)  # fmt: skip
+
+
+def _deadline(catalog: Catalog, lang: str, case: Case, today: date) -> str:
+    if case.deadline is None:
+        return catalog.text("casework.deadline_none", lang)
+    day = formats.day(case.deadline, lang=lang)
+    if case.is_open and case.deadline < today:
+        return catalog.text("casework.deadline_late", lang, day=day)
+    return day
+
+
+def _late(case: Case, today: date) -> bool:
+    return case.is_open and case.deadline is not None and case.deadline < today
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A page of /cases: its filter, its cases, and the counts of the whole filter."""
+
+    topic_id: int  # 0: every topic
+    state: str  # "" open, "late", "all", or a state
+    page: int
+    cases: Sequence[Case]
+    total: int
+    late: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the filter fills (one, when empty)."""
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+def list_view(
+    catalog: Catalog, lang: str, listing: Listing, topics: Mapping[int, Topic], today: date
+) -> View:
+    """A page of /cases: a line per case (the overdue marked), a button to open each, the
+    filters and the pages."""
+    topic = (
+        topic_label(catalog, lang, topics.get(listing.topic_id))
+        if listing.topic_id
+        else catalog.text("casework.all_topics", lang)
+    )
+    state = state_label(catalog, lang, listing.state)
+    here = CaseList(str(listing.topic_id or ""), listing.state, listing.page)
+    filters = (
+        Button(catalog.text("casework.btn_topic", lang), _with(here, pick="topic")),
+        Button(catalog.text("casework.btn_state", lang), _with(here, pick="state")),
+    )
+    if not listing.cases:
+        text = catalog.text("casework.list_empty", lang, topic=topic, state=state)
+        return View(text, (filters,))
+    lines = []
+    buttons = []
+    for case in listing.cases:
+        mark = catalog.text(
+            "casework.list_mark_late" if _late(case, today) else "casework.list_mark", lang
+        )
+        lines.append(
+            catalog.text(
+                "casework.list_line",
+                lang,
+                mark=mark,
+                number=case.number,
+                topic=topic_label(catalog, lang, topics.get(case.topic_id)),
+                state=state_label(catalog, lang, case.state),
+                deadline=SafeHtml(_deadline(catalog, lang, case, today)),
+            )
+        )
+        buttons.append(
+            Button(
+                catalog.text("casework.btn_case", lang, mark=mark, number=case.number),
+                CaseAction(case.case_id, "open"),
+            )
+        )
+    title = catalog.text(
+        "casework.list_title",
+        lang,
+        topic=topic,
+        state=state,
+        count=listing.total,
+        late=listing.late,
+        page=listing.page + 1,
+        pages=listing.pages,
+    )
+    turn = []
+    if listing.page > 0:
+        turn.append(
+            Button(catalog.text("casework.btn_prev", lang), _with(here, page=listing.page - 1))
+        )
+    if listing.page + 1 < listing.pages:
+        turn.append(
+            Button(catalog.text("casework.btn_next", lang), _with(here, page=listing.page + 1))
+        )
+    rows = (*rows_of(buttons, 2), *((tuple(turn),) if turn else ()), filters)
+    return View(title + "\n\n" + "\n".join(lines), rows)
+
+
+def _with(here: CaseList, **changes: object) -> CaseList:
+    values = {"topic": here.topic, "state": here.state, "page": here.page, "pick": here.pick}
+    values.update(changes)
+    return CaseList(**values)  # type: ignore[arg-type]
+
+
+def pick_view(catalog: Catalog, lang: str, here: CaseList, topics: Sequence[Topic]) -> View:
+    """The choice of a topic or a state for /cases (the other filter kept, the first page)."""
+    if here.pick == "topic":
+        choices = [
+            Button(
+                catalog.text("casework.all_topics", lang), _with(here, topic="", page=0, pick="no")
+            )
+        ]
+        choices += [
+            Button(
+                topic_label(catalog, lang, topic),
+                _with(here, topic=str(topic.topic_id), page=0, pick="no"),
+            )
+            for topic in topics
+        ]
+        return View(catalog.text("casework.pick_topic", lang), rows_of(choices, 2))
+    choices = [
+        Button(state_label(catalog, lang, state), _with(here, state=state, page=0, pick="no"))
+        for state in (*FILTERS, *STATES)
+    ]
+    return View(catalog.text("casework.pick_state", lang), rows_of(choices, 2))
+
+
+def _reporter(catalog: Catalog, lang: str, case: Case) -> str:
+    reporter = case.reporter
+    if reporter is None:
+        return catalog.text("casework.reporter_forgotten", lang)
+    # The person's id on their messenger (Telegram, Zalo): staff may need to reach them.
+    who = catalog.text(
+        "casework.reporter_known",
+        lang,
+        channel=reporter.channel.capitalize(),
+        user_id=reporter.person_id,
+    )
+    if case.phone:
+        return catalog.text("casework.reporter_phone", lang, who=SafeHtml(who), phone=case.phone)
+    return who
+
+
+def case_view(
+    catalog: Catalog,
+    lang: str,
+    case: Case,
+    *,
+    topic: Topic | None,
+    notes: Sequence[CaseNote],
+    names: Mapping[int, str],
+    original: Case | None,
+    tz: tzinfo,
+    today: date,
+) -> View:
+    """A case as staff see it, with the buttons of what can be done with it now."""
+    more: list[str] = []
+    if case.photos:
+        more.append(catalog.text("casework.photos", lang, count=len(case.photos)))
+    if case.location is not None:
+        latitude, longitude = case.location
+        more.append(
+            catalog.text("casework.location", lang, lat=f"{latitude:.6f}", lon=f"{longitude:.6f}")
+        )
+    if original is not None:
+        more.append(catalog.text("casework.duplicate_of", lang, number=original.number))
+    if case.answer and case.answered_at is not None:
+        when = formats.stamp(case.answered_at, tz, lang)
+        more.append(catalog.text("casework.answer", lang, when=when, text=case.answer))
+    if case.rating is not None:
+        word = f"«{case.rating_word}»" if case.rating_word else ""
+        more.append(catalog.text(f"casework.rating_{case.rating}", lang, word=word))
+    if notes:
+        more.append(catalog.text("casework.notes", lang))
+        for note in notes[-_NOTES_SHOWN:]:
+            more.append(
+                catalog.text(
+                    "casework.note_line",
+                    lang,
+                    when=formats.stamp(note.at, tz, lang),
+                    author=names.get(note.author) or str(note.author),
+                    text=note.body,
+                )
+            )
+    assignee = (
+        names.get(case.assignee) or str(case.assignee)
+        if case.assignee is not None
+        else catalog.text("casework.assignee_none", lang)
+    )
+    text = catalog.text(
+        "casework.case",
+        lang,
+        number=case.number,
+        topic=topic_label(catalog, lang, topic),
+        state=state_label(catalog, lang, case.state),
+        deadline=SafeHtml(_deadline(catalog, lang, case, today)),
+        assignee=assignee,
+        received=formats.stamp(case.created_at, tz, lang),
+        reporter=SafeHtml(_reporter(catalog, lang, case)),
+        description=case.description,
+        more=SafeHtml("".join("\n" + line for line in more)),
+    )
+    return View(text, _case_buttons(catalog, lang, case))
+
+
+def _case_buttons(catalog: Catalog, lang: str, case: Case) -> tuple[tuple[Button, ...], ...]:
+    def button(key: str, action: CaseActionName) -> Button:
+        return Button(catalog.text(f"casework.btn_{key}", lang), CaseAction(case.case_id, action))
+
+    rows: list[tuple[Button, ...]] = []
+    if not case.is_closed:
+        rows.append((button("assign", "asg"), button("deadline", "due")))
+        rows.append((button("answer", "ans"), button("note", "note")))
+        rows.append((button("close", "close"), button("duplicate", "dup"), button("spam", "spam")))
+    else:
+        rows.append((button("note", "note"),))
+    if case.photos:
+        rows.append((button("photos", "pics"),))
+    rows.append((Button(catalog.text("casework.btn_list", lang), CaseList()),))
+    return tuple(rows)
+
+
+def _back(catalog: Catalog, lang: str, case_id: int) -> Button:
+    return Button(catalog.text("casework.btn_back", lang), CaseAction(case_id, "open"))
+
+
+def assign_view(catalog: Catalog, lang: str, case: Case, people: Sequence[tuple[int, str]]) -> View:
+    """Whom to assign the case to: a button per staff member (owners included)."""
+    if not people:
+        return View(
+            catalog.text("casework.assign_none", lang),
+            ((_back(catalog, lang, case.case_id),),),
+        )
+    choices = [
+        Button(("✓ " if user_id == case.assignee else "") + (name or str(user_id)),
+               CaseAction(case.case_id, "to", user_id))
+        for user_id, name in people
+    ]  # fmt: skip
+    return View(
+        catalog.text("casework.assign_pick", lang, number=case.number),
+        (*rows_of(choices, 2), (_back(catalog, lang, case.case_id),)),
+    )
+
+
+def deadline_view(
+    catalog: Catalog,
+    lang: str,
+    case: Case,
+    choices: Sequence[tuple[int, date]],
+    default: tuple[int, date],
+    today: date,
+) -> View:
+    """The deadline's choices: the topic's default, then so many working days from today."""
+    days, day = default
+    buttons = [
+        Button(
+            catalog.text("casework.deadline_default", lang, count=days,
+                         day=formats.day(day, lang=lang)),
+            CaseAction(case.case_id, "dset", 0),
+        )
+    ]  # fmt: skip
+    buttons += [
+        Button(
+            catalog.text("casework.deadline_days", lang, count=n, day=formats.day(day, lang=lang)),
+            CaseAction(case.case_id, "dset", n),
+        )
+        for n, day in choices
+    ]
+    text = catalog.text(
+        "casework.deadline_pick",
+        lang,
+        number=case.number,
+        deadline=SafeHtml(_deadline(catalog, lang, case, today)),
+    )
+    return View(text, (*rows_of(buttons, 1), (_back(catalog, lang, case.case_id),)))
+
+
+def typing_view(catalog: Catalog, lang: str, case: Case, key: str, **values: object) -> View:
+    """Staff are asked to type something (the answer, a note, the duplicate's number)."""
+    return View(
+        catalog.text(key, lang, number=case.number, **values),
+        ((Button(catalog.text("casework.btn_cancel", lang), CaseAction(case.case_id, "x")),),),
+    )
+
+
+def answer_preview(catalog: Catalog, lang: str, case: Case, text: str) -> View:
+    """The typed answer, once more, before it goes to the resident."""
+    return View(
+        catalog.text("casework.answer_preview", lang, number=case.number, text=text),
+        (
+            (
+                Button(catalog.text("casework.btn_send", lang), CaseAction(case.case_id, "ansok")),
+                Button(catalog.text("casework.btn_cancel", lang), CaseAction(case.case_id, "x")),
+            ),
+        ),
+    )
+
+
+def confirm_view(catalog: Catalog, lang: str, case: Case, what: CaseActionName) -> View:
+    """Closing or marking spam asks first."""
+    key, yes, action = {
+        "close": ("casework.close_ask", "casework.btn_yes_close", "closeok"),
+        "spam": ("casework.spam_ask", "casework.btn_yes_spam", "spamok"),
+    }[what]
+    return View(
+        catalog.text(key, lang, number=case.number),
+        (
+            (
+                Button(catalog.text(yes, lang), CaseAction(case.case_id, action)),  # type: ignore[arg-type]
+                _back(catalog, lang, case.case_id),
+            ),
+        ),
+    )
+
+
+# -- reminders and the morning summary --------------------------------------------------------
+
+
+def reminder_text(
+    catalog: Catalog,
+    lang: str,
+    key: str,
+    case: Case,
+    topic: Topic | None,
+    assignee: str,
+) -> str:
+    """A reminder: to the assignee before the deadline, or to the owners once it passed."""
+    assert case.deadline is not None
+    return catalog.text(
+        key,
+        lang,
+        number=case.number,
+        topic=topic_label(catalog, lang, topic),
+        day=formats.day(case.deadline, lang=lang),
+        assignee=assignee or catalog.text("casework.assignee_none", lang),
+    )
+
+
+def summary_text(
+    catalog: Catalog,
+    lang: str,
+    today: date,
+    counts: tuple[int, int, int],
+    late: Sequence[Case],
+    topics: Mapping[int, Topic],
+    names: Mapping[int, str],
+) -> str:
+    """The owners' morning summary: what is open and what is late."""
+    open_, overdue, unassigned = counts
+    lines = [
+        catalog.text(
+            "casework.summary_line",
+            lang,
+            number=case.number,
+            topic=topic_label(catalog, lang, topics.get(case.topic_id)),
+            day=formats.day(case.deadline, lang=lang) if case.deadline else "",
+            assignee=(names.get(case.assignee) or str(case.assignee))
+            if case.assignee is not None
+            else catalog.text("casework.assignee_none", lang),
+        )
+        for case in late[:_SUMMARY_LINES]
+    ]
+    if len(late) > _SUMMARY_LINES:
+        lines.append(catalog.text("casework.summary_more", lang, count=len(late) - _SUMMARY_LINES))
+    return catalog.text(
+        "casework.summary",
+        lang,
+        day=formats.day(today, lang=lang),
+        open=open_,
+        late=overdue,
+        unassigned=unassigned,
+        lines=SafeHtml("\n".join(lines)),
+    )
+
+
+# -- figures ----------------------------------------------------------------------------------
+
+
+def _median(catalog: Catalog, lang: str, hours: float | None) -> str:
+    if hours is None:
+        return catalog.text("casework.median_none", lang)
+    if hours < 48:
+        count = max(1, round(hours))
+        return catalog.text("casework.hours", lang, count=formats.number(count, lang))
+    days = round(hours / 24)
+    return catalog.text("casework.days", lang, count=formats.number(days, lang))
+
+
+def _figures_values(catalog: Catalog, lang: str, figures: CaseFigures) -> dict[str, object]:
+    return {
+        "received": figures.received,
+        "answered": figures.answered,
+        "on_time": figures.on_time,
+        "median": _median(catalog, lang, figures.median_hours),
+        "satisfied": figures.satisfied,
+        "rated": figures.rated,
+    }
+
+
+def figures_text(
+    catalog: Catalog,
+    lang: str,
+    figures: Sequence[CaseFigures],
+    topics: Mapping[int, Topic],
+    when: str,
+    months: int = 3,
+) -> str:
+    """The staff's figures of the last `months` months, the latest first: each month's, then
+    each topic's that had cases."""
+    shown = sorted({f.month for f in figures}, reverse=True)[:months]
+    lines = []
+    for month in shown:
+        of_month = [f for f in figures if f.month == month]
+        for f in of_month:
+            if f.topic_id is None:
+                lines.append(
+                    catalog.text(
+                        "casework.figures_month",
+                        lang,
+                        month=_month(month),
+                        **_figures_values(catalog, lang, f),
+                    )
+                )
+        for f in of_month:
+            if f.topic_id is not None:
+                lines.append(
+                    catalog.text(
+                        "casework.figures_topic",
+                        lang,
+                        topic=topic_label(catalog, lang, topics.get(f.topic_id)),
+                        **_figures_values(catalog, lang, f),
+                    )
+                )
+    body = "\n".join(lines) if lines else catalog.text("casework.figures_none", lang)
+    return catalog.text("casework.figures", lang, when=when, months=SafeHtml(body))
+
+
+def _month(month: str) -> str:
+    year, number = month.split("-")
+    return f"{number}/{year}"
+
+
+def figures_csv(
+    catalog: Catalog, lang: str, figures: Sequence[CaseFigures], topics: Mapping[int, Topic]
+) -> bytes:
+    """The figures by month and topic as a CSV file for Excel: a row per month for every
+    topic together, then a row per topic with cases; the median in whole hours."""
+    rows: list[list[object]] = [list(catalog.items("casework.csv_header", lang))]
+    every = catalog.text("casework.csv_all_topics", lang)
+    for f in sorted(
+        figures, key=lambda f: (f.month, f.topic_id is not None, _position(topics, f.topic_id))
+    ):
+        topic = every if f.topic_id is None else topic_label(catalog, lang, topics.get(f.topic_id))
+        # Whole hours: a decimal mark would read differently in each Excel's language.
+        median = "" if f.median_hours is None else round(f.median_hours)
+        rows.append(
+            [f.month, topic, f.received, f.answered, f.on_time, median, f.satisfied,
+             f.rated - f.satisfied]
+        )  # fmt: skip
+    return excel_csv(rows)
+
+
+def _position(topics: Mapping[int, Topic], topic_id: int | None) -> tuple[int, int]:
+    topic = topics.get(topic_id) if topic_id is not None else None
+    return (topic.position if topic else 0, topic_id or 0)
+
+
+def month_of(moment: datetime, tz: tzinfo) -> str:
+    """The local month of a moment, as YYYY-MM."""
+    return f"{moment.astimezone(tz):%Y-%m}"
