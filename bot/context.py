@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from bot.push import Pusher
 from bot.ratelimit import FloodControl
 from bot.request import JsonRequest, proxy_from_environment
 from bot.services import Announcements, Dialogs, Roles
+from bot.services.broadcast_drafts import BROADCAST, BroadcastDrafts
 from bot.services.polls import NewPolls
 from bot.services.privacy import Privacy
 from bot.services.subscribing import Subscribing
@@ -68,6 +70,7 @@ class Services:
         self.announcements: Announcements
         self.dialogs: Dialogs
         self.newpolls: NewPolls
+        self.broadcast_drafts: BroadcastDrafts
         self.subscribing: Subscribing
         self.privacy: Privacy
         # The commune's channel as Telegram numbers it (chats, the outbox and Telegram's own
@@ -102,9 +105,11 @@ class Services:
             bot_username=lambda: self.delivery.bot.username,
             who=self.who,
         )
-        self.dialogs = Dialogs(DialogStore(self._db), DIALOG_SECONDS)
+        # An announcement's draft waits for its author however long they take, as it always has.
+        self.dialogs = Dialogs(DialogStore(self._db), DIALOG_SECONDS, ages={BROADCAST: math.inf})
         await self.dialogs.restore()
         self.newpolls = NewPolls(self.dialogs)
+        self.broadcast_drafts = BroadcastDrafts(self.dialogs, stores.broadcasts)
         self.subscribing = Subscribing(self.dialogs)
         self.privacy = Privacy(lambda: self.stats, self.dialogs, self.forget_cached)
         # Residents can answer /poll from the very first start.

@@ -171,7 +171,9 @@ def _others(
 def register(application: BotApplication) -> Front:
     """Register every handler. Order matters: see the comments on each group."""
     services = application.bot_data.services
-    front = Front(broadcast.Broadcaster(), poll.NewPollDialog(services), poll.PollMessages())
+    front = Front(
+        broadcast.Broadcaster(services), poll.NewPollDialog(services), poll.PollMessages()
+    )
     application.bot_data.front = front
     processor = application.update_processor
     if isinstance(processor, ChatOrder):
@@ -213,7 +215,6 @@ def register(application: BotApplication) -> Front:
 DAY = 24 * 3600
 
 JOB_NAMES = (
-    "broadcast-restore",
     "broadcast-release",
     "broadcast-progress",
     push.DIGEST_JOB,
@@ -234,8 +235,6 @@ def schedule(application: BotApplication) -> None:
     assert isinstance(front, Front)
     services = application.bot_data.services
     broadcaster = front.broadcaster
-    # After a restart: whose next message belongs to an announcement's draft.
-    job_queue.run_once(broadcaster.restore, when=0, name="broadcast-restore")
     # A scheduled announcement goes out when its time comes, to who is subscribed then.
     job_queue.run_repeating(
         broadcaster.panels.release, interval=FOLLOW_SECONDS, first=FOLLOW_SECONDS,
