@@ -19,7 +19,7 @@ from bot.i18n import Catalog
 from bot.news.text import fold, plain_text
 from storage.articles import ArticleData, ArticleReader, ArticleStore
 from storage.audit import AuditLog
-from storage.broadcasts import DRAFT_STATES, Broadcast, BroadcastStore
+from storage.broadcasts import Broadcast, BroadcastStore
 from storage.outbox import OutboxStore
 from storage.subscriptions import DigestReader
 
@@ -188,12 +188,12 @@ class Announcements:
     async def schedule(self, draft: Broadcast, moment: datetime) -> Broadcast | None:
         """Queue the announcement for `moment`. Only the time is fixed now: who gets it is
         decided when it goes out, so a resident who stops their subscription overnight does
-        not get a 06:30 announcement. None if it was no longer a draft."""
+        not get a 06:30 announcement. None if the draft was no longer waiting for a time."""
         store = self.broadcasts
         expected = len(await self.recipients(draft))
         if not await store.update(
             draft.broadcast_id,
-            expect=DRAFT_STATES,
+            expect=("writing", "choosing", "timing"),  # a draft (storage.broadcasts.DRAFT_STATES)
             state="queued",
             start_at=moment.timestamp(),
             recipients=expected,
