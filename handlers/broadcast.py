@@ -15,9 +15,9 @@ The dialog runs under one message in the staff member's private chat, its "panel
    stop; then the final report. All state is in the database, so a restart loses none of it.
 
 This module only reads what staff send and tap and draws the panels (`bot.views.announcements`);
-the draft (who is writing, at which step, what was chosen) is `bot.services.broadcast_drafts`',
-held like every dialog by `bot.services.Dialogs`; what an announcement does is
-`bot.services.announcements`'.
+the draft (who is writing, at which step, what was chosen) is held by
+`bot.services.broadcast_drafts`, through `bot.services.Dialogs` like every dialog; what an
+announcement does is in `bot.services.announcements`.
 """
 
 from __future__ import annotations
