@@ -12,7 +12,6 @@ from bot import charts, formats
 from bot.adapter import opening, refused, replace, reply
 from bot.callbacks import ForgetAnswer
 from bot.context import BotContext
-from bot.views import View
 from bot.views.stats import (
     SUBSCRIPTION_WEEKS,
     Subscriptions,
@@ -105,9 +104,8 @@ async def staffstats_command(update: Update, context: BotContext) -> None:
     first_monday = today - timedelta(days=today.weekday(), weeks=SUBSCRIPTION_WEEKS - 1)
     events = await services.subscriptions.events(min(first_monday, figures.daily[0][0]), today)
     subscriptions = Subscriptions(await services.subscriptions.counts(), events, first_monday)
-    tz = services.settings.tz
-    when = formats.stamp(now, tz)
-    await reply(message, View(staff_text(catalog, lang, figures, titles, when, subscriptions)))
+    when = formats.stamp(now, services.settings.tz)
+    await message.reply_text(staff_text(catalog, lang, figures, titles, when, subscriptions))
     days = [formats.day_month(day) for day, _, _ in figures.daily]
     # Drawing takes a moment of CPU: off the event loop, so residents are not held up.
     png = await asyncio.to_thread(
@@ -118,6 +116,7 @@ async def staffstats_command(update: Update, context: BotContext) -> None:
         **chart_labels(catalog, lang),
     )
     await reply(message, staff_chart_view(catalog, lang, png, when))
+    tz = services.settings.tz
     await reply(message, daily_csv_view(catalog, lang, figures, events, now, tz))
 
 
