@@ -5,7 +5,9 @@ another (see tests/test_imports.py).
 - `opening`: the common start of a button handler — unpack its data, the person's language.
 - `edit`: edit a message, ignoring only Telegram's "message is not modified".
 - `render`: a channel-neutral `bot.views.View` as Telegram HTML and an inline keyboard (the
-  renderer itself, `for_telegram` and `markup`, is `bot.keyboard`'s, shared with `bot.push`).
+  renderer itself, `for_telegram` and `markup`, is `bot.keyboard`'s, shared with `bot.push`);
+  `reply` answers with a view: its text, its buttons or its main menu (a reply keyboard), or
+  its file (a photo or a document, the text as caption).
 - `refused`, `is_staff`, `is_owner`, `record`: roles, as a Telegram update asks about them.
 - `tell_reporter`, `tell_case`: a case's news to its reporter, a case with its photos and
   location to a staff member (Góp ý – phản ánh; shared by the residents' and the staff's side).
@@ -32,7 +34,7 @@ from telegram.ext import CallbackQueryHandler, ExtBot
 
 from bot.callbacks import CallbackData
 from bot.context import BotContext, Services
-from bot.keyboard import markup
+from bot.keyboard import markup, menu_keyboard
 from bot.services.cases import Case, Change
 from bot.views import View
 from bot.views.cases import resident_notice
@@ -109,8 +111,20 @@ async def opening(update: Update, context: BotContext, kind: type[D]) -> Tap[D] 
 
 
 async def reply(message: Message, view: View) -> Message:
-    """Answer `message` with a view."""
+    """Answer `message` with a view: a text with its buttons, or with the main menu, or a
+    picture or document with the text as its caption."""
     text, keyboard = render(view)
+    if view.file is not None:
+        if view.file.kind == "picture":
+            return await message.reply_photo(
+                view.file.content, caption=text or None, reply_markup=keyboard
+            )
+        return await message.reply_document(
+            view.file.content, filename=view.file.name or None, caption=text or None,
+            reply_markup=keyboard,
+        )  # fmt: skip
+    if keyboard is None and view.menu is not None:
+        return await message.reply_text(text, reply_markup=menu_keyboard(view.menu))
     return await message.reply_text(text, reply_markup=keyboard)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from bot.push import Pusher
 from bot.ratelimit import FloodControl
 from bot.request import JsonRequest, proxy_from_environment
 from bot.services import Announcements, Dialogs, Roles
+from bot.services.broadcast_drafts import BROADCAST, BroadcastDrafts
 from bot.services.cases import Cases
 from bot.services.polls import NewPolls
 from bot.services.privacy import Privacy
@@ -73,6 +75,7 @@ class Services:
         self.announcements: Announcements
         self.dialogs: Dialogs
         self.newpolls: NewPolls
+        self.broadcast_drafts: BroadcastDrafts
         self.subscribing: Subscribing
         self.privacy: Privacy
         # Zalo's side of the same services (bot/zalo): its people and their window, its
@@ -115,9 +118,11 @@ class Services:
             bot_username=lambda: self.delivery.bot.username,
             who=self.who,
         )
-        self.dialogs = Dialogs(DialogStore(self._db), DIALOG_SECONDS)
+        # An announcement's draft waits for its author however long they take, as it always has.
+        self.dialogs = Dialogs(DialogStore(self._db), DIALOG_SECONDS, ages={BROADCAST: math.inf})
         await self.dialogs.restore()
         self.newpolls = NewPolls(self.dialogs)
+        self.broadcast_drafts = BroadcastDrafts(self.dialogs, stores.broadcasts)
         self.subscribing = Subscribing(self.dialogs)
         self.privacy = Privacy(lambda: self.stats, self.dialogs, self.forget_cached)
         self.zalo_people = ZaloPeople(self._db)

@@ -19,11 +19,16 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyKeyboardMarkup,
+)
 
-from bot.views import View
+from bot.views import Menu, View
 
-__all__ = ["Keyboard", "Rendered", "for_telegram", "markup"]
+__all__ = ["Keyboard", "Rendered", "for_telegram", "markup", "menu_keyboard"]
 
 # Every field a button may carry beyond the three written directly, read from PTB itself so a
 # field added by a later version sends that button through PTB's own serialization.
@@ -78,6 +83,17 @@ def markup(view: View) -> Keyboard | None:
             ]
             for row in view.buttons
         ]
+    )
+
+
+def menu_keyboard(menu: Menu) -> ReplyKeyboardMarkup:
+    """The main menu as Telegram's reply keyboard: big buttons under the typing field that
+    send their label (routed back to the command by `bot.views.start.menu_command`)."""
+    return ReplyKeyboardMarkup(
+        [[item.label for item in row] for row in menu.rows],
+        resize_keyboard=True,
+        is_persistent=True,
+        input_field_placeholder=menu.placeholder or None,
     )
 
 

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 __all__ = ["ChatOrder", "OrderKey"]
@@ -27,6 +28,11 @@ class ChatOrder(BaseUpdateProcessor):
     `do_process_update` before awaiting anything, so a first-come-first-served lock per chat
     taken there keeps their order (a lock taken later, in a handler, would not: the handlers
     before it await the database).
+
+    A chat stays in order while an update claimed there is under way, whatever a key says of
+    the updates after it: a dialog's key is asked about an update as it arrives, before the
+    dialog's first update (its command) has been handled and begun the dialog, so the message
+    sent right after the command is claimed because the command still is.
     """
 
     def __init__(self, max_concurrent_updates: int = 256) -> None:
@@ -40,6 +46,10 @@ class ChatOrder(BaseUpdateProcessor):
         self._keys.append(key)
 
     def _chat(self, update: object) -> int | None:
+        if self._locks and isinstance(update, Update):
+            chat = update.effective_chat
+            if chat is not None and chat.id in self._locks:  # a claimed update here is under way
+                return chat.id
         for key in self._keys:
             try:
                 chat_id = key(update)

@@ -52,9 +52,11 @@ from bot.callbacks import (
 )
 from bot.commands import COMMANDS
 from bot.context import BotApplication, BotContext
+from bot.keyboard import menu_keyboard
 from bot.ops import backups
 from bot.progress import FOLLOW_SECONDS
 from bot.updates import ChatOrder
+from bot.views.start import main_menu
 from handlers import (
     broadcast,
     cases,
@@ -205,7 +207,7 @@ def register(application: BotApplication) -> Front:
     """Register every handler. Order matters: see the comments on each group."""
     services = application.bot_data.services
     front = Front(
-        broadcast.Broadcaster(),
+        broadcast.Broadcaster(services),
         poll.NewPollDialog(services),
         poll.PollMessages(),
         casework.Typing(services),
@@ -213,7 +215,7 @@ def register(application: BotApplication) -> Front:
         cases.InDialog(services, words=True),
     )
     application.bot_data.front = front
-    application.bot_data.main_menu = lambda lang: start.main_menu(services.catalog, lang)
+    application.bot_data.main_menu = lambda lang: menu_keyboard(main_menu(services.catalog, lang))
     processor = application.update_processor
     if isinstance(processor, ChatOrder):
         # What staff see must be what residents get: a draft's messages are taken in order.
@@ -254,7 +256,6 @@ def register(application: BotApplication) -> Front:
 DAY = 24 * 3600
 
 JOB_NAMES = (
-    "broadcast-restore",
     "broadcast-release",
     "broadcast-progress",
     push.DIGEST_JOB,
@@ -277,8 +278,6 @@ def schedule(application: BotApplication) -> None:
     assert isinstance(front, Front)
     services = application.bot_data.services
     broadcaster = front.broadcaster
-    # After a restart: whose next message belongs to an announcement's draft.
-    job_queue.run_once(broadcaster.restore, when=0, name="broadcast-restore")
     # A scheduled announcement goes out when its time comes, to who is subscribed then.
     job_queue.run_repeating(
         broadcaster.panels.release, interval=FOLLOW_SECONDS, first=FOLLOW_SECONDS,

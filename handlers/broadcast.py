@@ -15,7 +15,9 @@ The dialog runs under one message in the staff member's private chat, its "panel
    stop; then the final report. All state is in the database, so a restart loses none of it.
 
 This module only reads what staff send and tap and draws the panels (`bot.views.announcements`);
-what an announcement does is the service's.
+the draft (who is writing, at which step, what was chosen) is held by
+`bot.services.broadcast_drafts`, through `bot.services.Dialogs` like every dialog; what an
+announcement does is in `bot.services.announcements`.
 """
 
 from __future__ import annotations
@@ -29,16 +31,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import filters
 
-from bot.adapter import (
-    Tap,
-    edit,
-    is_staff,
-    markup,
-    opening,
-    refused,
-    render,
-    replace,
-)
+from bot.adapter import Tap, edit, is_staff, markup, opening, refused, render, replace, reply
 from bot.callbacks import BroadcastAction
 from bot.context import BotContext, Services
 from bot.delivery import forwardable, send
@@ -54,90 +47,70 @@ log = logging.getLogger(__name__)
 
 
 class _Awaiting(filters.MessageFilter):
-    """Messages of a staff member whose broadcast waits for its content or its time, or that
-    they sent before its preview was shown (meant for it, too)."""
+    """Messages of a staff member whose draft waits for its content or its time, or that they
+    sent before its preview was shown (meant for it, too)."""
 
-    def __init__(self, broadcaster: Broadcaster) -> None:
+    def __init__(self, services: Services) -> None:
         super().__init__(name="awaiting_broadcast")
-        self._broadcaster = broadcaster
+        self._services = services
 
     def filter(self, message: Message) -> bool:
-        chat_id = message.chat.id
-        shown = self._broadcaster.previewed.get(chat_id)
-        return chat_id in self._broadcaster.awaiting or (
-            shown is not None and message.message_id < shown[1]
+        user = message.from_user
+        return user is not None and self._services.broadcast_drafts.takes(
+            message.chat.id, user.id, message.message_id
         )
 
 
 class _Drafting(filters.MessageFilter):
     """Messages in a chat where a draft is being written (for /cancel, at any step)."""
 
-    def __init__(self, broadcaster: Broadcaster) -> None:
+    def __init__(self, services: Services) -> None:
         super().__init__(name="drafting_broadcast")
-        self._broadcaster = broadcaster
+        self._services = services
 
     def filter(self, message: Message) -> bool:
-        chat_id = message.chat.id
-        return chat_id in self._broadcaster.awaiting or chat_id in self._broadcaster.previewed
+        user = message.from_user
+        drafts = self._services.broadcast_drafts
+        return user is not None and drafts.draft(message.chat.id, user.id) is not None
 
 
 _BROADCAST_COMMAND = re.compile(r"/broadcast(?:@\w+)?(?:\s|$)", re.IGNORECASE)
 
 
 class Broadcaster:
-    """The /broadcast dialog, the progress of sends, and /broadcasts."""
+    """The /broadcast dialog (its draft held by `services.broadcast_drafts`), the progress of
+    sends, and /broadcasts."""
 
-    def __init__(self) -> None:
-        # Chat id → broadcast waiting for a message there (content or time). The database holds
-        # the truth; this mirror only lets the text filter decide without a query.
-        self.awaiting: dict[int, int] = {}
-        # Chat id → (broadcast, its audience panel) for a draft whose preview is shown: a message
-        # older than the panel was sent before the staff member saw the preview.
-        self.previewed: dict[int, tuple[int, int]] = {}
-        # Chats whose updates are handled one at a time, in order (see order_key).
-        self.ordered: set[int] = set()
-        self._albums: dict[int, str] = {}  # chat → the last album answered there
+    def __init__(self, services: Services) -> None:
+        self._services = services
         self.panels = ProgressPanels()  # the progress of sends, redrawn by jobs
         # The messages the dialog takes (its content or time), and the chats where /cancel is
         # its (see handlers.register).
-        self.awaiting_filter = _Awaiting(self)
-        self.drafting = _Drafting(self)
+        self.awaiting_filter = _Awaiting(services)
+        self.drafting = _Drafting(services)
 
     def order_key(self, update: object) -> int | None:
         """The chat, if the update belongs to a dialog there, which must see its updates one at a
-        time and in order: from /broadcast until the draft is sent or dropped.
+        time and in order: a /broadcast, and everything while its draft is open.
 
-        Called for every update as it arrives, before any is handled (see bot.updates): so a
-        /broadcast marks its chat at once, and the announcement sent right after it waits for it.
+        Called for every update as it arrives, before any is handled (see bot.updates): the
+        announcement sent right after /broadcast arrives before the draft is begun, and waits
+        for it because the chat's /broadcast is still being handled (`ChatOrder` keeps a chat
+        in order while an update it claimed is under way).
         """
         if not isinstance(update, Update):
             return None
-        chat = update.effective_chat
+        chat, user = update.effective_chat, update.effective_user
         if chat is None or chat.type != ChatType.PRIVATE:
             return None
-        if chat.id in self.ordered:
+        if user is not None and self._services.broadcast_drafts.draft(chat.id, user.id):
             return chat.id
         message = update.message
         if message is not None and _BROADCAST_COMMAND.match(message.text or ""):
-            self.ordered.add(chat.id)
             return chat.id
         return None
 
-    def _finished(self, chat_id: int) -> None:
-        """The chat's draft is sent, scheduled or dropped: its messages are its own again."""
-        self.awaiting.pop(chat_id, None)
-        self.previewed.pop(chat_id, None)
-        self.ordered.discard(chat_id)
-        self._albums.pop(chat_id, None)
-
     # -- start ------------------------------------------------------------------------
-
-    async def restore(self, context: BotContext) -> None:
-        """After a restart: whose next message belongs to a draft."""
-        for draft in await context.services.broadcasts.drafts():
-            self.ordered.add(draft.chat_id)
-            if draft.state in ("writing", "timing"):
-                self.awaiting[draft.chat_id] = draft.broadcast_id
 
     async def start(self, update: Update, context: BotContext) -> None:
         """/broadcast: a new draft, in the staff member's private chat."""
@@ -146,24 +119,17 @@ class Broadcaster:
             return
         services = context.services
         if await refused(update, context, "broadcast"):
-            self._finished(message.chat.id)
+            # Taken off the staff in the middle of a draft: it is theirs no more.
+            await services.broadcast_drafts.cancel(message.chat.id, user.id)
             return
         lang = await services.language_of(user)
         if message.chat.type != ChatType.PRIVATE:
             await message.reply_text(services.catalog.text("broadcast.private_only", lang))
             return
-        store = services.broadcasts
-        draft = await store.begin(user.id, message.chat.id)
-        self._finished(message.chat.id)  # an earlier draft here is dropped
-        self.ordered.add(message.chat.id)
-        self.awaiting[message.chat.id] = draft.broadcast_id
-        view = View(
-            services.catalog.text("broadcast.ask_content", lang),
-            ((views.button(services.catalog, lang, draft, "x"),),),
-        )
-        text, keyboard = render(view)
-        panel = await message.reply_text(text, reply_markup=keyboard)
-        await store.update(draft.broadcast_id, panel_message_id=panel.message_id)
+        drafts = services.broadcast_drafts
+        draft = await drafts.begin(user.id, message.chat.id)  # an earlier draft is dropped
+        panel = await reply(message, views.ask_content_panel(services.catalog, lang, draft))
+        await drafts.shown(message.chat.id, user.id, draft.broadcast_id, panel.message_id)
 
     async def cancel_command(self, update: Update, context: BotContext) -> None:
         """/cancel while writing, choosing the audience or the time: drop the draft."""
@@ -171,13 +137,7 @@ class Broadcaster:
         if message is None or user is None:
             return
         services = context.services
-        shown = self.previewed.get(message.chat.id)
-        broadcast_id = self.awaiting.get(message.chat.id) or (shown[0] if shown else None)
-        self._finished(message.chat.id)
-        if broadcast_id is not None:
-            await services.broadcasts.update(
-                broadcast_id, expect=("writing", "choosing", "timing"), state="cancelled"
-            )
+        await services.broadcast_drafts.cancel(message.chat.id, user.id)
         await message.reply_text(
             services.catalog.text("broadcast.cancelled", await services.language_of(user))
         )
@@ -185,33 +145,33 @@ class Broadcaster:
     # -- messages: the content, then maybe the time -----------------------------------
 
     async def on_message(self, update: Update, context: BotContext) -> None:
+        """A message of a draft: its content, its time, or one too many."""
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
         services = context.services
+        drafts = services.broadcast_drafts
         chat_id = message.chat.id
-        store = services.broadcasts
-        shown = self.previewed.get(chat_id)
-        broadcast_id = self.awaiting.get(chat_id) or (shown[0] if shown else 0)
-        broadcast = await store.get(broadcast_id)
-        if broadcast is None or broadcast.created_by != user.id or not broadcast.is_draft:
-            self._finished(chat_id)
+        found = await drafts.current(chat_id, user.id)
+        if found is None:
             return
-        if message.media_group_id is not None:
-            # An album comes as one message per photo: the first one is answered, not the rest.
-            if self._albums.get(chat_id) == message.media_group_id:
-                return
-            self._albums[chat_id] = message.media_group_id
-        if broadcast.state == "timing":
-            await self._take_time(message, services, broadcast)
-        elif broadcast.state == "writing":
+        draft, broadcast = found
+        # An album comes as one message per photo: the first one is answered, not the rest.
+        album = message.media_group_id
+        if album is not None and not await drafts.first_of_album(chat_id, user.id, album):
+            return
+        if draft.step == "timing":
+            await self._take_time(message, services, user.id)
+        elif draft.step == "writing":
             await self._take_content(message, services, broadcast)
         else:  # sent before the preview was shown: an announcement is one message
             lang = await services.language_of(user)
             await message.reply_text(services.catalog.text("broadcast.one_message", lang))
 
     async def _take_content(self, message: Message, services: Services, draft: Broadcast) -> None:
-        lang = await services.language_of(message.from_user)
+        user = message.from_user
+        assert user is not None
+        lang = await services.language_of(user)
         catalog = services.catalog
         if message.media_group_id is not None:
             # Residents would get one photo of the album: refused, with what to do instead.
@@ -229,24 +189,14 @@ class Broadcaster:
             log.warning("Telegram refused a broadcast's preview: %s", exc)
             await message.reply_text(catalog.text("broadcast.refused", lang, error=str(exc)))
             return
-        store = services.broadcasts
-        await store.update(
-            draft.broadcast_id,
-            expect=("writing",),
-            state="choosing",
-            kind=kind,
-            body=body,
-            text_html=text_html,
-        )
-        self.awaiting.pop(message.chat.id, None)
-        fresh = await store.get(draft.broadcast_id)
-        assert fresh is not None
-        text, keyboard = render(await _audience_panel(services, lang, fresh))
-        panel = await message.reply_text(text, reply_markup=keyboard)
-        self.previewed[message.chat.id] = (draft.broadcast_id, panel.message_id)
-        await store.update(draft.broadcast_id, panel_message_id=panel.message_id)
+        drafts = services.broadcast_drafts
+        fresh = await drafts.took_content(message.chat.id, user.id, kind, body, text_html)
+        if fresh is None:
+            return
+        panel = await reply(message, await _audience_panel(services, lang, fresh))
+        await drafts.shown(message.chat.id, user.id, draft.broadcast_id, panel.message_id)
 
-    async def _take_time(self, message: Message, services: Services, draft: Broadcast) -> None:
+    async def _take_time(self, message: Message, services: Services, user_id: int) -> None:
         lang = await services.language_of(message.from_user)
         catalog = services.catalog
         tz = services.settings.tz
@@ -258,13 +208,12 @@ class Broadcaster:
         if moment <= now or moment - now > MAX_AHEAD:
             await message.reply_text(catalog.text("broadcast.time_out_of_range", lang))
             return
-        self._finished(message.chat.id)
-        queued = await services.announcements.schedule(draft, moment)
+        draft = await services.broadcast_drafts.finish(message.chat.id, user_id)
+        queued = None if draft is None else await services.announcements.schedule(draft, moment)
         if queued is None:
             return
-        text, keyboard = render(views.queued_panel(catalog, lang, queued, tz))
-        panel = await message.reply_text(text, reply_markup=keyboard)
-        await services.broadcasts.update(draft.broadcast_id, panel_message_id=panel.message_id)
+        panel = await reply(message, views.queued_panel(catalog, lang, queued, tz))
+        await services.broadcasts.update(queued.broadcast_id, panel_message_id=panel.message_id)
 
     # -- buttons ----------------------------------------------------------------------
 
@@ -289,50 +238,47 @@ class Broadcaster:
         if name in ("p", "r", "stop", "stopok", "keep"):
             await self._control(tap, services, broadcast)
             return
-        if not broadcast.is_draft or (name != "x" and broadcast.state == "writing"):
+        chat_id = tap.message.chat.id
+        drafts = services.broadcast_drafts
+        draft = drafts.draft(chat_id, user.id)
+        if (
+            draft is None
+            or draft.broadcast_id != broadcast.broadcast_id
+            or (name != "x" and draft.step == "writing")
+        ):
             await query.answer(catalog.text("errors.stale_button", lang), show_alert=True)
             return
         if name == "x":
-            await store.update(broadcast.broadcast_id, expect=("writing", "choosing", "timing"),
-                               state="cancelled")  # fmt: skip
-            self._finished(broadcast.chat_id)
+            await drafts.cancel(chat_id, user.id)
             await query.answer()
             await query.edit_message_text(catalog.text("broadcast.cancelled", lang))
             return
-        if name == "cat":
-            chosen = set(broadcast.categories) ^ {action.value}
-            known = {c.category_id for c in await services.reading.categories()}
-            if action.value not in known and action.value not in broadcast.categories:
-                await query.answer(catalog.text("errors.stale_button", lang), show_alert=True)
-                return
-            await store.update(broadcast.broadcast_id, categories=frozenset(chosen))
-        elif name == "ch":
-            await store.update(broadcast.broadcast_id, channel=not broadcast.channel)
-        elif name == "back":
-            await store.update(broadcast.broadcast_id, expect=("timing",), state="choosing")
-            self.awaiting.pop(broadcast.chat_id, None)
-        elif name == "time":
-            await store.update(broadcast.broadcast_id, expect=("choosing",), state="timing")
-            self.awaiting[broadcast.chat_id] = broadcast.broadcast_id
+        if name == "go":
             await query.answer()
-            view = View(
-                catalog.text("broadcast.ask_time", lang),
-                ((views.button(catalog, lang, broadcast, "back"),
-                  views.button(catalog, lang, broadcast, "x")),),
-            )  # fmt: skip
-            await replace(query, view)
-            return
-        elif name == "go":
-            await query.answer()
-            self._finished(broadcast.chat_id)
-            sent = await services.announcements.queue(broadcast, user.id)
+            ready = await drafts.finish(chat_id, user.id)  # a double tap finds it finished
+            sent = None if ready is None else await services.announcements.queue(ready, user.id)
             if sent is not None:
                 await self.panels.redraw(services, sent.broadcast_id, query.get_bot(), force=True)
             return
+        if name == "time":
+            await drafts.choose(chat_id, user.id, step="timing")
+            await query.answer()
+            await replace(query, views.ask_time_panel(catalog, lang, broadcast))
+            return
+        if name == "cat":
+            known = {c.category_id for c in await services.reading.categories()}
+            if action.value not in known and action.value not in draft.categories:
+                await query.answer(catalog.text("errors.stale_button", lang), show_alert=True)
+                return
+            await drafts.choose(chat_id, user.id, category=action.value)
+        elif name == "ch":
+            await drafts.choose(chat_id, user.id, channel=True)
+        elif name == "back":
+            await drafts.choose(chat_id, user.id, step="choosing")
         await query.answer()
-        fresh = await store.get(broadcast.broadcast_id)
-        assert fresh is not None
-        await edit(query, *render(await _audience_panel(services, lang, fresh)))
+        found = await drafts.current(chat_id, user.id)
+        if found is not None:
+            await edit(query, *render(await _audience_panel(services, lang, found[1])))
 
     async def _control(
         self, tap: Tap[BroadcastAction], services: Services, broadcast: Broadcast
@@ -393,18 +339,13 @@ class Broadcaster:
         if await refused(update, context, "broadcasts"):
             return
         lang = await services.language_of(user)
-        lines = [catalog.text("broadcast.list_title", lang)]
-        tz = services.settings.tz
+        recent = []
         for broadcast in await services.broadcasts.recent(10):
             progress = None
             if broadcast.delivery_id is not None:
                 progress = await services.outbox.progress(broadcast.delivery_id)
-            line = views.list_line(catalog, lang, broadcast, progress, label(broadcast), tz)
-            if line is not None:
-                lines.append(line)
-        if len(lines) == 1:
-            lines.append(catalog.text("broadcast.list_none", lang))
-        await message.reply_text("\n".join(lines))
+            recent.append((broadcast, progress, label(broadcast)))
+        await reply(message, views.list_view(catalog, lang, recent, services.settings.tz))
 
 
 async def _audience_panel(services: Services, lang: str, broadcast: Broadcast) -> View:

@@ -21,11 +21,19 @@ from bot import charts, formats
 from bot.adapter import markup, opening, record, refused, replace, reply
 from bot.callbacks import DraftAction, DraftActionName, ShowResults, Vote, parse_int
 from bot.context import BotContext, Services
-from bot.i18n import SafeHtml
 from bot.poll_messages import SHARED_EDIT_SECONDS, PollRedraws
 from bot.services.polls import NewPolls
 from bot.views import View
-from bot.views.polls import dialog_view, plain, results_csv, results_view, vote_view
+from bot.views.polls import (
+    chart_view,
+    chart_words,
+    closed_report_view,
+    csv_view,
+    dialog_view,
+    plain,
+    results_view,
+    vote_view,
+)
 from storage.polls import MIN_OPTIONS, PollResults, VoteOutcome
 
 __all__ = [
@@ -159,12 +167,7 @@ async def closepoll_command(update: Update, context: BotContext) -> None:
         await record(services, user, "poll_closed", poll_id=poll.poll_id)
     results = await services.polls.results(poll.poll_id, user.id if user else None)
     assert results is not None
-    view = results_view(services.catalog, lang, results, shared=False)
-    await message.reply_text(
-        services.catalog.text(
-            "poll.closed_report", lang, poll_id=poll.poll_id, results=SafeHtml(view.text)
-        )
-    )
+    await reply(message, closed_report_view(services.catalog, lang, results))
 
 
 async def _results_asked(update: Update, context: BotContext, lang: str) -> PollResults | None:
@@ -207,10 +210,7 @@ async def pollchart_command(update: Update, context: BotContext) -> None:
         return
     poll = results.poll
     when = formats.stamp_day_first(datetime.now(services.settings.tz))
-    footer = plain(
-        catalog, lang, "poll.chart_footer",
-        total=results.total, commune=services.settings.COMMUNE_NAME, when=when,
-    )  # fmt: skip
+    words = chart_words(catalog, lang, results, services.settings.COMMUNE_NAME, when)
     # Drawing takes a moment of CPU: off the event loop, so residents' taps are not held up.
     png = await asyncio.to_thread(
         charts.results_chart,
@@ -218,17 +218,9 @@ async def pollchart_command(update: Update, context: BotContext) -> None:
         [option.label for option in poll.options],
         results.counts,
         results.percents,
-        votes_label=catalog.text("poll.chart_votes", lang),
-        footer=footer,
+        **words,
     )
-    caption = catalog.text(
-        "poll.chart_caption",
-        lang,
-        poll_id=poll.poll_id,
-        question=poll.question,
-        total=results.total,
-    )
-    await message.reply_photo(png, caption=caption)
+    await reply(message, chart_view(catalog, lang, results, png))
 
 
 async def pollcsv_command(update: Update, context: BotContext) -> None:
@@ -241,14 +233,7 @@ async def pollcsv_command(update: Update, context: BotContext) -> None:
     results = await _results_asked(update, context, lang)
     if results is None:
         return
-    poll = results.poll
-    await message.reply_document(
-        results_csv(services.catalog, lang, results),
-        filename=f"tham-do-{poll.poll_id}.csv",
-        caption=services.catalog.text(
-            "poll.csv_caption", lang, poll_id=poll.poll_id, question=poll.question
-        ),
-    )
+    await reply(message, csv_view(services.catalog, lang, results))
 
 
 # -- the /newpoll dialog ----------------------------------------------------------------------

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 from telegram import Update
 
-from bot.adapter import markup, record, refused
+from bot.adapter import markup, record, refused, reply
 from bot.context import BotContext
 from bot.delivery import outgoing
 from bot.views.polls import vote_view
+from bot.views.push import senddigest_view, sendpoll_view
 from storage.subscriptions import MODES
 
 __all__ = [
@@ -54,13 +55,11 @@ async def senddigest_command(update: Update, context: BotContext) -> None:
             recipients=run.recipients,
             articles=run.articles,
         )
-    if run.delivery_id is None:
-        text = services.catalog.text("push.senddigest_nothing", lang, due=run.due)
-    else:
-        text = services.catalog.text(
-            "push.senddigest_done", lang, recipients=run.recipients, articles=run.articles
-        )
-    await message.reply_text(text)
+    view = senddigest_view(
+        services.catalog, lang, due=run.due, recipients=run.recipients, articles=run.articles,
+        sent=run.delivery_id is not None,
+    )  # fmt: skip
+    await reply(message, view)
 
 
 async def sendpoll_command(update: Update, context: BotContext) -> None:
@@ -81,7 +80,7 @@ async def sendpoll_command(update: Update, context: BotContext) -> None:
     poll = await services.polls.current()
     results = None if poll is None else await services.polls.results(poll.poll_id, None)
     if results is None or not results.poll.is_open:
-        await message.reply_text(catalog.text("push.sendpoll_none", lang))
+        await reply(message, sendpoll_view(catalog, lang, "none"))
         return
     bodies: list[dict[str, object]] = []
     languages: dict[str, int] = {}
@@ -107,11 +106,11 @@ async def sendpoll_command(update: Update, context: BotContext) -> None:
         created_by=user.id if user else None,
     )
     if delivery_id is None:
-        await message.reply_text(catalog.text("push.sendpoll_again", lang))
+        await reply(message, sendpoll_view(catalog, lang, "again"))
         return
     services.delivery.wake()
     log.info("poll %s queued for %d subscribers", results.poll.poll_id, len(recipients))
     if user is not None:
         await record(services, user, "poll_sent", poll_id=results.poll.poll_id,
                      recipients=len(recipients))  # fmt: skip
-    await message.reply_text(catalog.text("push.sendpoll_done", lang, count=len(recipients)))
+    await reply(message, sendpoll_view(catalog, lang, "done", len(recipients)))

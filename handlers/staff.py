@@ -14,7 +14,6 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from telegram import (
     Message,
@@ -26,12 +25,18 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot import formats
-from bot.adapter import record, refused
-from bot.context import BotContext, Services
-from bot.i18n import Catalog, SafeHtml
+from bot.adapter import record, refused, reply
+from bot.context import BotContext
 from bot.menus import clear_staff_menu, set_staff_menu
-from bot.views.staff import audit_line
+from bot.views.staff import (
+    StaffOutcome,
+    audit_line,
+    audit_view,
+    myid_view,
+    staff_change_view,
+    staff_list_view,
+    target_problem_view,
+)
 from storage.audit import AuditEntry
 
 __all__ = [
@@ -49,7 +54,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 AUDIT_LINES = 20  # entries /audit shows
-_MAX_TEXT = 3900  # /audit stops adding lines before Telegram's 4096 characters
 # Telegram user ids are positive and fit in 52 bits; more digits than that is a typing mistake.
 # ASCII digits only: "\d" would take "1٣" and int() would read it as 13.
 _USER_ID = re.compile(r"[1-9][0-9]{0,15}")
@@ -114,13 +118,11 @@ async def _target(update: Update, context: BotContext, command: str) -> Target |
     found = target_of(message, context.args or [])
     if isinstance(found, Target):
         if found.is_bot or found.user_id == context.bot.id:
-            await message.reply_text(services.catalog.text("staff.is_bot", lang))
+            await reply(message, staff_change_view(services.catalog, lang, "is_bot", found.user_id))
             return None
         return found
     given = (context.args or [""])[0][:32]
-    problem = services.catalog.text(found, lang, text=given, command=command)
-    how = services.catalog.text("staff.how_to_find_id", lang, command=command)
-    await message.reply_text(f"{problem}\n\n{how}")
+    await reply(message, target_problem_view(services.catalog, lang, found, given, command))
     return None
 
 
@@ -132,7 +134,8 @@ async def myid_command(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    await message.reply_text(await context.services.text_for(user, "staff.myid", user_id=user.id))
+    services = context.services
+    await reply(message, myid_view(services.catalog, await services.language_of(user), user.id))
 
 
 async def addstaff_command(update: Update, context: BotContext) -> None:
@@ -150,34 +153,22 @@ async def addstaff_command(update: Update, context: BotContext) -> None:
     lang = await services.language_of(owner)
     name = target.name or await _name_from_telegram(context, target.user_id)
     if target.user_id in services.settings.ADMIN_IDS:
-        text = catalog.text(
-            "staff.is_owner", lang, name=_named(catalog, lang, name), user_id=target.user_id
-        )
-        await message.reply_text(text)
+        await reply(message, staff_change_view(catalog, lang, "is_owner", target.user_id, name))
         return
     member, new = await services.staff.add(target.user_id, name, owner.id)
     if not new:
-        text = catalog.text(
-            "staff.already_staff",
-            lang,
-            name=_named(catalog, lang, member.name or name),
-            user_id=member.user_id,
-            since=_local(services, member.added_at),
-        )
-        await message.reply_text(text)
+        view = staff_change_view(
+            catalog, lang, "already_staff", member.user_id, member.name or name,
+            member.added_at, services.settings.tz,
+        )  # fmt: skip
+        await reply(message, view)
         return
     await record(services, owner, "staff_added", user_id=target.user_id, name=name)
     log.info("%s made %s staff", services.who(owner.id), services.who(target.user_id))
     chosen = await services.users.language(target.user_id)
     menu = await set_staff_menu(context.bot, catalog, target.user_id, owner=False, chosen=chosen)
-    await message.reply_text(
-        catalog.text(
-            "staff.added" if menu else "staff.added_no_chat",
-            lang,
-            name=_named(catalog, lang, name),
-            user_id=target.user_id,
-        )
-    )
+    outcome: StaffOutcome = "added" if menu else "added_no_chat"
+    await reply(message, staff_change_view(catalog, lang, outcome, target.user_id, name))
 
 
 async def removestaff_command(update: Update, context: BotContext) -> None:
@@ -194,26 +185,19 @@ async def removestaff_command(update: Update, context: BotContext) -> None:
     catalog = services.catalog
     lang = await services.language_of(owner)
     if target.user_id in services.settings.ADMIN_IDS:
-        await message.reply_text(
-            catalog.text("staff.owner_not_removable", lang, user_id=target.user_id)
-        )
+        view = staff_change_view(catalog, lang, "owner_not_removable", target.user_id)
+        await reply(message, view)
         return
     removed = await services.staff.remove(target.user_id)
     if removed is None:
-        await message.reply_text(catalog.text("staff.not_a_member", lang, user_id=target.user_id))
+        await reply(message, staff_change_view(catalog, lang, "not_a_member", target.user_id))
         return
     await record(services, owner, "staff_removed", user_id=removed.user_id, name=removed.name)
     who = services.who
     log.info("%s removed %s from the staff", who(owner.id), who(removed.user_id))
     await clear_staff_menu(context.bot, catalog, removed.user_id)
-    await message.reply_text(
-        catalog.text(
-            "staff.removed",
-            lang,
-            name=_named(catalog, lang, removed.name),
-            user_id=removed.user_id,
-        )
-    )
+    view = staff_change_view(catalog, lang, "removed", removed.user_id, removed.name)
+    await reply(message, view)
 
 
 async def staff_command(update: Update, context: BotContext) -> None:
@@ -222,38 +206,12 @@ async def staff_command(update: Update, context: BotContext) -> None:
     if message is None or await refused(update, context, "staff"):
         return
     services = context.services
-    catalog = services.catalog
     lang = await services.language_of(update.effective_user)
-    owners = [
-        catalog.text(
-            "staff.list_owner",
-            lang,
-            name=_named(catalog, lang, await _name_from_telegram(context, user_id)),
-            user_id=user_id,
-        )
-        for user_id in sorted(services.settings.ADMIN_IDS)
-    ]
-    members = [
-        catalog.text(
-            "staff.list_member",
-            lang,
-            name=_named(catalog, lang, member.name),
-            user_id=member.user_id,
-            since=_local(services, member.added_at),
-        )
-        for member in await services.staff.members()
-        if member.user_id not in services.settings.ADMIN_IDS
-    ]
-    none = catalog.text("staff.list_none", lang)
-    await message.reply_text(
-        catalog.text(
-            "staff.list",
-            lang,
-            owners=SafeHtml("\n".join(owners) or none),
-            members=SafeHtml("\n".join(members) or none),
-            count=len(members),
-        )
-    )
+    admins = services.settings.ADMIN_IDS
+    owners = [(user_id, await _name_from_telegram(context, user_id)) for user_id in sorted(admins)]
+    members = [m for m in await services.staff.members() if m.user_id not in admins]
+    view = staff_list_view(services.catalog, lang, owners, members, services.settings.tz)
+    await reply(message, view)
 
 
 async def audit_command(update: Update, context: BotContext) -> None:
@@ -262,23 +220,13 @@ async def audit_command(update: Update, context: BotContext) -> None:
     if message is None or await refused(update, context, "audit", owners_only=True):
         return
     services = context.services
-    catalog = services.catalog
     lang = await services.language_of(update.effective_user)
     action = context.args[0].lower() if context.args else None
     entries = await services.audit.recent(AUDIT_LINES, action=action)
-    if not entries:
-        await message.reply_text(catalog.text("staff.audit_empty", lang))
-        return
-    names = await _actor_names(context, entries)
-    text = catalog.text(
-        "staff.audit_title", lang, count=len(entries), zone=services.settings.TIMEZONE
-    )
-    for entry in entries:
-        line = audit_line(catalog, lang, entry, names, services.settings.tz)
-        if len(text) + len(line) + 1 > _MAX_TEXT:
-            break
-        text += "\n" + line
-    await message.reply_text(text)
+    names = await _actor_names(context, entries) if entries else {}
+    settings = services.settings
+    view = audit_view(services.catalog, lang, entries, names, settings.TIMEZONE, settings.tz)
+    await reply(message, view)
 
 
 async def _actor_names(context: BotContext, entries: Sequence[AuditEntry]) -> dict[str, str]:
@@ -293,11 +241,3 @@ async def _actor_names(context: BotContext, entries: Sequence[AuditEntry]) -> di
         if str(user_id) not in names and any(e.actor == str(user_id) for e in entries):
             names[str(user_id)] = await _name_from_telegram(context, user_id)
     return {actor: name for actor, name in names.items() if name}
-
-
-def _named(catalog: Catalog, lang: str, name: str) -> str:
-    return name or catalog.text("staff.unknown_name", lang)
-
-
-def _local(services: Services, moment: datetime) -> str:
-    return formats.day(moment, services.settings.tz)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from telegram import Update
 
 from bot import charts, formats
-from bot.adapter import opening, refused, reply
+from bot.adapter import opening, refused, replace, reply
 from bot.callbacks import ForgetAnswer
 from bot.context import BotContext
 from bot.services.stats import channel_counts
@@ -17,9 +17,12 @@ from bot.views.casework import figures_text
 from bot.views.stats import (
     SUBSCRIPTION_WEEKS,
     Subscriptions,
+    chart_labels,
     counter_text,
-    daily_csv,
+    daily_csv_view,
+    forget_done_view,
     forget_view,
+    staff_chart_view,
     staff_text,
     weekly_events,
 )
@@ -85,26 +88,11 @@ async def on_forget(update: Update, context: BotContext) -> None:
     # Answer the tap at once so the button stops spinning.
     await query.answer()
     if not answer.confirmed:
-        await query.edit_message_text(catalog.text("stats.forget_cancelled", lang))
+        await replace(query, forget_done_view(catalog, lang, None))
         return
     forgotten = await services.privacy.forget(query.from_user.id)
     log.info("a resident asked to be forgotten")  # no id: the log must not undo the deletion
-    profile = "stats.forget_profile_yes" if forgotten.profile else "stats.forget_profile_none"
-    subscription = (
-        "stats.forget_subscription_yes"
-        if forgotten.subscription
-        else "stats.forget_subscription_none"
-    )
-    await query.edit_message_text(
-        catalog.text(
-            "stats.forget_done",
-            lang,
-            profile=catalog.text(profile, lang),
-            subscription=catalog.text(subscription, lang),
-            votes=forgotten.votes,
-            events=forgotten.events,
-        )
-    )
+    await replace(query, forget_done_view(catalog, lang, forgotten))
 
 
 async def staffstats_command(update: Update, context: BotContext) -> None:
@@ -140,16 +128,11 @@ async def staffstats_command(update: Update, context: BotContext) -> None:
         days,
         [count for _, count, _ in figures.daily],
         [people for _, _, people in figures.daily],
-        title=catalog.text("stats.chart_title", lang),
-        interactions_label=catalog.text("stats.chart_interactions", lang),
-        residents_label=catalog.text("stats.chart_residents", lang),
+        **chart_labels(catalog, lang),
     )
-    await message.reply_photo(png, caption=catalog.text("stats.chart_caption", lang, when=when))
-    await message.reply_document(
-        daily_csv(catalog, lang, figures, events),
-        filename=f"thong-ke-{now.astimezone(services.settings.tz):%Y-%m-%d}.csv",
-        caption=catalog.text("stats.csv_caption", lang),
-    )
+    await reply(message, staff_chart_view(catalog, lang, png, when))
+    tz = services.settings.tz
+    await reply(message, daily_csv_view(catalog, lang, figures, events, now, tz))
 
 
 async def prune_log(context: BotContext) -> None:

@@ -1,4 +1,9 @@
-"""Staff announcements: the dialog's state, kept in the database so a restart loses none of it."""
+"""Staff announcements: each one's record, from the draft to its final report.
+
+While an announcement is being written its row is `writing` (a draft); where the dialog stands
+and the audience chosen so far are the dialog's (`bot.services.broadcast_drafts`, in the
+`dialogs` table), and the audience is written here when it is sent or scheduled.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,12 @@ import aiosqlite
 from storage.db import Database, assignments
 from storage.timestamps import iso
 
-__all__ = ["UPDATABLE", "Broadcast", "BroadcastState", "BroadcastStore"]
+__all__ = ["DRAFT_STATES", "UPDATABLE", "Broadcast", "BroadcastState", "BroadcastStore"]
 
 BroadcastState = Literal["writing", "choosing", "timing", "queued", "sending", "done", "cancelled"]
-# The states of a dialog still being written: a new /broadcast replaces such a draft.
+# The states of an announcement still being written: a new /broadcast replaces such a draft.
+# Only "writing" is written now (the dialog knows the step); "choosing" and "timing" are those
+# of drafts begun before migration 0023, which folded them into "writing".
 DRAFT_STATES = ("writing", "choosing", "timing")
 
 # What `update` may change; the rest (who, where, when made) is fixed when the draft begins.
@@ -113,13 +120,6 @@ class BroadcastStore:
             f"SELECT {_COLUMNS} FROM broadcasts WHERE broadcast_id = ?", (broadcast_id,)
         )
         return None if row is None else _broadcast(row)
-
-    async def drafts(self) -> list[Broadcast]:
-        """Every unfinished draft (to know, after a restart, whose messages belong to one)."""
-        rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM broadcasts WHERE state IN ('writing', 'choosing', 'timing')"
-        )
-        return [_broadcast(row) for row in rows]
 
     async def update(
         self, broadcast_id: int, *, expect: tuple[str, ...] = (), **values: Any

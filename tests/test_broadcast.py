@@ -16,6 +16,7 @@ from bot.context import BotApplication, Services
 from bot.standins.telegram import MESSAGE_KINDS, FakeTelegram, User
 from bot.standins.tghtml import parse_html
 from handlers.broadcast import BroadcastAction, parse_time
+from storage import Database, bundled_migrations
 from storage.subscriptions import Subscription
 from tests.conftest import TZ, make_settings, settled
 from tests.test_delivery import until
@@ -593,3 +594,88 @@ async def test_announcements_headed_alike_are_kept_apart(
         "Thôn Phước Hà: từ 7h đến 11h mai",
     ]
     assert {c.name: c.count for c in await services.reading.categories()}["Thông báo"] == 2
+
+
+async def test_a_half_written_broadcast_survives_a_restart(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """The draft is a dialog kept in the database: after a restart the audience chosen, the
+    step and the claim on the chat's order are all still there."""
+    settings = make_settings(tmp_path, telegram, SEND_RATE_PER_SECOND=100)
+    owner = telegram.user(OWNER)
+    async with running(build_application(settings)) as first:
+        services = first.bot_data.services
+        for category_id in (1, 3):
+            await add_article(services.db, category_id, category_id)
+        await services.push.announce(backfill=True)
+        (everyone,) = await subscribers(telegram, services, range(3001, 3002))
+        (health,) = await subscribers(telegram, services, range(3002, 3003), all_categories=False,
+                                      category_ids=frozenset({3}))  # fmt: skip
+        (news,) = await subscribers(telegram, services, range(3003, 3004), all_categories=False,
+                                    category_ids=frozenset({1}))  # fmt: skip
+        audience = await write(telegram, owner, telegram.send, "Tiêm phòng cho trẻ em")
+        assert "Số người nhận: 3" in audience["text"]
+        await telegram.press(owner, audience, button(audience, "▫️ Y tế"))
+        await until(lambda: "Số người nhận: 2" in current(telegram, audience)["text"])
+        await telegram.press(owner, audience, button(current(telegram, audience), "⏰"))
+        await until(lambda: "Gửi lúc nào" in current(telegram, audience)["text"])
+    # Restarted: the next message is the draft's time, and the category chosen still holds.
+    async with running(build_application(settings)) as second:
+        services = second.bot_data.services
+        queued = await telegram.reply_to(owner, "18:00 mai")
+        assert queued.result["text"].startswith("⏰ Đã hẹn giờ gửi lúc 18:00")
+        assert "Người nhận (tính đến lúc này): 2" in queued.result["text"]
+        (broadcast,) = await services.broadcasts.recent()
+        assert (broadcast.state, broadcast.categories) == ("queued", frozenset({3}))
+        assert await services.db.fetchone("SELECT 1 FROM dialogs WHERE kind = 'broadcast'") is None
+        # A new draft, left at its first step.
+        await telegram.reply_to(owner, "/broadcast")
+    async with running(build_application(settings)) as third:
+        # The chat is still claimed: two messages sent at once are taken one after the other,
+        # so the second is answered that an announcement is one message, not previewed too.
+        mark = telegram.mark()
+        await telegram.send(owner, "Bản thứ nhất")
+        await telegram.send(owner, "Bản thứ hai")
+        await telegram.wait_for(
+            "sendMessage", after=mark, chat_id=OWNER,
+            where=lambda c: "một tin nhắn" in str(c.params.get("text")),
+        )  # fmt: skip
+        await settled(telegram, third)
+        texts = [c.params.get("text", "") for c in telegram.calls_to("sendMessage", mark,
+                                                                      chat_id=OWNER)]  # fmt: skip
+        assert texts[0] == "Bản thứ nhất"  # the preview
+        assert texts[1].startswith("👆 Đó là thông báo người dân sẽ nhận.")
+        assert "Bản thứ hai" not in texts
+        audience = panel(telegram, mark)
+        await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+        await final_report(telegram, audience)
+    assert [m.get("text") for m in telegram.chat_messages(everyone.id)] == ["Bản thứ nhất"]
+    assert [m.get("text") for m in telegram.chat_messages(health.id)] == ["Bản thứ nhất"]
+    assert [m.get("text") for m in telegram.chat_messages(news.id)] == ["Bản thứ nhất"]
+
+
+async def test_a_draft_open_during_the_upgrade_goes_on(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """Migration 0023 carries a draft written before drafts were dialogs into `dialogs`."""
+    settings = make_settings(tmp_path, telegram, SEND_RATE_PER_SECOND=100)
+    before = [m for m in bundled_migrations() if m.version < 23]
+    async with await Database.open(settings.DATABASE_PATH, before) as db:
+        await add_article(db, 3, 3)
+        await db.write(
+            "INSERT INTO broadcasts (created_by, chat_id, state, kind, body, text_html,"
+            " categories, panel_message_id, created_at, updated_at) VALUES"
+            " (?, ?, 'timing', 'text', ?, 'Họp dân', '3', 77, ?, ?)",
+            (OWNER, OWNER, '{"method": "send_message", "params": {"text": "Họp dân"}}',
+             datetime.now(UTC).isoformat(), datetime.now(UTC).isoformat()),
+        )  # fmt: skip
+    owner = telegram.user(OWNER)
+    async with running(build_application(settings)) as app:
+        services = app.bot_data.services
+        draft = services.broadcast_drafts.draft(OWNER, OWNER)
+        assert draft is not None
+        assert (draft.step, draft.categories, draft.panel) == ("timing", frozenset({3}), 77)
+        queued = await telegram.reply_to(owner, "18:00 mai")
+        assert queued.result["text"].startswith("⏰ Đã hẹn giờ gửi lúc 18:00")
+        (broadcast,) = await services.broadcasts.recent()
+        assert (broadcast.state, broadcast.categories) == ("queued", frozenset({3}))

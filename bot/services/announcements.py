@@ -193,7 +193,7 @@ class Announcements:
         expected = len(await self.recipients(draft))
         if not await store.update(
             draft.broadcast_id,
-            expect=("timing",),
+            expect=("writing", "choosing", "timing"),  # a draft (storage.broadcasts.DRAFT_STATES)
             state="queued",
             start_at=moment.timestamp(),
             recipients=expected,

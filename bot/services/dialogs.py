@@ -4,12 +4,14 @@ A dialog (a staff member writing a poll, ...) is keyed by (kind, chat, person). 
 small JSON value the dialog itself defines. Every change is made in memory first, with no await
 in between, so two messages handled at once never both take the same step, and then written to
 the `dialogs` table, in the order made: a restart loses no draft. `restore` reads them back at
-start; a dialog left alone longer than `max_age` seconds is forgotten.
+start; a dialog left alone longer than its kind's age limit (`max_age`, unless `ages` gives the
+kind another) is forgotten.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,9 +25,17 @@ Key = tuple[str, int, int]  # kind, chat, person
 class Dialogs:
     """Dialogs in progress on one channel."""
 
-    def __init__(self, store: DialogStore, max_age: float, channel: str = "telegram") -> None:
+    def __init__(
+        self,
+        store: DialogStore,
+        max_age: float,
+        channel: str = "telegram",
+        *,
+        ages: Mapping[str, float] | None = None,
+    ) -> None:
         self._store = store
         self._max_age = max_age
+        self._ages = dict(ages or {})  # kind → its own age limit (math.inf: none)
         self._channel = channel
         # key → (state, monotonic time of its last change)
         self._open: dict[Key, tuple[dict[str, Any], float]] = {}
@@ -38,7 +48,7 @@ class Dialogs:
                 continue
             age = (now_wall - row.updated_at).total_seconds()
             key = (row.kind, row.chat_id, row.user_id)
-            if age > self._max_age:
+            if age > self._age_limit(row.kind):
                 await self._store.drop(self._channel, row.chat_id, row.user_id, row.kind)
                 continue
             self._open[key] = (row.state, now - max(age, 0.0))
@@ -50,10 +60,13 @@ class Dialogs:
         held = self._open.get(key)
         if held is None:
             return None
-        if time.monotonic() - held[1] > self._max_age:
+        if time.monotonic() - held[1] > self._age_limit(kind):
             del self._open[key]
             return None
         return held[0]
+
+    def _age_limit(self, kind: str) -> float:
+        return self._ages.get(kind, self._max_age)
 
     def take(self, kind: str, chat_id: int, user_id: int) -> dict[str, Any] | None:
         """End the dialog at once (in memory) and return its state; `forget` it after."""

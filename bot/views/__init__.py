@@ -2,8 +2,10 @@
 
 A `View` is a message: its text, written in a small formatting vocabulary, rows of buttons each
 carrying a typed action (a `bot.callbacks.CallbackData`) or a link, an optional picture shown
-with the text (`picture`, an address: Telegram shows it as a large preview above the text) and an
-optional file. The vocabulary is a subset of HTML that every front end can render or strip:
+with the text (`picture`, an address: Telegram shows it as a large preview above the text), an
+optional file, and an optional `Menu`: the main things a person can do, each a command, which
+Telegram shows as big buttons under the typing field and a front end without them as numbered
+choices. The vocabulary is a subset of HTML that every front end can render or strip:
 
     <b>bold</b>  <i>italic</i>  <a href="https://…">link</a>  <blockquote>quote</blockquote>
     <pre>preformatted</pre>
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 
 from bot.callbacks import CallbackData
 
-__all__ = ["Button", "File", "View", "rows_of"]
+__all__ = ["Button", "File", "Menu", "MenuItem", "View", "rows_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,22 @@ class File:
 
 
 @dataclass(frozen=True, slots=True)
+class MenuItem:
+    """One entry of the main menu: its label, and the command it stands for."""
+
+    label: str
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """The main menu, in rows, and the hint shown where the person types."""
+
+    rows: tuple[tuple[MenuItem, ...], ...]
+    placeholder: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class View:
     """One message as a person sees it."""
 
@@ -50,6 +68,7 @@ class View:
     buttons: tuple[tuple[Button, ...], ...] = ()
     file: File | None = None
     picture: str | None = None  # the address of a picture shown with the text
+    menu: Menu | None = None  # the main menu shown with it (a view with buttons has none)
 
 
 def rows_of(buttons: Sequence[Button], width: int) -> tuple[tuple[Button, ...], ...]:

@@ -20,12 +20,15 @@ if TYPE_CHECKING:  # a value the engine computes; this module needs only its fie
     from bot.delivery import Estimate
 
 __all__ = [
+    "ask_content_panel",
+    "ask_time_panel",
     "audience_panel",
     "audit_values",
     "button",
     "confirm_stop",
     "controls",
     "list_line",
+    "list_view",
     "number",
     "progress_text",
     "queued_panel",
@@ -195,6 +198,39 @@ def confirm_stop(
 ) -> tuple[tuple[Button, ...], ...]:
     """The two buttons that ask "really stop?" (for a send under way or a queued one)."""
     return ((button(catalog, lang, broadcast, "stopok"), button(catalog, lang, broadcast, "keep")),)
+
+
+def ask_content_panel(catalog: Catalog, lang: str, broadcast: Broadcast) -> View:
+    """The draft's first panel: send the announcement (text, or a photo or file with a caption)."""
+    return View(
+        catalog.text("broadcast.ask_content", lang), ((button(catalog, lang, broadcast, "x"),),)
+    )
+
+
+def ask_time_panel(catalog: Catalog, lang: str, broadcast: Broadcast) -> View:
+    """When should it go out: back to the audience, or drop it."""
+    return View(
+        catalog.text("broadcast.ask_time", lang),
+        ((button(catalog, lang, broadcast, "back"), button(catalog, lang, broadcast, "x")),),
+    )
+
+
+def list_view(
+    catalog: Catalog,
+    lang: str,
+    recent: list[tuple[Broadcast, Progress | None, str]],
+    tz: ZoneInfo,
+) -> View:
+    """/broadcasts: the latest announcements (each with its progress and label) and what
+    became of them."""
+    lines = [catalog.text("broadcast.list_title", lang)]
+    for broadcast, progress, label in recent:
+        line = list_line(catalog, lang, broadcast, progress, label, tz)
+        if line is not None:
+            lines.append(line)
+    if len(lines) == 1:
+        lines.append(catalog.text("broadcast.list_none", lang))
+    return View("\n".join(lines))
 
 
 def list_line(

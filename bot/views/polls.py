@@ -1,5 +1,6 @@
 """What residents and staff see of the satisfaction poll, as channel-neutral views: the
-question with its options, the results, the /newpoll dialog's messages, and the CSV file."""
+question with its options, the results, the /newpoll dialog's messages, and what the staff's
+/closepoll, /pollchart and /pollcsv answer (the chart's words, the CSV file)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ from bot.callbacks import DraftAction, ShowResults, Vote
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
 from bot.services.polls import Say
-from bot.views import Button, View
+from bot.views import Button, File, View
 from storage.polls import PollResults
 
 __all__ = [
     "ANSWER_CHARS",
     "BAR_CELLS",
     "bar",
+    "chart_view",
+    "chart_words",
+    "closed_report_view",
+    "csv_view",
     "dialog_view",
     "plain",
     "results_csv",
@@ -129,3 +134,42 @@ def dialog_view(catalog: Catalog, lang: str, say: Say) -> View:
         for action in say.buttons
     )
     return View(catalog.text(say.key, lang, **values), (buttons,) if buttons else ())
+
+
+# -- the staff's poll commands ----------------------------------------------------------------
+
+
+def closed_report_view(catalog: Catalog, lang: str, results: PollResults) -> View:
+    """/closepoll: the poll is closed, with its final results."""
+    shown = results_view(catalog, lang, results, shared=False)
+    text = catalog.text(
+        "poll.closed_report", lang, poll_id=results.poll.poll_id, results=SafeHtml(shown.text)
+    )
+    return View(text)
+
+
+def chart_words(
+    catalog: Catalog, lang: str, results: PollResults, commune: str, when: str
+) -> dict[str, str]:
+    """The words drawn on the results chart (`bot.charts.results_chart`'s keywords)."""
+    footer = plain(catalog, lang, "poll.chart_footer", total=results.total, commune=commune,
+                   when=when)  # fmt: skip
+    return {"votes_label": catalog.text("poll.chart_votes", lang), "footer": footer}
+
+
+def chart_view(catalog: Catalog, lang: str, results: PollResults, png: bytes) -> View:
+    """/pollchart: the chart as a picture, with its caption."""
+    poll = results.poll
+    caption = catalog.text(
+        "poll.chart_caption", lang, poll_id=poll.poll_id, question=poll.question,
+        total=results.total,
+    )  # fmt: skip
+    return View(caption, file=File("picture", png))
+
+
+def csv_view(catalog: Catalog, lang: str, results: PollResults) -> View:
+    """/pollcsv: the results as a CSV file, with its caption."""
+    poll = results.poll
+    caption = catalog.text("poll.csv_caption", lang, poll_id=poll.poll_id, question=poll.question)
+    content = results_csv(catalog, lang, results)
+    return View(caption, file=File("document", content, f"tham-do-{poll.poll_id}.csv"))

@@ -1,17 +1,33 @@
-"""What /audit shows: each entry of the audit log in words, in the reader's language."""
+"""What the staff commands show: /myid, /addstaff and /removestaff's outcomes, the /staff
+list, and /audit (each entry of the audit log in words), in the reader's language."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-from datetime import date, tzinfo
+from collections.abc import Sequence
+from datetime import date, datetime, tzinfo
+from typing import Literal
 
 from bot import formats
 from bot.i18n import Catalog, SafeHtml
+from bot.views import View
 from bot.views.announcements import audit_values
 from storage.audit import AuditEntry
+from storage.staff import StaffMember
 
-__all__ = ["CASE_ACTIONS", "KNOWN_ACTIONS", "audit_line"]
+__all__ = [
+    "AUDIT_CHARS",
+    "CASE_ACTIONS",
+    "KNOWN_ACTIONS",
+    "StaffOutcome",
+    "audit_line",
+    "audit_view",
+    "myid_view",
+    "staff_change_view",
+    "staff_list_view",
+    "target_problem_view",
+]
 
 # The steps of residents' reports (storage.cases records each with its case's number in
 # `case`), and the changes to their topics: staff are accountable for every one.
@@ -98,3 +114,102 @@ def _case_values(
 def _short(value: object) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 1] + "…"
+
+
+# -- the staff commands' replies --------------------------------------------------------------
+
+AUDIT_CHARS = 3900  # /audit stops adding lines before Telegram's 4096 characters
+
+# What came of /addstaff or /removestaff (each a catalogue text `staff.<outcome>`).
+StaffOutcome = Literal[
+    "is_bot", "is_owner", "already_staff", "added", "added_no_chat", "owner_not_removable",
+    "not_a_member", "removed",
+]  # fmt: skip
+
+
+def _named(catalog: Catalog, lang: str, name: str) -> str:
+    return name or catalog.text("staff.unknown_name", lang)
+
+
+def myid_view(catalog: Catalog, lang: str, user_id: int) -> View:
+    """/myid: the person's own id (to give to the owner who adds staff)."""
+    return View(catalog.text("staff.myid", lang, user_id=user_id))
+
+
+def target_problem_view(
+    catalog: Catalog, lang: str, problem: str, given: str, command: str
+) -> View:
+    """/addstaff or /removestaff without a person it can be about: what is wrong (the
+    catalogue key `problem`), and how to find a person's id."""
+    text = catalog.text(problem, lang, text=given, command=command)
+    how = catalog.text("staff.how_to_find_id", lang, command=command)
+    return View(f"{text}\n\n{how}")
+
+
+def staff_change_view(
+    catalog: Catalog,
+    lang: str,
+    outcome: StaffOutcome,
+    user_id: int,
+    name: str = "",
+    since: datetime | None = None,
+    tz: tzinfo | None = None,
+) -> View:
+    """What came of /addstaff or /removestaff for the person `user_id`."""
+    values: dict[str, object] = {"user_id": user_id, "name": _named(catalog, lang, name)}
+    if since is not None:
+        values["since"] = formats.day(since, tz)
+    return View(catalog.text(f"staff.{outcome}", lang, **values))
+
+
+def staff_list_view(
+    catalog: Catalog,
+    lang: str,
+    owners: Sequence[tuple[int, str]],
+    members: Sequence[StaffMember],
+    tz: tzinfo,
+) -> View:
+    """/staff: the owners (id, name) and the staff members, with since when."""
+    none = catalog.text("staff.list_none", lang)
+    owner_lines = [
+        catalog.text("staff.list_owner", lang, name=_named(catalog, lang, name), user_id=user_id)
+        for user_id, name in owners
+    ]
+    member_lines = [
+        catalog.text(
+            "staff.list_member",
+            lang,
+            name=_named(catalog, lang, member.name),
+            user_id=member.user_id,
+            since=formats.day(member.added_at, tz),
+        )
+        for member in members
+    ]
+    text = catalog.text(
+        "staff.list",
+        lang,
+        owners=SafeHtml("\n".join(owner_lines) or none),
+        members=SafeHtml("\n".join(member_lines) or none),
+        count=len(member_lines),
+    )
+    return View(text)
+
+
+def audit_view(
+    catalog: Catalog,
+    lang: str,
+    entries: Sequence[AuditEntry],
+    names: dict[str, str],
+    zone: str,
+    tz: tzinfo,
+) -> View:
+    """/audit: the entries, newest first, in words, as many as fit in one message."""
+    if not entries:
+        return View(catalog.text("staff.audit_empty", lang))
+    text = catalog.text("staff.audit_title", lang, count=len(entries), zone=zone)
+    for entry in entries:
+        line = audit_line(catalog, lang, entry, names, tz)
+        if len(text) + len(line) + 1 > AUDIT_CHARS:
+            break
+        text += "\n" + line
+    return View(text)

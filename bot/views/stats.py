@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from bot.callbacks import ForgetAnswer
 from bot.export import excel_csv
 from bot.formats import day_month, number
 from bot.i18n import Catalog, SafeHtml
 from bot.services.stats import ChannelCount
-from bot.views import Button, View
-from storage.stats import Counter, StaffFigures
+from bot.views import Button, File, View
+from storage.stats import Counter, Forgotten, StaffFigures
 from storage.subscriptions import DayEvents, SubscriptionCounts
 
 __all__ = [
     "SUBSCRIPTION_WEEKS",
     "ChannelCount",
     "Subscriptions",
+    "chart_labels",
     "counter_text",
     "daily_csv",
+    "daily_csv_view",
+    "forget_done_view",
     "forget_view",
+    "staff_chart_view",
     "staff_text",
     "weekly_events",
 ]
@@ -232,3 +236,52 @@ def daily_csv(
             ]
         )
     return excel_csv(rows)
+
+
+def forget_done_view(catalog: Catalog, lang: str, forgotten: Forgotten | None) -> View:
+    """The answer to /forget: what was deleted, or (None) that nothing was."""
+    if forgotten is None:
+        return View(catalog.text("stats.forget_cancelled", lang))
+    profile = "stats.forget_profile_yes" if forgotten.profile else "stats.forget_profile_none"
+    subscription = (
+        "stats.forget_subscription_yes"
+        if forgotten.subscription
+        else "stats.forget_subscription_none"
+    )
+    text = catalog.text(
+        "stats.forget_done",
+        lang,
+        profile=catalog.text(profile, lang),
+        subscription=catalog.text(subscription, lang),
+        votes=forgotten.votes,
+        events=forgotten.events,
+    )
+    return View(text)
+
+
+def chart_labels(catalog: Catalog, lang: str) -> dict[str, str]:
+    """The words on the staff's activity chart (`bot.charts.activity_chart`'s keywords)."""
+    return {
+        "title": catalog.text("stats.chart_title", lang),
+        "interactions_label": catalog.text("stats.chart_interactions", lang),
+        "residents_label": catalog.text("stats.chart_residents", lang),
+    }
+
+
+def staff_chart_view(catalog: Catalog, lang: str, png: bytes, when: str) -> View:
+    """The activity chart, as a picture with its caption."""
+    return View(catalog.text("stats.chart_caption", lang, when=when), file=File("picture", png))
+
+
+def daily_csv_view(
+    catalog: Catalog,
+    lang: str,
+    figures: StaffFigures,
+    events: Sequence[DayEvents],
+    now: datetime,
+    tz: tzinfo,
+) -> View:
+    """The day-by-day figures as a CSV file, named by the local day."""
+    name = f"thong-ke-{now.astimezone(tz):%Y-%m-%d}.csv"
+    csv = daily_csv(catalog, lang, figures, events)
+    return View(catalog.text("stats.csv_caption", lang), file=File("document", csv, name))
