@@ -338,3 +338,17 @@ async def test_a_refused_refresh_token_at_start_tells_the_owners_on_telegram(
     assert len(lines) == 1
     assert "ZALO_REFRESH_TOKEN" in lines[0]
     assert zalo.calls_to(OAUTH_PATH)
+
+
+async def test_the_token_job_keeps_the_token_and_its_refresh_chain_alive(
+    tmp_path: Path, zalo: FakeZalo, handler: Handler
+) -> None:
+    zalo.access_seconds = 5 * 60  # under the refresh margin: always due
+    async with start(zalo_settings(tmp_path, zalo), handler, zalo) as application:
+        assert zalo.refreshes == 1  # at start
+        assert application.job_queue is not None
+        (job,) = application.job_queue.get_jobs_by_name("zalo-token")
+        await job.run(application)
+        assert zalo.refreshes == 2
+        (prune,) = application.job_queue.get_jobs_by_name("zalo-prune-events")
+        await prune.run(application)
