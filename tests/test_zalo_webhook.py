@@ -352,3 +352,15 @@ async def test_the_token_job_keeps_the_token_and_its_refresh_chain_alive(
         assert zalo.refreshes == 2
         (prune,) = application.job_queue.get_jobs_by_name("zalo-prune-events")
         await prune.run(application)
+
+
+async def test_the_webhook_answers_before_the_work_is_done(
+    zalo: FakeZalo, zalo_bot: BotApplication, handler: Handler
+) -> None:
+    handler.gate = asyncio.Event()
+    async with asyncio.timeout(5):  # Zalo wants its answer within seconds
+        assert await zalo.say(LAN, "chậm") == 200
+    assert zalo.messages_to(LAN) == []  # the handler is still at work
+    handler.gate.set()
+    [reply] = await zalo.wait_sent(LAN)
+    assert reply.text == "Bạn viết: chậm"
