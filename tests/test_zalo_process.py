@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from bot.standins.telegram import FakeTelegram
+from bot.standins.website import FakePortal
 from bot.standins.zalo import OAUTH_PATH, FakeZalo
 from tests.test_demo_process import free_port
 from tests.test_process import bot_env
@@ -91,14 +92,24 @@ def no_secret_in(text: str, zalo: FakeZalo, *more: str) -> Callable[[], list[str
 
 
 async def test_zalo_alone_runs_without_a_bot_token_and_keeps_the_rotated_token(
-    zalo: FakeZalo, tmp_path: Path
+    zalo: FakeZalo, telegram: FakeTelegram, portal: FakePortal, tmp_path: Path
 ) -> None:
     zalo.access_seconds = 5 * 60  # under the refresh margin: each start refreshes
     database = tmp_path / "data" / "bot.sqlite3"
     first = zalo.refresh_token
-    async with bot_run(tmp_path, **zalo_env(zalo, database)) as bot:
+    # A Bot API is there to be called, and is not: without BOT_TOKEN nothing goes to Telegram.
+    env = {
+        **zalo_env(zalo, database),
+        "TELEGRAM_API_URL": telegram.url,
+        "NEWS_SITE_URL": portal.url,
+    }
+    async with bot_run(tmp_path, **env) as bot:
         # Started: the access token was fetched at start (its single-use refresh token spent).
         await zalo.wait_for(OAUTH_PATH)
+        # The JobQueue runs without Telegram: the news poll reads the website.
+        async with asyncio.timeout(60):
+            while not portal.requests_to("/thong-bao"):  # noqa: ASYNC110 - as test_process does
+                await asyncio.sleep(0.1)
         event = zalo.text_event(LAN, "tin mới")
         zalo.webhook_url = bot.webhook
         assert await zalo.post(event, signed=False) == 401
@@ -107,6 +118,8 @@ async def test_zalo_alone_runs_without_a_bot_token_and_keeps_the_rotated_token(
     assert status == 0
     assert "ready on Zalo alone" in stderr
     assert "Traceback" not in stderr
+    assert telegram.calls == []
+    assert telegram.get_updates_calls == 0
     assert zalo.spent(first)
     rotated = zalo.refresh_token
     assert stored_refresh_token(database) == rotated
