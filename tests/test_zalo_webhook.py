@@ -26,7 +26,7 @@ from bot.standins.telegram import FakeTelegram
 from bot.standins.zalo import MESSAGE_PATH, OAUTH_PATH, FakeZalo, ZaloCall
 from bot.zalo.front import EventHandler
 from bot.zalo.messages import ZaloEvent, ZaloMessage
-from bot.zalo.webhook import MAX_BODY_BYTES, ZaloWebhook
+from bot.zalo.webhook import MAX_BODY_BYTES, ZaloWebhook, event_key, parse
 from tests.conftest import make_settings
 
 LAN = "8000000000000000001"
@@ -364,3 +364,35 @@ async def test_the_webhook_answers_before_the_work_is_done(
     handler.gate.set()
     [reply] = await zalo.wait_sent(LAN)
     assert reply.text == "Bạn viết: chậm"
+
+
+def test_events_are_parsed_from_zalo_s_shape() -> None:
+    zalo = FakeZalo()
+    picture = zalo.event(
+        "user_send_image",
+        LAN,
+        message={
+            "msg_id": "m7",
+            "attachments": [{"type": "image", "payload": {"url": "https://x/a.jpg"}}, "bad"],
+        },
+    )
+    event = parse(picture)
+    assert event is not None
+    assert (event.name, event.user_id, event.msg_id, event.text) == (
+        "user_send_image",
+        LAN,
+        "m7",
+        "",
+    )
+    assert event.attachments == ({"type": "image", "payload": {"url": "https://x/a.jpg"}},)
+    assert event.timestamp_ms == int(picture["timestamp"])
+    follow = parse(zalo.event("follow", LAN))
+    assert follow is not None
+    assert (follow.user_id, follow.msg_id) == (LAN, None)
+    assert event_key(zalo.app_id, follow) == f"follow:{zalo.app_id}:{follow.timestamp_ms}:{LAN}"
+    assert event_key(zalo.app_id, event) == "msg:m7"
+    # Receipts, the OA's own echoes, and events without their user are not acted on.
+    assert parse(zalo.event("user_seen_message", LAN)) is None
+    assert parse(zalo.event("oa_send_text", LAN)) is None
+    assert parse({**zalo.text_event(LAN, "x"), "sender": {}}) is None
+    assert parse({"event_name": 3}) is None
