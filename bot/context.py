@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from telegram import Bot, ReplyKeyboardMarkup, User
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.delivery import DeliveryEngine
@@ -18,7 +19,7 @@ from bot.news import NewsReader, news_client, reader_for
 from bot.ops.metrics import Metrics
 from bot.push import Pusher
 from bot.ratelimit import FloodControl
-from bot.request import JsonRequest, proxy_from_environment
+from bot.request import OFFLINE_TOKEN, JsonRequest, OfflineRequest, proxy_from_environment
 from bot.services import Announcements, Dialogs, Roles
 from bot.services.broadcast_drafts import BROADCAST, BroadcastDrafts
 from bot.services.cases import Cases
@@ -26,7 +27,7 @@ from bot.services.polls import NewPolls
 from bot.services.privacy import Privacy
 from bot.services.reporting import Reporting
 from bot.services.subscribing import Subscribing
-from storage import AuditLog, Database, PollStore, StaffStore, UserStore
+from storage import DEFAULT_CHANNEL, AuditLog, Database, PollStore, StaffStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
 from storage.broadcasts import BroadcastStore
 from storage.cases import CaseStore
@@ -41,6 +42,9 @@ from storage.zalo import ZaloPeople
 
 if TYPE_CHECKING:
     from bot.ops.server import OpsServer
+    from bot.zalo.front import EventHandler
+    from bot.zalo.oa import OfficialAccount
+    from bot.zalo.webhook import ZaloWebhook
 
 __all__ = ["BotApplication", "BotContext", "BotData", "Services"]
 
@@ -78,9 +82,8 @@ class Services:
         self.broadcast_drafts: BroadcastDrafts
         self.subscribing: Subscribing
         self.privacy: Privacy
-        # Zalo's side of the same services (bot/zalo): its people and their window, its
-        # dialogs (the last numbered choices, /subscribe), its /forget.
-        self.zalo_people: ZaloPeople
+        # Zalo's side of the same services (bot/zalo): its dialogs (the last numbered choices,
+        # /subscribe), its /forget; its people and their window are `zalo_people`.
         self.zalo_dialogs: Dialogs
         self.zalo_subscribing: Subscribing
         self.zalo_privacy: Privacy
@@ -95,6 +98,12 @@ class Services:
         self.metrics = Metrics()
         self.opened_at = time.time()  # when open() ran: the health check counts from it
         self.ops_server: OpsServer | None = None  # /healthz and /metrics, when METRICS_LISTEN
+        # The commune's Zalo OA (people, tokens, client), when the Zalo settings are there;
+        # made in open(). The wiring sets `on_zalo_refused` when it can reach the owners (on
+        # Telegram): called with Zalo's words when Zalo refuses the refresh token.
+        self.zalo: OfficialAccount | None = None
+        self.zalo_webhook: ZaloWebhook | None = None  # listening while the bot runs
+        self.on_zalo_refused: Callable[[str], Awaitable[None]] | None = None
 
     async def open(self) -> None:
         """Open the database (applying migrations) and the news reader; called from post_init."""
@@ -125,7 +134,6 @@ class Services:
         self.broadcast_drafts = BroadcastDrafts(self.dialogs, stores.broadcasts)
         self.subscribing = Subscribing(self.dialogs)
         self.privacy = Privacy(lambda: self.stats, self.dialogs, self.forget_cached)
-        self.zalo_people = ZaloPeople(self._db)
         # A Zalo resident's numbers keep their meaning as long as the OA may answer them.
         self.zalo_dialogs = Dialogs(
             DialogStore(self._db), self.settings.ZALO_WINDOW_HOURS * 3600, channel=ZALO
@@ -143,20 +151,35 @@ class Services:
         self._stats = await InteractionLog.open(
             self._db, self.settings.tz, key.get_secret_value() if key else None
         )
+        if self.settings.zalo_enabled:
+            from bot.zalo.oa import OfficialAccount  # only when Zalo is configured
+
+            self.zalo = OfficialAccount(
+                self._db, self.settings, self._zalo_refused, people=stores.zalo_people
+            )
+            await self.zalo.open()
         if self.settings.NEWS_SITE_URL:
             self._http = news_client(self.settings)
             self.news = reader_for(self.settings, self._db, self._http)
             self.news.add_listener(self.metrics.poll_finished)
 
+    async def _zalo_refused(self, words: str) -> None:
+        """Zalo refused the refresh token: the owners are told, where the wiring can reach them."""
+        if self.on_zalo_refused is not None:
+            await self.on_zalo_refused(words)
+
     async def start_delivery(self) -> DeliveryEngine:
         """Start sending what the outbox holds (the running bot does; the CLI's tools do not)."""
         root = self.settings.TELEGRAM_API_URL
-        # Its own connections: a large job never holds one a reply to a resident needs.
-        request = JsonRequest(
-            min(self.flood.max_in_flight, 64) + 4, proxy=proxy_from_environment(root)
+        # Its own connections: a large job never holds one a reply to a resident needs. With
+        # Zalo alone the bot never reaches Telegram (bot.request.OfflineRequest).
+        request: BaseRequest = (
+            JsonRequest(min(self.flood.max_in_flight, 64) + 4, proxy=proxy_from_environment(root))
+            if self.settings.telegram_enabled
+            else OfflineRequest()
         )
         bot = Bot(
-            self.settings.token,
+            self.settings.token or OFFLINE_TOKEN,
             base_url=f"{root}/bot",
             base_file_url=f"{root}/file/bot",
             request=request,
@@ -184,6 +207,9 @@ class Services:
             await self._http.aclose()
             self._http = None
             self.news = None
+        if self.zalo is not None:
+            await self.zalo.close()
+            self.zalo = None
         if self._stats is not None:
             await self._stats.close()  # write the queued interactions while the database is open
             self._stats = None
@@ -280,6 +306,11 @@ class Services:
         return self._store.digests
 
     @property
+    def zalo_people(self) -> ZaloPeople:
+        """Residents on Zalo: their local numbers and the interaction window."""
+        return self._store.zalo_people
+
+    @property
     def _store(self) -> _Stores:
         if self._stores is None:
             raise RuntimeError("services are not open: the database is used before post_init")
@@ -292,14 +323,15 @@ class Services:
             raise RuntimeError("services are not open: the database is used before post_init")
         return self._stats
 
-    def who(self, user_id: int | None) -> str:
+    def who(self, user_id: int | None, channel: str = DEFAULT_CHANNEL) -> str:
         """How a log line at INFO or above names a person or chat: the start of the interaction
-        log's keyed hash of the id (the same person, the same name), never the Telegram id."""
+        log's keyed hash of the id on its channel (the same person, the same name), never the
+        Telegram id (nor, on Zalo, the local number)."""
         if user_id is None:
             return "nobody"
         if self._stats is None:  # not open (start-up, shut-down): nothing to name them by
             return "someone"
-        return "#" + self._stats.key_of(user_id)[:LOG_KEY_CHARS]
+        return "#" + self._stats.key_of(user_id, channel)[:LOG_KEY_CHARS]
 
     def forget_cached(self, user_id: int) -> None:
         """Drop what is kept in memory about a user (after /forget)."""
@@ -358,6 +390,7 @@ class _Stores:
         self.broadcasts = BroadcastStore(db)
         self.digests = DigestReader(db)
         self.cases = CaseStore(db)
+        self.zalo_people = ZaloPeople(db)
 
 
 Action = Callable[..., Awaitable[None]]
@@ -375,6 +408,9 @@ class BotData:
         # The main menu's keyboard in a language (handlers.start's), for a dialog that puts its
         # own reply keyboard in its place (/gopy's "share location") and gives it back after.
         self.main_menu: Callable[[str], ReplyKeyboardMarkup] | None = None
+        # What answers a Zalo event, made from the services when the Zalo webhook starts
+        # (bot.app.conversation unless a test gives its own).
+        self.zalo_handler: Callable[[Services], EventHandler] | None = None
 
     def attach(self, services: Services) -> None:
         """Give the bot its services; done once by the wiring."""

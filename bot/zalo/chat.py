@@ -231,9 +231,11 @@ class Conversation:
         now = self._clock()
         turn = _Turn(person, await self._language(person), _update_id(event), event.timestamp_ms)
         if event.name == "follow":
-            # Following opens the window as a message does, so the greeting may be sent (an
-            # assumption: ZALO.md knows no rule for a follow; the sender still checks the window).
-            await people.inbound(person, now)
+            # Following opens the window as a message does, so the greeting may be sent, if
+            # ZALO_FOLLOW_OPENS_WINDOW says so (ZALO.md knows no rule for a follow; the sender
+            # checks the window whatever this says).
+            if services.settings.ZALO_FOLLOW_OPENS_WINDOW:
+                await people.inbound(person, now)
             await self._record(turn, "follow")
             return await self._render(turn, [self._greeting(turn.lang)])
         if event.name == "unfollow":
