@@ -393,7 +393,9 @@ async def test_a_digest_outside_the_window_waits_for_the_next_message(services: 
     await services.zalo_people.inbound(kim.person, subscribed)  # long closed
     title = "Kế hoạch ra quân vệ sinh môi trường"
     await add_article(services, title, category)
-    run = await pusher(services).digests(datetime.now(UTC) + timedelta(days=1))
+    # Tomorrow's 07:00 digest, half an hour after its time (whatever the hour the test runs).
+    due = (datetime.now(TZ) + timedelta(days=1)).replace(hour=7, minute=30, second=0)
+    run = await pusher(services).digests(due)
     assert run.recipients == 1
     ((person, digest),) = await zalo_rows(services)
     assert person == lan.person

@@ -32,7 +32,8 @@ async def zalo_news_bot(
     application = build_application(settings)  # the real conversation
     async with running(application):
         services = application.bot_data.services
-        assert services.zalo_webhook is not None and services.news is not None
+        assert services.zalo_webhook is not None
+        assert services.news is not None
         zalo.webhook_url = f"http://127.0.0.1:{services.zalo_webhook.port}/zalo/webhook"
         await services.news.run()
         yield application
