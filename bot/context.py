@@ -11,7 +11,7 @@ from telegram import Bot, User
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Settings
-from bot.delivery import DeliveryEngine
+from bot.delivery import DeliveryEngine, TelegramSender
 from bot.i18n import Catalog, pick_language
 from bot.news import NewsReader, news_client, reader_for
 from bot.ops.metrics import Metrics
@@ -133,7 +133,10 @@ class Services:
         )
         await bot.initialize()
         engine = DeliveryEngine(
-            bot, self.outbox, self.chats, self.flood, on_outcome=self.metrics.sent
+            self.outbox,
+            self.chats,
+            [TelegramSender(bot, self.flood)],
+            on_outcome=self.metrics.sent,
         )
         await engine.start()
         self._delivery = engine
