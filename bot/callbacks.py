@@ -334,7 +334,7 @@ class DraftAction(CallbackData):
 # -- staff announcements -----------------------------------------------------------------------
 
 BroadcastActionName = Literal[
-    "cat", "ch", "go", "time", "back", "x", "p", "r", "stop", "stopok", "keep"
+    "cat", "ch", "go", "time", "back", "x", "p", "r", "stop", "stopok", "keep", "goz"
 ]
 
 

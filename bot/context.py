@@ -31,6 +31,8 @@ from storage.ingest import IngestLog, State
 from storage.outbox import OutboxStore
 from storage.stats import InteractionLog
 from storage.subscriptions import DigestReader, SubscriptionStore
+from storage.zalo import ZaloPeople
+from storage.zalo_broadcasts import ZaloBroadcastStore
 
 if TYPE_CHECKING:
     from bot.ops.server import OpsServer
@@ -101,6 +103,8 @@ class Services:
             wake=lambda: self.delivery.wake(),
             bot_username=lambda: self.delivery.bot.username,
             who=self.who,
+            zalo=stores.zalo if self.settings.zalo_enabled else None,
+            zalo_broadcasts=stores.zalo_broadcasts,
         )
         self.dialogs = Dialogs(DialogStore(self._db), DIALOG_SECONDS)
         await self.dialogs.restore()
@@ -330,6 +334,8 @@ class _Stores:
         self.subscriptions = SubscriptionStore(db, settings.tz)
         self.broadcasts = BroadcastStore(db)
         self.digests = DigestReader(db)
+        self.zalo = ZaloPeople(db)
+        self.zalo_broadcasts = ZaloBroadcastStore(db)
 
 
 Action = Callable[..., Awaitable[None]]

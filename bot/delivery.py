@@ -38,7 +38,7 @@ from bot.delivery_telegram import TelegramSender, forwardable, outgoing, send
 from bot.sending import Failed, Moved, Outcome, Retry, Sender, Skipped
 from storage.channels import DEFAULT_CHANNEL
 from storage.chats import ChatStore
-from storage.outbox import OutboxStore, Pending, Progress
+from storage.outbox import GONE_REASONS, OutboxStore, Pending, Progress
 
 __all__ = [
     "DeliveryEngine",
@@ -350,7 +350,8 @@ class DeliveryEngine:
             if outcome.gone:
                 await self._unreachable(row, outcome.reason, outcome.detail or "")
             await self.outbox.failed(row.outbox_id, outcome.reason, outcome.detail, now)
-            self._count(row, "blocked" if outcome.gone else "failed")
+            gone = outcome.gone or outcome.reason in GONE_REASONS
+            self._count(row, "blocked" if gone else "failed")
         elif isinstance(outcome, Skipped):
             await self.outbox.skipped(row.outbox_id, outcome.reason, now, outcome.detail)
             self._count(row, "skipped")

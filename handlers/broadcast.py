@@ -322,12 +322,14 @@ class Broadcaster:
             )  # fmt: skip
             await replace(query, view)
             return
-        elif name == "go":
+        elif name in ("go", "goz"):
             await query.answer()
             self._finished(broadcast.chat_id)
             sent = await services.announcements.queue(broadcast, user.id)
             if sent is not None:
                 await self.panels.redraw(services, sent.broadcast_id, query.get_bot(), force=True)
+            if name == "goz":  # and as an article on the commune's Zalo OA, if the quota allows
+                await _publish_on_zalo(tap, services, broadcast)
             return
         await query.answer()
         fresh = await store.get(broadcast.broadcast_id)
@@ -408,8 +410,32 @@ class Broadcaster:
 
 
 async def _audience_panel(services: Services, lang: str, broadcast: Broadcast) -> View:
-    count = len(await services.announcements.recipients(broadcast))
+    announcements = services.announcements
+    audience = await announcements.audience(broadcast)
     categories = await services.reading.categories()
+    zalo = None
+    if services.settings.zalo_enabled:
+        zalo = views.ZaloPreview(
+            len(audience.zalo_now),
+            len(audience.zalo_waiting),
+            await announcements.zalo_broadcasts_left(),
+        )
     return views.audience_panel(
-        services.catalog, lang, broadcast, categories, count, services.channel is not None
-    )
+        services.catalog, lang, broadcast, categories, audience.now,
+        services.channel is not None, zalo,
+    )  # fmt: skip
+
+
+async def _publish_on_zalo(
+    tap: Tap[BroadcastAction], services: Services, broadcast: Broadcast
+) -> None:
+    """The staff chose to post it as an OA article too: publish it, say what came of it."""
+    outcome, detail = await services.announcements.publish_on_zalo(broadcast, tap.user.id)
+    key = {
+        "published": "broadcast.zalo_published",
+        "already": "broadcast.zalo_already",
+        "no_quota": "broadcast.zalo_no_quota",
+    }.get(outcome, "broadcast.zalo_publish_failed")
+    text = services.catalog.text(key, tap.lang, error=detail or "—")
+    if tap.message is not None:
+        await tap.message.reply_text(text)

@@ -83,7 +83,10 @@ class Progress:
 
 
 # Reasons that mean the recipient is gone, not that the message was wrong.
-GONE_REASONS = frozenset({"blocked", "deactivated", "kicked", "chat_not_found", "inactive"})
+# ("unfollowed": a Zalo resident who no longer follows the commune's Official Account.)
+GONE_REASONS = frozenset(
+    {"blocked", "deactivated", "kicked", "chat_not_found", "inactive", "unfollowed"}
+)
 
 
 def _on_channels(
