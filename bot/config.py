@@ -83,6 +83,8 @@ _EXPECTED: dict[str, str] = {
     "ZALO_WINDOW_MESSAGES": "messages the OA may send in that time, such as 8",
     "ZALO_SEND_RATE_PER_SECOND": "messages a second to Zalo, such as 5",
     "ZALO_BROADCASTS_PER_MONTH": "OA broadcasts the commune's package allows a month, 0 if none",
+    "ZALO_BUTTONS": "true (offer choices as buttons too, where Zalo takes them) or false",
+    "ZALO_FOLLOW_OPENS_WINDOW": "true (a follow lets the OA greet the resident) or false",
     "SEND_RATE_PER_SECOND": "messages a second between 1 and 1000; 30 unless Telegram gave "
     "the bot a higher limit",
     "LOG_FORMAT": "text (one readable line per event) or json (one JSON object per line)",
@@ -169,6 +171,10 @@ class Settings(BaseSettings):
     ZALO_WINDOW_MESSAGES: int = Field(default=8, ge=1, le=1000)
     ZALO_SEND_RATE_PER_SECOND: float = Field(default=5, gt=0, le=100)
     ZALO_BROADCASTS_PER_MONTH: int = Field(default=0, ge=0, le=100)
+    # Unverified (ZALO.md): whether a consultation message takes a buttons template (the bot
+    # stops trying once Zalo refuses one), and whether following the OA opens the window.
+    ZALO_BUTTONS: bool = True
+    ZALO_FOLLOW_OPENS_WINDOW: bool = True
     WEB_LINKS: Annotated[tuple[tuple[str, str], ...], NoDecode] = (
         ("Cổng Dịch vụ công quốc gia", "https://dichvucong.gov.vn"),
         ("Cổng Thông tin điện tử Chính phủ", "https://chinhphu.vn"),
@@ -243,7 +249,25 @@ class Settings(BaseSettings):
             raise ValueError("malformed")
         return labels
 
-    @field_validator("TELEGRAM_API_URL", "WEBHOOK_URL", "NEWS_SITE_URL")
+    @field_validator("ZALO_APP_ID")
+    @classmethod
+    def _zalo_app_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value.strip()):
+            raise ValueError("malformed")
+        return value.strip()
+
+    @field_validator("ZALO_WEBHOOK_LISTEN")
+    @classmethod
+    def _zalo_listen(cls, value: str) -> str:
+        if value.strip().lower() in ("on", "yes", "true", "1") or _listen_address(value) is None:
+            raise ValueError("malformed")  # an address and a port, always
+        return value.strip()
+
+    @field_validator(
+        "TELEGRAM_API_URL", "WEBHOOK_URL", "NEWS_SITE_URL", "ZALO_API_URL", "ZALO_OAUTH_URL"
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -339,6 +363,18 @@ class Settings(BaseSettings):
         return bool(self.ZALO_APP_ID)
 
     @property
+    def telegram_enabled(self) -> bool:
+        """Whether the Telegram front end runs (BOT_TOKEN is set)."""
+        return self.BOT_TOKEN is not None
+
+    @property
+    def zalo_listen(self) -> tuple[str, int]:
+        """Where the Zalo webhook listens (ZALO_WEBHOOK_LISTEN)."""
+        address = _listen_address(self.ZALO_WEBHOOK_LISTEN)
+        assert address is not None  # the validator refuses "off"
+        return address
+
+    @property
     def token(self) -> str:
         """The bot token ("" when not set: only `run` requires it); never log it."""
         return self.BOT_TOKEN.get_secret_value() if self.BOT_TOKEN is not None else ""
@@ -426,7 +462,9 @@ def load_settings(
             ignored.update({key: Settings.model_fields[key].default for key in telegram_only})
     settings = _anchor_paths(settings, env_file, overrides)
     if telegram:
-        if settings.BOT_TOKEN is None:
+        _check_zalo(settings)
+        # BOT_TOKEN only when Telegram is used: Zalo alone needs none.
+        if settings.BOT_TOKEN is None and not settings.zalo_enabled:
             raise ConfigError(_complaint("BOT_TOKEN", missing=True))
         if settings.WEBHOOK_URL and settings.WEBHOOK_SECRET is None:
             raise ConfigError(
@@ -434,6 +472,25 @@ def load_settings(
                 f"{_EXPECTED['WEBHOOK_SECRET']}."
             )
     return settings
+
+
+ZALO_KEYS = ("ZALO_APP_ID", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY", "ZALO_REFRESH_TOKEN")
+
+
+def _check_zalo(settings: Settings) -> None:
+    """ConfigError unless the Zalo keys are all set or none is (one line naming the first gap)."""
+    given = [key for key in ZALO_KEYS if getattr(settings, key) is not None]
+    if not given or len(given) == len(ZALO_KEYS):
+        for key in ZALO_KEYS[1:] if given else ():
+            value = getattr(settings, key)
+            if not value.get_secret_value().strip():
+                raise ConfigError(_complaint(key, missing=True))
+        return
+    missing = next(key for key in ZALO_KEYS if key not in given)
+    raise ConfigError(
+        f"Configuration error: {missing} is not set; Zalo needs {', '.join(ZALO_KEYS)} together "
+        f"({missing}: {_EXPECTED[missing]}), or none of them to run on Telegram only."
+    )
 
 
 def _check_readable(env_file: Path) -> None:

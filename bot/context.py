@@ -36,6 +36,7 @@ from storage.zalo_broadcasts import ZaloBroadcastStore
 
 if TYPE_CHECKING:
     from bot.ops.server import OpsServer
+    from bot.zalo.oa import OfficialAccount
 
 __all__ = ["BotApplication", "BotContext", "BotData", "Services"]
 
@@ -81,6 +82,11 @@ class Services:
         self.metrics = Metrics()
         self.opened_at = time.time()  # when open() ran: the health check counts from it
         self.ops_server: OpsServer | None = None  # /healthz and /metrics, when METRICS_LISTEN
+        # The commune's Zalo OA (people, tokens, client), when the Zalo settings are there;
+        # made in open(). The wiring sets `on_zalo_refused` when it can reach the owners (on
+        # Telegram): called with Zalo's words when Zalo refuses the refresh token.
+        self.zalo: OfficialAccount | None = None
+        self.on_zalo_refused: Callable[[str], Awaitable[None]] | None = None
 
     async def open(self) -> None:
         """Open the database (applying migrations) and the news reader; called from post_init."""
@@ -117,10 +123,20 @@ class Services:
         self._stats = await InteractionLog.open(
             self._db, self.settings.tz, key.get_secret_value() if key else None
         )
+        if self.settings.zalo_enabled:
+            from bot.zalo.oa import OfficialAccount  # only when Zalo is configured
+
+            self.zalo = OfficialAccount(self._db, self.settings, self._zalo_refused)
+            await self.zalo.open()
         if self.settings.NEWS_SITE_URL:
             self._http = news_client(self.settings)
             self.news = reader_for(self.settings, self._db, self._http)
             self.news.add_listener(self.metrics.poll_finished)
+
+    async def _zalo_refused(self, words: str) -> None:
+        """Zalo refused the refresh token: the owners are told, where the wiring can reach them."""
+        if self.on_zalo_refused is not None:
+            await self.on_zalo_refused(words)
 
     async def start_delivery(self) -> DeliveryEngine:
         """Start sending what the outbox holds (the running bot does; the CLI's tools do not)."""
@@ -161,6 +177,9 @@ class Services:
             await self._http.aclose()
             self._http = None
             self.news = None
+        if self.zalo is not None:
+            await self.zalo.close()
+            self.zalo = None
         if self._stats is not None:
             await self._stats.close()  # write the queued interactions while the database is open
             self._stats = None

@@ -22,6 +22,7 @@ from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
 from bot.standins.telegram import FakeTelegram
 from bot.standins.website import FakePortal
+from bot.standins.zalo import FakeZalo
 from storage import Database
 from tests.fixtures import PORTAL
 
@@ -57,6 +58,13 @@ async def settled(telegram: FakeTelegram, application: BotApplication, timeout: 
 async def telegram() -> AsyncIterator[FakeTelegram]:
     """A stand-in Bot API on a loopback port."""
     async with FakeTelegram() as api:
+        yield api
+
+
+@pytest.fixture
+async def zalo() -> AsyncIterator[FakeZalo]:
+    """A stand-in Zalo OA API (and OAuth server) on a loopback port."""
+    async with FakeZalo() as api:
         yield api
 
 

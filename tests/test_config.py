@@ -209,3 +209,57 @@ def test_metrics_listen(value: str, address: tuple[str, int] | None) -> None:
 def test_metrics_listen_malformed_names_the_key(value: str) -> None:
     with pytest.raises(ConfigError, match="METRICS_LISTEN is malformed; expected off, on"):
         load_settings(env_file=None, telegram=False, METRICS_LISTEN=value)
+
+
+ZALO = {
+    "ZALO_APP_ID": "4512893018273645123",
+    "ZALO_APP_SECRET": "appSECRET0123",
+    "ZALO_OA_SECRET_KEY": "oaSECRETkey",
+    "ZALO_REFRESH_TOKEN": "refresh-0123",
+}
+
+
+def test_zalo_alone_needs_no_bot_token() -> None:
+    settings = load_settings(env_file=None, **ZALO)
+    assert settings.zalo_enabled
+    assert not settings.telegram_enabled
+    assert settings.zalo_listen == ("127.0.0.1", 8081)
+    both = load_settings(env_file=None, BOT_TOKEN=TOKEN, **ZALO)
+    assert both.zalo_enabled
+    assert both.telegram_enabled
+    # Every Zalo secret is masked in the log.
+    assert {"appSECRET0123", "oaSECRETkey", "refresh-0123"} <= set(settings.secrets)
+
+
+@pytest.mark.parametrize("left_out", sorted(ZALO))
+def test_zalo_settings_come_together(left_out: str) -> None:
+    values = {k: v for k, v in ZALO.items() if k != left_out}
+    with pytest.raises(ConfigError) as error:
+        load_settings(env_file=None, BOT_TOKEN=TOKEN, **values)
+    text = str(error.value)
+    assert f"{left_out} is not set" in text
+    assert "\n" not in text
+    assert not any(secret in text for secret in ZALO.values())
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"ZALO_API_URL": "openapi.zalo.me"}, "ZALO_API_URL is malformed; expected an http(s)"),
+        ({"ZALO_OAUTH_URL": "ftp://x"}, "ZALO_OAUTH_URL is malformed"),
+        ({"ZALO_WEBHOOK_LISTEN": "8081"}, "ZALO_WEBHOOK_LISTEN is malformed; expected an address"),
+        ({"ZALO_WEBHOOK_LISTEN": "off"}, "ZALO_WEBHOOK_LISTEN is malformed"),
+        ({"ZALO_WEBHOOK_LISTEN": "0.0.0.0:99999"}, "ZALO_WEBHOOK_LISTEN is malformed"),
+        ({"ZALO_APP_ID": "my app"}, "ZALO_APP_ID is malformed"),
+        ({"ZALO_WINDOW_HOURS": "0"}, "ZALO_WINDOW_HOURS is malformed"),
+    ],
+)
+def test_bad_zalo_values_name_the_key(values: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(env_file=None, **{**ZALO, **values})
+    assert message in str(error.value)
+
+
+def test_neither_front_end_still_asks_for_the_bot_token() -> None:
+    with pytest.raises(ConfigError, match="BOT_TOKEN is not set"):
+        load_settings(env_file=None)

@@ -134,9 +134,11 @@ def test_storage_imports_no_services_handlers_or_telegram(module: str) -> None:
     assert not bad, f"{module} imports {sorted(bad)}"
 
 
-# bot.reading is the reading's views (the hot path's): channel-neutral like the rest.
+# bot.reading is the reading's views (the hot path's): channel-neutral like the rest; the Zalo
+# front end (bot.zalo) reaches residents without Telegram.
 @pytest.mark.parametrize(
-    "module", _within("bot.services") + _within("bot.views") + _within("bot.reading")
+    "module",
+    _within("bot.services") + _within("bot.views") + _within("bot.reading") + _within("bot.zalo"),
 )
 def test_services_and_views_import_no_telegram_and_no_handler(module: str) -> None:
     bad = {name for name in reachable(module) if _top(name) in ("telegram", "handlers")}
