@@ -18,6 +18,7 @@ from bot.ops.metrics import Metrics
 from bot.push import Pusher
 from bot.ratelimit import FloodControl
 from bot.request import JsonRequest, proxy_from_environment
+from bot.sending import Sender
 from bot.services import Announcements, Dialogs, Roles
 from bot.services.polls import NewPolls
 from bot.services.privacy import Privacy
@@ -109,8 +110,9 @@ class Services:
             wake=lambda: self.delivery.wake(),
             bot_username=lambda: self.delivery.bot.username,
             who=self.who,
-            zalo=stores.zalo if self.settings.zalo_enabled else None,
+            zalo=stores.zalo_people if self.settings.zalo_enabled else None,
             zalo_broadcasts=stores.zalo_broadcasts,
+            oa_articles=lambda: None if self.zalo is None else self.zalo.client,
         )
         self.dialogs = Dialogs(DialogStore(self._db), DIALOG_SECONDS)
         await self.dialogs.restore()
@@ -152,12 +154,20 @@ class Services:
             request=request,
         )
         await bot.initialize()
-        engine = DeliveryEngine(
-            self.outbox,
-            self.chats,
-            [TelegramSender(bot, self.flood)],
-            on_outcome=self.metrics.sent,
-        )
+        senders: list[Sender] = [TelegramSender(bot, self.flood)]
+        if self.zalo is not None:  # Zalo's rows, inside each resident's window, at Zalo's pace
+            from bot.zalo.delivery import ZaloPace, ZaloSender
+
+            senders.append(
+                ZaloSender(
+                    self.zalo.client,
+                    self.zalo.people,
+                    ZaloPace(self.settings.ZALO_SEND_RATE_PER_SECOND),
+                    window=self.zalo.window,
+                    messages=self.zalo.window_messages,
+                )
+            )
+        engine = DeliveryEngine(self.outbox, self.chats, senders, on_outcome=self.metrics.sent)
         await engine.start()
         self._delivery = engine
         username = bot.username
@@ -353,7 +363,7 @@ class _Stores:
         self.subscriptions = SubscriptionStore(db, settings.tz)
         self.broadcasts = BroadcastStore(db)
         self.digests = DigestReader(db)
-        self.zalo = ZaloPeople(db)
+        self.zalo_people = ZaloPeople(db)
         self.zalo_broadcasts = ZaloBroadcastStore(db)
 
 

@@ -193,7 +193,7 @@ class Announcements:
         who: Callable[[int | None], str],
         zalo: ZaloPeople | None = None,
         zalo_broadcasts: ZaloBroadcastStore | None = None,
-        oa_articles: OaArticles | None = None,
+        oa_articles: Callable[[], OaArticles | None] | None = None,
     ) -> None:
         self.broadcasts = broadcasts
         self._outbox = outbox
@@ -211,7 +211,7 @@ class Announcements:
         self._zalo = zalo
         # The OA article broadcasts (ZALO_BROADCASTS_PER_MONTH > 0 and the OA API at hand).
         self._zalo_broadcasts = zalo_broadcasts
-        self._oa = oa_articles
+        self._oa = oa_articles or (lambda: None)
 
     async def recipients(self, broadcast: Broadcast) -> list[int]:
         """Who gets it on Telegram if it goes now: the subscribers of its categories, and the
@@ -377,7 +377,7 @@ class Announcements:
         """OA article broadcasts left this month (local month); None when there are none to
         offer (ZALO_BROADCASTS_PER_MONTH is 0, or the Zalo front end does not run)."""
         quota = self._settings.ZALO_BROADCASTS_PER_MONTH
-        if quota <= 0 or self._zalo_broadcasts is None or self._oa is None:
+        if quota <= 0 or self._zalo_broadcasts is None or self._oa() is None:
             return None
         return max(0, quota - await self._zalo_broadcasts.used(self._month(now)))
 
@@ -388,7 +388,7 @@ class Announcements:
         counted against this month's quota (once per announcement, however often it is asked):
         what came of it, and Zalo's words if it refused. A refusal gives the month's count back;
         a crash midway keeps it counted (the quota is never overrun)."""
-        store, oa = self._zalo_broadcasts, self._oa
+        store, oa = self._zalo_broadcasts, self._oa()
         message = announcement_message(broadcast.text_html)
         if store is None or oa is None or message is None:
             return "unavailable", None
