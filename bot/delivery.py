@@ -88,7 +88,6 @@ class DeliveryEngine:
         self.outbox = outbox
         self.chats = chats
         self.senders: dict[str, Sender] = {sender.channel: sender for sender in senders}
-        self._channels = tuple(self.senders)  # the outbox is asked for these channels' rows
         self.retry_delays = tuple(retry_delays)
         self.record_delays = tuple(record_delays)
         self.clock = clock
@@ -96,8 +95,9 @@ class DeliveryEngine:
         # Told (job kind, outcome) of every answer: sent, blocked, failed, retry, flood, skipped.
         self._on_outcome = on_outcome
         self._hold = 0.0  # seconds to wait at start for a previous run's sends to age out
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # One loop per channel, so that one channel's pace never holds another's rows back.
+        self._wake = {name: asyncio.Event() for name in self.senders}
+        self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[None]] = set()
         self._bodies: dict[int, dict[str, Any]] = {}
         # When recent sends were answered, by channel: the measured pace of each.
@@ -129,15 +129,19 @@ class DeliveryEngine:
         # Telegram still counts what a previous run sent in the last second: wait that out.
         last = await self.outbox.last_activity()
         self._hold = 0.0 if last is None else max(0.0, min(1.0, last + 1.0 - self.clock()))
-        self._task = asyncio.create_task(self._run(), name="delivery-engine")
+        self._tasks = [
+            asyncio.create_task(self._run(channel), name=f"delivery-engine-{channel}")
+            for channel in self.senders
+        ]
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop taking new rows; let requests in flight finish for up to `grace` seconds."""
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
         if self._sending:
             _, late = await asyncio.wait(set(self._sending), timeout=grace)
             for task in late:  # left "sending": sent again on the next start
@@ -154,7 +158,7 @@ class DeliveryEngine:
     @property
     def alive(self) -> bool:
         """Whether the engine's loop runs (started, and neither stopped nor crashed)."""
-        return self._task is not None and not self._task.done()
+        return bool(self._tasks) and not any(task.done() for task in self._tasks)
 
     def _count(self, row: Pending, outcome: str) -> None:
         if self._on_outcome is not None:
@@ -162,7 +166,8 @@ class DeliveryEngine:
 
     def wake(self) -> None:
         """Look at the outbox now (a job was added or resumed, a chat came back)."""
-        self._wake.set()
+        for event in self._wake.values():
+            event.set()
 
     def on_unreachable(self, listener: Callable[[int, str], Awaitable[None]]) -> None:
         """Call `listener(chat_id, the channel's words)` when a Telegram chat is found
@@ -218,28 +223,28 @@ class DeliveryEngine:
 
     # -- the loop -------------------------------------------------------------------------
 
-    async def _run(self) -> None:
+    async def _run(self, channel: str) -> None:
         if self._hold:
             await asyncio.sleep(self._hold)
         while True:
             try:
-                worked = await self._round()
+                worked = await self._round(channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # A database hiccup must not stop deliveries for good: log, wait, go on.
                 log.exception("the delivery engine met an error; it tries again in 5 s")
-                await self._sleep(5.0)
+                await self._sleep(channel, 5.0)
                 continue
             if not worked:
-                await self._idle()
+                await self._idle(channel)
 
-    async def _round(self) -> bool:
-        """Send one batch of due rows; False if there was nothing to send."""
+    async def _round(self, channel: str) -> bool:
+        """Send one batch of `channel`'s due rows; False if there was nothing to send."""
         if self._unrecorded:
             await self._flush()
         await self.outbox.finish()
-        rows = await self.outbox.due(self.clock(), self.batch, self._channels)
+        rows = await self.outbox.due(self.clock(), self.batch, (channel,))
         for row in rows:
             await self._dispatch(row)
         return bool(rows)
@@ -276,20 +281,21 @@ class DeliveryEngine:
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    async def _idle(self) -> None:
-        """Sleep until the next row is due, or until woken."""
-        due = await self.outbox.next_due(self._channels)
+    async def _idle(self, channel: str) -> None:
+        """Sleep until `channel`'s next row is due, or until woken."""
+        due = await self.outbox.next_due((channel,))
         timeout = 60.0 if due is None else min(60.0, max(0.05, due - self.clock()))
         if self._unrecorded:
             timeout = min(timeout, BACKLOG_SECONDS)
-        await self._sleep(timeout)
+        await self._sleep(channel, timeout)
 
-    async def _sleep(self, timeout: float) -> None:
-        self._wake.clear()
+    async def _sleep(self, channel: str, timeout: float) -> None:
+        wake = self._wake[channel]
+        wake.clear()
         # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a cancellation.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                await self._wake.wait()
+                await wake.wait()
 
     # -- one message ----------------------------------------------------------------------
 
@@ -389,7 +395,7 @@ class DeliveryEngine:
             except Exception as exc:
                 log.warning("the database still refuses to record sent messages: %s", exc)
                 return False
-            del self._unrecorded[outbox_id]
+            self._unrecorded.pop(outbox_id, None)  # (another channel's loop may have)
         log.info("sent messages kept in memory are now recorded")
         return True
 

@@ -236,3 +236,37 @@ async def test_zalo_pace_below_one_a_second() -> None:
     now[0] = 2.0
     await asyncio.wait_for(waiting, timeout=5)
     pace.release(2)
+
+
+async def test_a_slow_channel_never_holds_the_other_back(
+    tmp_path: Path, telegram: FakeTelegram, zalo: FakeZalo
+) -> None:
+    """An urgent Zalo job at one message a second, then a Telegram job: Telegram's rows go at
+    Telegram's pace meanwhile, each channel in its own loop."""
+    settings = make_settings(
+        tmp_path, telegram, SEND_RATE_PER_SECOND=300, ZALO_SEND_RATE_PER_SECOND=1,
+        **zalo.settings(),
+    )  # fmt: skip
+    services = Services(settings, Catalog.load("vi"))
+    await services.open()
+    try:
+        await services.start_delivery()
+        people = [await resident(services, zalo, f"86000000000000000{i:02d}") for i in range(8)]
+        slow = await services.outbox.create(
+            "broadcast", [zalo_text("Khẩn")], [(p, 0) for p in people], channel="zalo",
+            priority=1,
+        )  # fmt: skip
+        chats = [telegram.user(i).id for i in range(5001, 5101)]
+        quick = await services.outbox.create(
+            "digest", [outgoing("send_message", text="Bản tin")], [(c, 0) for c in chats]
+        )
+        assert slow is not None
+        assert quick is not None
+        services.delivery.wake()
+        await wait_done(services, quick, timeout=20)
+        zalo_progress = await services.outbox.progress(slow)
+        assert zalo_progress is not None
+        assert zalo_progress.pending > 0  # Zalo's job, first in line, is still going
+        assert sum(1 for c in telegram.calls_to("sendMessage") if c.ok) == 100
+    finally:
+        await services.close()
