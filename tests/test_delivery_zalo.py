@@ -270,3 +270,29 @@ async def test_a_slow_channel_never_holds_the_other_back(
         assert sum(1 for c in telegram.calls_to("sendMessage") if c.ok) == 100
     finally:
         await services.close()
+
+
+async def test_token_expiring_midway_is_refreshed_once_and_nothing_is_lost(
+    zalo: FakeZalo, services: Services
+) -> None:
+    """The access token expires while a job is being sent: the client refreshes it once (-220),
+    every resident gets the message once, and none is counted as failed."""
+    ids = [f"88000000000000000{i:02d}" for i in range(30)]
+    people = [await resident(services, zalo, uid) for uid in ids]
+    zalo.slow(0.2, times=5)  # the first sends are in flight when the token dies
+    delivery_id = await services.outbox.create(
+        "alert", [zalo_text("Tin mới")], [(p, 0) for p in people], channel="zalo"
+    )
+    assert delivery_id is not None
+    services.delivery.wake()
+    await zalo.wait_until(lambda: len(zalo.sent) >= 3)
+    refreshes = zalo.refreshes  # (the first send fetched the first access token)
+    zalo.expire_access_tokens()
+    await wait_done(services, delivery_id)
+    for uid in ids:
+        assert texts(zalo, uid) == ["Tin mới"]
+    assert zalo.refreshes == refreshes + 1
+    assert any(call.error == -220 for call in zalo.calls_to(MESSAGE_PATH))
+    progress = await services.outbox.progress(delivery_id)
+    assert progress is not None
+    assert (progress.sent, progress.failed, progress.skipped) == (30, {}, {})
