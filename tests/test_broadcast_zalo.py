@@ -148,3 +148,7 @@ async def test_oa_article_broadcast_is_counted_against_the_month(
     await telegram.press(owner, second, button(second, "📣 Gửi ngay + đăng bài OA Zalo"))
     await settled(telegram, app)
     assert len(zalo.calls_to(BROADCAST_PATH)) == 1
+    # The owners' /audit says it in words, the refusal too.
+    audit = await telegram.reply_to(owner, "/audit")
+    assert "lên OA Zalo (bài viết gửi người quan tâm OA)" in audit.params["text"]
+    assert "lên OA Zalo nhưng Zalo không nhận" in audit.params["text"]

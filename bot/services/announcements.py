@@ -406,15 +406,14 @@ class Announcements:
             log.warning("Zalo did not publish broadcast %s: %s", broadcast.broadcast_id, detail)
             await store.failed(broadcast.broadcast_id, detail, article_id)
             await self._audit.record(
-                str(staff_id), "zalo_broadcast",
-                {"broadcast_id": broadcast.broadcast_id, "outcome": "failed", "detail": detail},
+                str(staff_id), "zalo_broadcast_failed",
+                {"broadcast_id": broadcast.broadcast_id, "detail": detail},
             )  # fmt: skip
             return "failed", detail
         await store.published(broadcast.broadcast_id, article_id)
         await self._audit.record(
-            str(staff_id), "zalo_broadcast",
-            {"broadcast_id": broadcast.broadcast_id, "outcome": "published"},
-        )  # fmt: skip
+            str(staff_id), "zalo_broadcast", {"broadcast_id": broadcast.broadcast_id}
+        )
         log.info("broadcast %s published as an OA article", broadcast.broadcast_id)
         return "published", None
 

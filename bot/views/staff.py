@@ -16,7 +16,7 @@ __all__ = ["KNOWN_ACTIONS", "audit_line"]
 # action (recorded by a newer part of the bot) is shown with its details as they are.
 KNOWN_ACTIONS = frozenset(
     {"staff_added", "staff_removed", "poll_created", "poll_closed", "digest_sent", "refused",
-     "broadcast", "poll_sent"}
+     "broadcast", "poll_sent", "zalo_broadcast", "zalo_broadcast_failed"}
 )  # fmt: skip
 _DETAIL_CHARS = 80  # a long value (a poll's question) is cut in /audit
 
