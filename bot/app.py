@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import importlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -22,9 +24,13 @@ from bot.menus import MENU_COMMANDS, register_commands, set_staff_menus
 from bot.ops.metrics import MeasuredUpdates
 from bot.ops.server import OpsServer
 from bot.ratelimit import RetryAfterLimiter
-from bot.request import JsonRequest, proxy_from_environment
+from bot.request import OFFLINE_TOKEN, JsonRequest, OfflineRequest, proxy_from_environment
 from bot.webhook import WebhookServer
+from bot.zalo.front import EventHandler, ZaloFront
+from bot.zalo.messages import ZaloEvent, ZaloMessage
+from bot.zalo.webhook import ZaloWebhook
 from handlers import delivery, tracking
+from storage.zalo import CHANNEL as ZALO
 
 __all__ = ["MENU_COMMANDS", "build_application", "poll_news_now", "running"]
 
@@ -34,14 +40,48 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 10
 
 
-def build_application(settings: Settings, catalog: Catalog | None = None) -> BotApplication:
-    """Build the python-telegram-bot Application with every handler registered."""
+ZaloHandlerFactory = Callable[[Services], EventHandler]
+
+
+def conversation(services: Services) -> EventHandler:
+    """The Zalo conversation: `bot.zalo.chat.Conversation`, over the same services."""
+    try:
+        chat = importlib.import_module("bot.zalo.chat")
+    except ModuleNotFoundError as exc:
+        if exc.name != "bot.zalo.chat":
+            raise
+        # A build without the conversation (the Zalo issue's parts are merged one by one):
+        # the webhook, tokens and window still work; each resident is asked to try later.
+        log.error("this build has no Zalo conversation (bot/zalo/chat.py): Zalo residents "
+                  "are only asked to try again later")  # fmt: skip
+
+        async def missing(person: int, event: ZaloEvent) -> list[ZaloMessage]:
+            raise RuntimeError("no Zalo conversation in this build")
+
+        return missing
+    return cast(EventHandler, chat.Conversation(services).handle)
+
+
+def build_application(
+    settings: Settings,
+    catalog: Catalog | None = None,
+    *,
+    zalo_handler: ZaloHandlerFactory = conversation,
+) -> BotApplication:
+    """Build the python-telegram-bot Application with every handler registered.
+
+    Telegram, Zalo, or both: without BOT_TOKEN the Application still runs (its JobQueue is the
+    one scheduler, its start and stop the one path) but its bot never reaches Telegram
+    (`bot.request.OfflineRequest`); with the Zalo settings, `running` also serves Zalo's
+    webhook, each event answered by the handler `zalo_handler` makes from the services.
+    """
     root = settings.TELEGRAM_API_URL
     services = Services(settings, catalog or Catalog.load(settings.DEFAULT_LANGUAGE))
     proxy = proxy_from_environment(root)
+    telegram = settings.telegram_enabled
     builder = (
         ApplicationBuilder()
-        .token(settings.token)
+        .token(settings.token or OFFLINE_TOKEN)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
@@ -53,11 +93,15 @@ def build_application(settings: Settings, catalog: Catalog | None = None) -> Bot
             MeasuredUpdates(services.metrics, lambda update: tracking.describe(update).kind)
         )
         # Calls go as JSON, straight to httpx's connection pool (see bot.request).
-        .request(JsonRequest(proxy=proxy))
+        .request(JsonRequest(proxy=proxy) if telegram else OfflineRequest())
         # Two connections, not one: on stopping, PTB asks once more to confirm the last updates
         # while the cancelled long poll may still hold its connection (a pool timeout, logged
         # as an ERROR, on a busy machine).
-        .get_updates_request(JsonRequest(2, read_timeout=POLL_TIMEOUT + 5, proxy=proxy))
+        .get_updates_request(
+            JsonRequest(2, read_timeout=POLL_TIMEOUT + 5, proxy=proxy)
+            if telegram
+            else OfflineRequest()
+        )
         .rate_limiter(
             RetryAfterLimiter(flood=services.flood, on_retry_after=services.metrics.reply_flood)
         )
@@ -76,25 +120,48 @@ def build_application(settings: Settings, catalog: Catalog | None = None) -> Bot
             **queue.scheduler_configuration,
         )
     application.bot_data.attach(services)
+    application.bot_data.zalo_handler = zalo_handler
+    if telegram and settings.zalo_enabled:
+        services.on_zalo_refused = functools.partial(_tell_owners_about_zalo, application)
     handlers.register(application)
     return application
+
+
+async def _tell_owners_about_zalo(application: BotApplication, words: str) -> None:
+    """Zalo refused the refresh token: each owner is told on Telegram what to do."""
+    services = application.bot_data.services
+    for owner in sorted(services.settings.ADMIN_IDS):
+        lang = await services.users.language(owner) or services.settings.DEFAULT_LANGUAGE
+        text = services.catalog.text("zalo_oa.token_refused", lang, reason=words)
+        try:
+            await application.bot.send_message(owner, text)
+        except TelegramError as exc:
+            log.warning("could not tell an owner that Zalo refused the refresh token: %s", exc)
 
 
 async def _post_init(application: BotApplication) -> None:
     """Open the services and tell Telegram the command menus."""
     services = application.bot_data.services
     await services.open()
-    await register_commands(application.bot, services.catalog)
-    # Owners and staff see their commands too, in their private chat; a chat Telegram refuses
-    # is logged and skipped (see bot.menus).
-    await set_staff_menus(application.bot, services)
+    telegram = services.settings.telegram_enabled
+    if telegram:
+        await register_commands(application.bot, services.catalog)
+        # Owners and staff see their commands too, in their private chat; a chat Telegram
+        # refuses is logged and skipped (see bot.menus).
+        await set_staff_menus(application.bot, services)
     await services.start_delivery()
-    await delivery.find_channel(application.bot, services)
-    delivery.watch_channel(application.bot, services)
+    if services.zalo is not None:
+        await services.zalo.check()  # a refused refresh token is said now, not later
+    if telegram:
+        await delivery.find_channel(application.bot, services)
+        delivery.watch_channel(application.bot, services)
     handlers.schedule(application)  # every job, in one place
     if services.news is None:
         log.info("NEWS_SITE_URL is not set: the bot will not read the commune's website")
-    log.info("bot @%s is ready (database %s)", application.bot.username, services.db.path)
+    if telegram:
+        log.info("bot @%s is ready (database %s)", application.bot.username, services.db.path)
+    else:
+        log.info("bot is ready on Zalo alone, without Telegram (database %s)", services.db.path)
 
 
 def poll_news_now(application: BotApplication) -> None:
@@ -117,13 +184,16 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
     """Run the bot inside the current event loop, in the order run_polling uses.
 
     The command line and the tests both use this, so tests exercise the production start-up and
-    shut-down path: initialize → post_init → updater (or our webhook server) → start, and the
-    reverse on exit.
+    shut-down path: initialize → post_init → updater (or our webhook server) → start → Zalo's
+    webhook, and the reverse on exit. Without BOT_TOKEN there is no updater and no Telegram
+    webhook; the rest is the same (see build_application).
     """
-    settings = application.bot_data.services.settings
+    services = application.bot_data.services
+    settings = services.settings
     updater = application.updater
     assert updater is not None
     webhook: WebhookServer | None = None
+    zalo: ZaloWebhook | None = None
     ops: OpsServer | None = None
     await application.initialize()
     try:
@@ -131,10 +201,11 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
             await application.post_init(application)
         address = settings.metrics_address
         if address is not None:
-            ops = OpsServer(application.bot_data.services, *address)
+            ops = OpsServer(services, *address)
             ops.start()
-            application.bot_data.services.ops_server = ops
-        if settings.WEBHOOK_URL:
+            services.ops_server = ops
+        telegram = settings.telegram_enabled  # Zalo alone: nothing to fetch from Telegram
+        if telegram and settings.WEBHOOK_URL:
             # Our own server, not updater.start_webhook: PTB's reads a request's whole body
             # before it checks the secret (see bot.webhook).
             secret = settings.WEBHOOK_SECRET
@@ -152,7 +223,7 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
                 secret_token=secret.get_secret_value(),
                 allowed_updates=Update.ALL_TYPES,
             )
-        else:
+        elif telegram:
             await updater.start_polling(
                 poll_interval=0,
                 timeout=POLL_TIMEOUT,
@@ -160,9 +231,15 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
                 error_callback=_polling_error,
             )
         await application.start()
+        if services.zalo is not None:
+            zalo = _zalo_webhook(application)
+            zalo.start()
+            services.zalo_webhook = zalo
         try:
             yield application
         finally:
+            if zalo is not None:
+                await zalo.stop()  # the events being handled finish their replies first
             if webhook is not None:
                 await webhook.stop()
             if updater.running:
@@ -170,6 +247,8 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
             if application.running:
                 await application.stop()
     finally:
+        if zalo is not None:
+            await zalo.stop()
         if webhook is not None:  # also when start-up failed after it began listening
             await webhook.stop()
         if ops is not None:
@@ -177,6 +256,32 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
+
+
+def _zalo_webhook(application: BotApplication) -> ZaloWebhook:
+    """Zalo's webhook, handing each event to the front end over the application's services."""
+    services = application.bot_data.services
+    settings = services.settings
+    oa = services.zalo
+    assert oa is not None
+    make_handler = application.bot_data.zalo_handler or conversation
+    front = ZaloFront(
+        oa,
+        make_handler(services),
+        sorry=services.catalog.text("errors.generic", settings.DEFAULT_LANGUAGE),
+        who=lambda person: services.who(person, ZALO),
+        follow_opens_window=settings.ZALO_FOLLOW_OPENS_WINDOW,
+    )
+    host, port = settings.zalo_listen
+    secret = settings.ZALO_OA_SECRET_KEY
+    assert secret is not None  # load_settings requires the Zalo keys together
+    return ZaloWebhook(
+        host,
+        port,
+        app_id=settings.ZALO_APP_ID or "",
+        oa_secret_key=secret.get_secret_value(),
+        receive=front.receive,
+    )
 
 
 async def serve(application: BotApplication, stop: asyncio.Event) -> None:

@@ -19,6 +19,7 @@ from bot.logs import configure_logging, redact
 from bot.ops.runlock import AlreadyRunning, RunLock
 from bot.ops.server import ListenError
 from bot.request import NotBotApi
+from bot.zalo.webhook import WebhookListenError
 from storage import BackupError, Database, DatabaseUnusable, MigrationError, backup_file
 
 __all__ = ["main"]
@@ -106,12 +107,18 @@ DEMO_NOTICE = (
 
 
 def _no_token(env_file: str | None) -> bool:
-    """No `.env`, no --env-file and no BOT_TOKEN in the environment: a newcomer's first run.
+    """No `.env`, no --env-file and neither BOT_TOKEN nor ZALO_APP_ID in the environment: a
+    newcomer's first run.
 
     A settings file named with --env-file that is missing is an operator's mistake, not a first
     run: it gets the usual one-line error rather than the demo.
     """
-    return env_file is None and not Path(".env").exists() and not os.environ.get("BOT_TOKEN")
+    return (
+        env_file is None
+        and not Path(".env").exists()
+        and not os.environ.get("BOT_TOKEN")
+        and not os.environ.get("ZALO_APP_ID")
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -230,7 +237,7 @@ def _run(settings: Settings) -> int:
     except TelegramError as exc:
         log.error("Telegram refused to start the bot: %s", exc)
         return 1
-    except ListenError as exc:
+    except (ListenError, WebhookListenError) as exc:
         log.error("%s", exc)
         return 1
     finally:

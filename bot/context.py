@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from telegram import Bot, User
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.delivery import DeliveryEngine, TelegramSender
@@ -17,13 +18,13 @@ from bot.news import NewsReader, news_client, reader_for
 from bot.ops.metrics import Metrics
 from bot.push import Pusher
 from bot.ratelimit import FloodControl
-from bot.request import JsonRequest, proxy_from_environment
+from bot.request import OFFLINE_TOKEN, JsonRequest, OfflineRequest, proxy_from_environment
 from bot.sending import Sender
 from bot.services import Announcements, Dialogs, Roles
 from bot.services.polls import NewPolls
 from bot.services.privacy import Privacy
 from bot.services.subscribing import Subscribing
-from storage import AuditLog, Database, PollStore, StaffStore, UserStore
+from storage import DEFAULT_CHANNEL, AuditLog, Database, PollStore, StaffStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
 from storage.broadcasts import BroadcastStore
 from storage.chats import ChatStore
@@ -37,7 +38,9 @@ from storage.zalo_broadcasts import ZaloBroadcastStore
 
 if TYPE_CHECKING:
     from bot.ops.server import OpsServer
+    from bot.zalo.front import EventHandler
     from bot.zalo.oa import OfficialAccount
+    from bot.zalo.webhook import ZaloWebhook
 
 __all__ = ["BotApplication", "BotContext", "BotData", "Services"]
 
@@ -87,6 +90,7 @@ class Services:
         # made in open(). The wiring sets `on_zalo_refused` when it can reach the owners (on
         # Telegram): called with Zalo's words when Zalo refuses the refresh token.
         self.zalo: OfficialAccount | None = None
+        self.zalo_webhook: ZaloWebhook | None = None  # listening while the bot runs
         self.on_zalo_refused: Callable[[str], Awaitable[None]] | None = None
 
     async def open(self) -> None:
@@ -128,7 +132,9 @@ class Services:
         if self.settings.zalo_enabled:
             from bot.zalo.oa import OfficialAccount  # only when Zalo is configured
 
-            self.zalo = OfficialAccount(self._db, self.settings, self._zalo_refused)
+            self.zalo = OfficialAccount(
+                self._db, self.settings, self._zalo_refused, people=stores.zalo_people
+            )
             await self.zalo.open()
         if self.settings.NEWS_SITE_URL:
             self._http = news_client(self.settings)
@@ -143,12 +149,15 @@ class Services:
     async def start_delivery(self) -> DeliveryEngine:
         """Start sending what the outbox holds (the running bot does; the CLI's tools do not)."""
         root = self.settings.TELEGRAM_API_URL
-        # Its own connections: a large job never holds one a reply to a resident needs.
-        request = JsonRequest(
-            min(self.flood.max_in_flight, 64) + 4, proxy=proxy_from_environment(root)
+        # Its own connections: a large job never holds one a reply to a resident needs. With
+        # Zalo alone the bot never reaches Telegram (bot.request.OfflineRequest).
+        request: BaseRequest = (
+            JsonRequest(min(self.flood.max_in_flight, 64) + 4, proxy=proxy_from_environment(root))
+            if self.settings.telegram_enabled
+            else OfflineRequest()
         )
         bot = Bot(
-            self.settings.token,
+            self.settings.token or OFFLINE_TOKEN,
             base_url=f"{root}/bot",
             base_file_url=f"{root}/file/bot",
             request=request,
@@ -286,6 +295,11 @@ class Services:
         return self._store.digests
 
     @property
+    def zalo_people(self) -> ZaloPeople:
+        """Residents on Zalo: their local numbers and the interaction window."""
+        return self._store.zalo_people
+
+    @property
     def _store(self) -> _Stores:
         if self._stores is None:
             raise RuntimeError("services are not open: the database is used before post_init")
@@ -298,14 +312,15 @@ class Services:
             raise RuntimeError("services are not open: the database is used before post_init")
         return self._stats
 
-    def who(self, user_id: int | None) -> str:
+    def who(self, user_id: int | None, channel: str = DEFAULT_CHANNEL) -> str:
         """How a log line at INFO or above names a person or chat: the start of the interaction
-        log's keyed hash of the id (the same person, the same name), never the Telegram id."""
+        log's keyed hash of the id on its channel (the same person, the same name), never the
+        Telegram id (nor, on Zalo, the local number)."""
         if user_id is None:
             return "nobody"
         if self._stats is None:  # not open (start-up, shut-down): nothing to name them by
             return "someone"
-        return "#" + self._stats.key_of(user_id)[:LOG_KEY_CHARS]
+        return "#" + self._stats.key_of(user_id, channel)[:LOG_KEY_CHARS]
 
     def forget_cached(self, user_id: int) -> None:
         """Drop what is kept in memory about a user (after /forget)."""
@@ -379,6 +394,9 @@ class BotData:
         self._services: Services | None = None
         self.actions: dict[str, Action] = {}
         self.front: object | None = None  # handlers.Front, once registered
+        # What answers a Zalo event, made from the services when the Zalo webhook starts
+        # (bot.app.conversation unless a test gives its own).
+        self.zalo_handler: Callable[[Services], EventHandler] | None = None
 
     def attach(self, services: Services) -> None:
         """Give the bot its services; done once by the wiring."""

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 from urllib.parse import quote
 
-__all__ = ["JsonFormatter", "RedactingFormatter", "configure_logging", "redact"]
+__all__ = ["JsonFormatter", "RedactingFormatter", "configure_logging", "mask", "redact"]
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _MASK = "[REDACTED]"
@@ -35,6 +35,11 @@ class RedactingFormatter(logging.Formatter):
         super().__init__(fmt)
         self._secrets = tuple(s for s in secrets if s)
 
+    def add_secret(self, secret: str) -> None:
+        """Mask `secret` too from now on (a token learnt while running)."""
+        if secret and secret not in self._secrets:
+            self._secrets = (*self._secrets, secret)
+
     def format(self, record: logging.LogRecord) -> str:
         line = redact(super().format(record), self._secrets)
         # One event, one line: tracebacks stay attached to their event, indented.
@@ -57,6 +62,11 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self._secrets = tuple(s for s in secrets if s)
+
+    def add_secret(self, secret: str) -> None:
+        """Mask `secret` too from now on (a token learnt while running)."""
+        if secret and secret not in self._secrets:
+            self._secrets = (*self._secrets, secret)
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = datetime.fromtimestamp(record.created, UTC)
@@ -104,3 +114,13 @@ def configure_logging(
     logging.getLogger("httpcore").setLevel(logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING if level != "DEBUG" else level)
     return handler
+
+
+def mask(secret: str) -> None:
+    """Mask `secret` in every line logged from now on, by every redacting handler of the root
+    logger: for secrets learnt while running, such as Zalo's rotating tokens (aiosqlite logs a
+    statement's parameters at DEBUG)."""
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if isinstance(formatter, RedactingFormatter | JsonFormatter):
+            formatter.add_secret(secret)

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     # PTB still declares it there (a release that moves it fails that test, not the bot).
     from telegram._utils.types import ODVInput
 
-__all__ = ["JsonRequest", "NotBotApi", "proxy_from_environment"]
+__all__ = ["OFFLINE_TOKEN", "JsonRequest", "NotBotApi", "OfflineRequest", "proxy_from_environment"]
 
 log = logging.getLogger(__name__)
 
@@ -223,3 +223,53 @@ def _given(value: ODVInput[float], default: float | None) -> float | None:
     if value is None or isinstance(value, int | float):
         return value
     return default  # left at PTB's DefaultValue
+
+
+# The token of a bot that never reaches Telegram (Zalo alone): any text PTB accepts as a token.
+OFFLINE_TOKEN = "0:telegram-not-configured"
+_OFFLINE_BOT = {
+    "id": 1,
+    "is_bot": True,
+    "first_name": "commune-bot",
+    "username": "telegram_not_configured_bot",
+    "can_join_groups": False,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+
+class OfflineRequest(BaseRequest):
+    """The networking backend of a bot that never talks to Telegram (BOT_TOKEN not set).
+
+    With Zalo alone, the process still runs python-telegram-bot's `Application`: its JobQueue is
+    the one scheduler, and `initialize`/`start`/`stop` are the one start-up and shut-down path.
+    `Application.initialize` asks Telegram who the bot is (`getMe`); this backend answers that
+    question itself, and refuses every other call with a `NetworkError` naming the reason, so no
+    request ever leaves the machine. It is PTB's documented hook, as `JsonRequest` is.
+    """
+
+    @property
+    def read_timeout(self) -> float | None:
+        """No network: nothing to wait for."""
+        return None
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """getMe from memory; anything else is refused."""
+        if url.rstrip("/").rsplit("/", 1)[-1] == "getMe":
+            return 200, json.dumps({"ok": True, "result": _OFFLINE_BOT}).encode()
+        raise NetworkError("Telegram is not used: BOT_TOKEN is not set (Zalo alone)")

@@ -221,7 +221,26 @@ JOB_NAMES = (
     "prune-searches",
     "prune-interaction-log",
     news.JOB_NAME,
+    "zalo-token",
+    "zalo-prune-events",
 )
+
+# Zalo's access token is looked at this often and refreshed when it is due (it lasts 25 hours):
+# the single-use refresh token is then rotated daily, so it never reaches its own expiry (about
+# three months) however quiet the OA is.
+ZALO_TOKEN_SECONDS = 3600
+
+
+async def _zalo_token(context: BotContext) -> None:
+    """Refresh Zalo's access token when it is due (a refusal is said once, with what to do)."""
+    if context.services.zalo is not None:
+        await context.services.zalo.check()
+
+
+async def _zalo_prune_events(context: BotContext) -> None:
+    """Forget the keys of Zalo events old enough never to come again."""
+    if context.services.zalo is not None:
+        await context.services.zalo.events.prune()
 
 
 def schedule(application: BotApplication) -> None:
@@ -260,6 +279,12 @@ def schedule(application: BotApplication) -> None:
             first=1,
             name=news.JOB_NAME,
         )
+    if services.zalo is not None:
+        job_queue.run_repeating(
+            _zalo_token, interval=ZALO_TOKEN_SECONDS, first=ZALO_TOKEN_SECONDS, name="zalo-token"
+        )
+        job_queue.run_repeating(_zalo_prune_events, interval=DAY, first=180,
+                                name="zalo-prune-events")  # fmt: skip
     # The daily backup, when BACKUP_DIR is set.
     backups.schedule(application)
 

@@ -15,7 +15,7 @@ import pytest
 
 from bot.app import build_application, running
 from bot.config import Settings
-from bot.logs import configure_logging, redact
+from bot.logs import configure_logging, mask, redact
 from bot.standins.telegram import FakeTelegram
 from tests.conftest import make_settings
 
@@ -200,3 +200,23 @@ def test_log_format_json_from_the_settings(tmp_path: Path) -> None:
     assert event["level"] == "ERROR"
     assert event["message"].startswith("no database at ")
     assert event["logger"] == "bot"
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_secret_learnt_while_running_is_masked_from_then_on(log_format: str) -> None:
+    # Zalo's tokens rotate: the settings never knew them, the log must mask them all the same.
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_logging("DEBUG", secrets=[], stream=stream, log_format=log_format)  # type: ignore[arg-type]
+    try:
+        logging.getLogger("test").debug("before: at-rotated-0123")
+        mask("at-rotated-0123")
+        logging.getLogger("test").debug("after: %s", ("at-rotated-0123",))
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    before, after = stream.getvalue().splitlines()
+    assert "at-rotated-0123" in before
+    assert "at-rotated-0123" not in after
+    assert "[REDACTED]" in after

@@ -214,3 +214,21 @@ async def test_doctor_bad_setting(
     # What needs no Telegram settings is still checked; Telegram is not, with a bad one.
     assert list(lines) == ["settings", "database", "disk", "portal"]
     assert failing(lines) == ["settings"]
+
+
+async def test_doctor_with_zalo_alone_checks_no_telegram(
+    telegram: FakeTelegram, portal: FakePortal, tmp_path: Path
+) -> None:
+    values = settings_for(telegram, portal, tmp_path)
+    del values["BOT_TOKEN"], values["TELEGRAM_API_URL"]
+    zalo = {
+        "ZALO_APP_ID": "4512893018273645123",
+        "ZALO_APP_SECRET": "appSECRET0123",
+        "ZALO_OA_SECRET_KEY": "oaSECRETkey",
+        "ZALO_REFRESH_TOKEN": "refresh-0123",
+    }
+    code, lines = await doctor(tmp_path, **values, **zalo)
+    assert code == 0, lines
+    assert list(lines) == ["settings", "database", "disk", "portal"]
+    assert lines["settings"] == "✓ settings: read from the environment; Zalo alone, no Telegram"
+    assert not any(secret in "".join(lines.values()) for secret in zalo.values())

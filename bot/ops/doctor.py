@@ -74,9 +74,13 @@ async def diagnose(env_file: str) -> AsyncIterator[Finding]:
         telegram = False
     else:
         source = _settings_source(env_file)
+        telegram = settings.telegram_enabled
         mode = f"webhook at {settings.WEBHOOK_URL}" if settings.WEBHOOK_URL else "long polling"
+        if not telegram:
+            mode = "Zalo alone, no Telegram"
+        elif settings.zalo_enabled:
+            mode += ", and Zalo"
         yield good("settings", f"read from {source}; {mode}")
-        telegram = True
     if not settings.ADMIN_IDS:
         yield bad(
             "owners",

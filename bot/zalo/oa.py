@@ -8,6 +8,7 @@ window's settings for whoever sends.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ import httpx
 
 from bot.config import Settings
 from bot.zalo.api import TIMEOUT, ZaloClient
+from bot.zalo.errors import Kind, ZaloError
 from bot.zalo.tokens import Tokens
 from storage.db import Database
 from storage.zalo import ZaloPeople
@@ -22,6 +24,8 @@ from storage.zalo_events import ZaloEventLog
 from storage.zalo_tokens import ZaloTokenStore
 
 __all__ = ["OfficialAccount"]
+
+log = logging.getLogger(__name__)
 
 
 def _secret(value: object) -> str:
@@ -39,13 +43,15 @@ class OfficialAccount:
         db: Database,
         settings: Settings,
         on_refused: Callable[[str], Awaitable[None]] | None = None,
+        *,
+        people: ZaloPeople | None = None,
     ) -> None:
         if not settings.zalo_enabled:
             raise ValueError("Zalo is not configured (ZALO_APP_ID)")
         self.settings = settings
         # One client for the OA API and the OAuth server: its pool is Zalo's alone.
         self.http = httpx.AsyncClient(timeout=TIMEOUT, headers={"User-Agent": "commune-bot"})
-        self.people = ZaloPeople(db)
+        self.people = people if people is not None else ZaloPeople(db)
         self.events = ZaloEventLog(db)
         self.tokens = Tokens(
             ZaloTokenStore(db),
@@ -73,6 +79,18 @@ class OfficialAccount:
     async def open(self) -> None:
         """Read the tokens (the first start stores ZALO_REFRESH_TOKEN)."""
         await self.tokens.open()
+
+    async def check(self) -> bool:
+        """Get a valid access token now (at start): a refused refresh token is said at once,
+        not at the first resident's message. False (logged) when Zalo cannot give one; the bot
+        runs on, and tries again at the next send."""
+        try:
+            await self.tokens.access()
+        except ZaloError as exc:
+            if exc.kind is not Kind.TOKEN:  # a refusal was logged already, with what to do
+                log.warning("could not get a Zalo access token at start (will retry): %s", exc)
+            return False
+        return True
 
     async def close(self) -> None:
         """Close the connections."""

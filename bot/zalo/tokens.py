@@ -19,6 +19,7 @@ from typing import NoReturn
 
 import httpx
 
+from bot.logs import mask
 from bot.zalo.errors import Kind, ZaloError
 from storage.zalo_tokens import TokenState, ZaloTokenStore
 
@@ -57,6 +58,7 @@ class Tokens:
         first_refresh_token: str,
         on_refused: Callable[[str], Awaitable[None]] | None = None,
         clock: Clock = _now,
+        secret: Callable[[str], None] = mask,
     ) -> None:
         self._store = store
         self._http = http
@@ -66,13 +68,20 @@ class Tokens:
         self._seed = first_refresh_token
         self._on_refused = on_refused
         self._clock = clock
+        self._secret = secret  # each token learnt is masked in the log from then on
         self._lock = asyncio.Lock()
         self._state: TokenState | None = None
         self._refused: str | None = None  # the refresh token Zalo refused (not asked again)
 
     async def open(self) -> None:
         """Read the tokens from the database (writing the first refresh token there)."""
-        self._state = await self._store.load(self._seed)
+        self._learnt(await self._store.load(self._seed))
+
+    def _learnt(self, state: TokenState) -> None:
+        for token in (state.refresh_token, state.access_token):
+            if token:
+                self._secret(token)
+        self._state = state
 
     @property
     def refreshes(self) -> int:
@@ -135,6 +144,8 @@ class Tokens:
         access, rotated = body.get("access_token"), body.get("refresh_token")
         if not (isinstance(access, str) and access and isinstance(rotated, str) and rotated):
             await self._refusal(used, body)
+        self._secret(access)  # before anything could log them (the database's debug lines)
+        self._secret(rotated)
         now = self._clock()
         expires_at = now + timedelta(seconds=_seconds(body.get("expires_in")))
         if await self._store.record_refresh(used, rotated, access, expires_at, now):
@@ -142,7 +153,8 @@ class Tokens:
             log.info("Zalo access token refreshed; valid until %s", expires_at.isoformat())
             return access
         # Another process on this database spent it first and stored its own pair: use that.
-        self._state = await self._store.load(self._seed)
+        self._learnt(await self._store.load(self._seed))
+        assert self._state is not None
         if self._state.access_token is None:
             raise ZaloError(0, "the refresh token was rotated elsewhere", Kind.RETRY)
         return self._state.access_token

@@ -1,0 +1,118 @@
+"""From a checked Zalo event to the replies sent: the Zalo front end's one path.
+
+For each event the webhook hands over (`ZaloFront.receive`): once only (`zalo_events`), one
+at a time per resident in the order they came, the resident's local number
+(`ZaloPeople.person`); a follow or unfollow is recorded, a message opens the interaction window
+(a follow too, with ZALO_FOLLOW_OPENS_WINDOW); then the event handler the wiring gives
+(`bot.zalo.chat.Conversation.handle`) turns it into replies, and each reply is sent inside the
+window (`take_window`; given back when Zalo refuses it). A handler that fails is logged under
+the resident's keyed hash, never their Zalo id, and the resident gets one polite message to
+try again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+from bot.zalo.errors import Kind, ZaloError
+from bot.zalo.messages import ZaloEvent, ZaloMessage
+from bot.zalo.oa import OfficialAccount
+
+__all__ = ["RETRY_DELAYS", "EventHandler", "ZaloFront"]
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[int, ZaloEvent], Awaitable[Sequence[ZaloMessage]]]
+# A reply Zalo could not take for a passing reason (rate, server, network) is sent again after
+# these pauses, then dropped: the resident is waiting for it, a later resend would confuse.
+RETRY_DELAYS = (1.0, 3.0, 10.0)
+
+
+class ZaloFront:
+    """Receives the OA's events and sends the handler's replies through the window."""
+
+    def __init__(
+        self,
+        oa: OfficialAccount,
+        handler: EventHandler,
+        *,
+        sorry: str,
+        who: Callable[[int], str],
+        follow_opens_window: bool = True,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+    ) -> None:
+        self.oa = oa
+        self._handler = handler
+        self._sorry = sorry
+        self._who = who
+        self._follow_opens = follow_opens_window
+        self._delays = tuple(retry_delays)
+        self._turns: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def receive(self, event: ZaloEvent, key: str) -> None:
+        """Handle one event from the webhook, unless it was handled before."""
+        if not await self.oa.events.first_time(key):
+            log.debug("a Zalo event came again; handled once already")
+            return
+        async with self._turn(event.user_id):
+            people = self.oa.people
+            person = await people.person(event.user_id)
+            if event.name == "follow":
+                await people.following(person, True)
+                if self._follow_opens:
+                    await people.inbound(person)
+            elif event.name == "unfollow":
+                await people.following(person, False)
+            elif event.name.startswith("user_send_"):
+                await people.inbound(person)
+            try:
+                replies: Sequence[ZaloMessage] = await self._handler(person, event)
+            except Exception:
+                log.exception("a Zalo %s from %s failed", event.name, self._who(person))
+                replies = [ZaloMessage(self._sorry)]
+            for reply in replies:
+                await self.reply(person, event.user_id, reply)
+
+    async def reply(self, person: int, user_id: str, message: ZaloMessage) -> str | None:
+        """Send `message` to the resident inside their window; Zalo's message id, or None when
+        it was not sent (outside the window, or Zalo refused it: logged)."""
+        people, oa = self.oa.people, self.oa
+        if not await people.take_window(person, oa.window, oa.window_messages):
+            log.info("a reply to %s was not sent: outside Zalo's window", self._who(person))
+            return None
+        for delay in (*self._delays, None):
+            try:
+                return await oa.client.send(user_id, message)
+            except ZaloError as exc:
+                if exc.kind in (Kind.RATE, Kind.RETRY) and delay is not None:
+                    await asyncio.sleep(delay)
+                    continue
+                await people.give_back(person)
+                if exc.kind is Kind.UNREACHABLE:
+                    await people.following(person, False)
+                log.warning("a reply to %s was not sent (%s): %s", self._who(person), exc.kind, exc)
+                return None
+            except ValueError:  # a reply the conversation made too long: its defect, logged
+                await people.give_back(person)
+                log.exception("a reply to %s could not be sent", self._who(person))
+                return None
+        return None  # not reached: the last pass returns or raises
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, user_id: str) -> AsyncIterator[None]:
+        """One event at a time per resident, in the order they came (asyncio's locks are
+        fair): a number typed after a list always meets that list."""
+        lock, users = self._turns.get(user_id, (asyncio.Lock(), 0))
+        self._turns[user_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._turns[user_id]
+            if users == 1:
+                del self._turns[user_id]
+            else:
+                self._turns[user_id] = (lock, users - 1)
