@@ -1,5 +1,5 @@
-"""A large send survives `kill -9`: the bot as a process, killed midway and started again, with
-Telegram alone and with Telegram and Zalo in one process."""
+"""A large send survives `kill -9`: the bot as a process, killed midway and started again, on
+Telegram alone, on Telegram and Zalo in one process, and on Zalo alone."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from storage.outbox import OutboxStore
 from storage.zalo import ZaloPeople
 from tests.test_delivery import until
 from tests.test_process import bot_env
+from tests.test_zalo_process import bot_run
 
 RECIPIENTS = 1500
 RATE = 150  # messages a second: the whole send takes about ten seconds
@@ -189,3 +190,49 @@ async def test_both_channels_survive_sigkill(
     assert twice[1] <= in_flight.get("zalo", 0)
     rows = query(database, "SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state")
     assert sorted(rows) == [("telegram", "sent", RECIPIENTS), ("zalo", "sent", ZALO_RECIPIENTS)]
+
+
+@pytest.mark.timeout(150)
+async def test_zalo_alone_survives_sigkill(zalo: FakeZalo, tmp_path: Path) -> None:
+    """The bot on Zalo alone (no BOT_TOKEN), killed midway through a job and started again:
+    every resident gets it, nobody twice but what was in flight."""
+    database = tmp_path / "bot.sqlite3"
+    residents = [f"89{n:017d}" for n in range(ZALO_RECIPIENTS)]
+    async with await Database.open(database) as db:
+        people = ZaloPeople(db)
+        persons = []
+        for uid in residents:
+            zalo.follower(uid)
+            person = await people.person(uid)
+            await people.inbound(person)
+            persons.append(person)
+        delivery_id = await OutboxStore(db).create(
+            "alert", [zalo_outgoing(ZaloMessage("Tin mới: lịch tiêm chủng"))],
+            [(person, 0) for person in persons], channel="zalo",
+        )  # fmt: skip
+    env = {
+        **zalo.settings(),
+        "DATABASE_PATH": str(database),
+        "ZALO_SEND_RATE_PER_SECOND": str(ZALO_RATE),
+    }
+    async with bot_run(tmp_path, "first", **env) as first:
+        await until(lambda: len(zalo.sent) >= ZALO_RECIPIENTS // 3, timeout=60, step=0.01)
+        first.process.send_signal(signal.SIGKILL)
+        await first.process.wait()
+    in_flight = query(database, "SELECT COUNT(*) FROM outbox WHERE state = 'sending'")[0][0]
+    assert isinstance(in_flight, int)
+    before = len(zalo.sent)
+    assert before < ZALO_RECIPIENTS  # killed midway indeed
+
+    async with bot_run(tmp_path, "second", **env) as second:
+        state = f"SELECT state FROM deliveries WHERE delivery_id = {delivery_id}"
+        await until(lambda: query(database, state) == [("done",)], timeout=90, step=0.1)
+        await second.stop()
+
+    on_zalo = Counter(message.user_id for message in zalo.sent)
+    assert set(on_zalo) == set(residents)
+    twice = sum(n - 1 for n in on_zalo.values())
+    print(f"\nkilled after {before} of {ZALO_RECIPIENTS}; {in_flight} in flight; {twice} twice")
+    assert twice <= in_flight
+    rows = query(database, "SELECT state, COUNT(*) FROM outbox GROUP BY state")
+    assert rows == [("sent", ZALO_RECIPIENTS)]
