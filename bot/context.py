@@ -68,6 +68,7 @@ class Services:
         # Replies and bulk sends share Telegram's flood limits through this one object.
         self.flood = FloodControl(settings.SEND_RATE_PER_SECOND)
         self._delivery: DeliveryEngine | None = None
+        self._bulk_bot: Bot | None = None
         self._push: Pusher | None = None
         self._stores: _Stores | None = None
         # The services proper, made in open() once the database is there.
@@ -112,7 +113,7 @@ class Services:
             catalog=self.catalog,
             channel=lambda: self.channel,
             wake=lambda: self.delivery.wake(),
-            bot_username=lambda: self.delivery.bot.username,
+            bot_username=lambda: self.bulk_bot.username,
             who=self.who,
             zalo=stores.zalo_people if self.settings.zalo_enabled else None,
             zalo_broadcasts=stores.zalo_broadcasts,
@@ -163,7 +164,11 @@ class Services:
             request=request,
         )
         await bot.initialize()
-        senders: list[Sender] = [TelegramSender(bot, self.flood)]
+        self._bulk_bot = bot
+        # Telegram's rows wait while Telegram is not configured (Zalo alone), rather than fail.
+        senders: list[Sender] = (
+            [TelegramSender(bot, self.flood)] if self.settings.telegram_enabled else []
+        )
         if self.zalo is not None:  # Zalo's rows, inside each resident's window, at Zalo's pace
             from bot.zalo.delivery import ZaloPace, ZaloSender
 
@@ -189,7 +194,8 @@ class Services:
         """Close what open() opened; safe to call when open() failed or never ran."""
         if self._delivery is not None:
             await self._delivery.stop()
-            await self._delivery.bot.shutdown()
+            await self.bulk_bot.shutdown()
+            self._bulk_bot = None
             self._delivery = None
             self._push = None
         if self._http is not None:
@@ -214,6 +220,13 @@ class Services:
         if self._db is None:
             raise RuntimeError("services are not open: the database is used before post_init")
         return self._db
+
+    @property
+    def bulk_bot(self) -> Bot:
+        """The `Bot` bulk sends use (its own connections; its username names the bot)."""
+        if self._bulk_bot is None:
+            raise RuntimeError("the delivery engine is not started")
+        return self._bulk_bot
 
     @property
     def delivery(self) -> DeliveryEngine:

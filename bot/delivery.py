@@ -32,8 +32,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot
-
 from bot.delivery_telegram import TelegramSender, forwardable, outgoing, send
 from bot.sending import Failed, Moved, Outcome, Retry, Sender, Skipped
 from storage.channels import DEFAULT_CHANNEL
@@ -106,14 +104,6 @@ class DeliveryEngine:
         # Outcomes the database refused to record, by outbox row: written again on each round.
         # Their rows stay "sending", so they are neither taken again nor counted as finished.
         self._unrecorded: dict[int, Callable[[], Awaitable[object]]] = {}
-
-    @property
-    def bot(self) -> Bot:
-        """Telegram's `Bot` the engine sends with (the bot's username comes from it)."""
-        sender = self.senders.get(DEFAULT_CHANNEL)
-        if not isinstance(sender, TelegramSender):
-            raise RuntimeError("the delivery engine has no Telegram sender")
-        return sender.bot
 
     # -- lifecycle ------------------------------------------------------------------------
 

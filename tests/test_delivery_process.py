@@ -210,6 +210,10 @@ async def test_zalo_alone_survives_sigkill(zalo: FakeZalo, tmp_path: Path) -> No
             "alert", [zalo_outgoing(ZaloMessage("Tin mới: lịch tiêm chủng"))],
             [(person, 0) for person in persons], channel="zalo",
         )  # fmt: skip
+        # A Telegram subscriber from before: with Telegram off, their message waits, unfailed.
+        await OutboxStore(db).create(
+            "alert", [{"method": "send_message", "params": {"text": "Tin mới"}}], [(100_001, 0)]
+        )
     env = {
         **zalo.settings(),
         "DATABASE_PATH": str(database),
@@ -234,5 +238,7 @@ async def test_zalo_alone_survives_sigkill(zalo: FakeZalo, tmp_path: Path) -> No
     twice = sum(n - 1 for n in on_zalo.values())
     print(f"\nkilled after {before} of {ZALO_RECIPIENTS}; {in_flight} in flight; {twice} twice")
     assert twice <= in_flight
-    rows = query(database, "SELECT state, COUNT(*) FROM outbox GROUP BY state")
-    assert rows == [("sent", ZALO_RECIPIENTS)]
+    rows = query(database, "SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state")
+    assert sorted(rows) == [("telegram", "pending", 1), ("zalo", "sent", ZALO_RECIPIENTS)]
+    untried = "SELECT attempts, reason FROM outbox WHERE channel = 'telegram'"
+    assert query(database, untried) == [(0, None)]  # never tried: nothing to retry or fail
