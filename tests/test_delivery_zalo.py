@@ -296,3 +296,31 @@ async def test_token_expiring_midway_is_refreshed_once_and_nothing_is_lost(
     progress = await services.outbox.progress(delivery_id)
     assert progress is not None
     assert (progress.sent, progress.failed, progress.skipped) == (30, {}, {})
+
+
+async def test_a_refused_refresh_token_fails_rows_after_bounded_retries(
+    zalo: FakeZalo, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The OA's authorisation was revoked: each row is tried a bounded number of times, then
+    fails with "token", its window's message given back; the log says it once, not per row."""
+    ids = [f"89500000000000000{i:02d}" for i in range(4)]
+    people = [await resident(services, zalo, uid) for uid in ids]
+    zalo.revoke_access_tokens()
+    zalo.refuse_refresh()
+    delivery_id = await services.outbox.create(
+        "alert", [zalo_text("Tin mới")], [(p, 0) for p in people], channel="zalo"
+    )
+    assert delivery_id is not None
+    services.delivery.wake()
+    await wait_done(services, delivery_id)
+    progress = await services.outbox.progress(delivery_id)
+    assert progress is not None
+    assert progress.failed == {"token": 4}
+    assert zalo.sent == []
+    assert services.zalo is not None
+    for person in people:
+        got = await services.zalo.people.get(person)
+        assert got is not None
+        assert got.sent_in_window == 0
+    said = [r for r in caplog.records if "access token even after a refresh" in r.getMessage()]
+    assert len(said) == 1
