@@ -357,7 +357,7 @@ class DraftAction(CallbackData):
 # -- staff announcements -----------------------------------------------------------------------
 
 BroadcastActionName = Literal[
-    "cat", "ch", "go", "time", "back", "x", "p", "r", "stop", "stopok", "keep"
+    "cat", "ch", "go", "time", "back", "x", "p", "r", "stop", "stopok", "keep", "goz"
 ]
 
 

@@ -13,13 +13,14 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 from telegram.request import BaseRequest
 
 from bot.config import Settings
-from bot.delivery import DeliveryEngine
+from bot.delivery import DeliveryEngine, TelegramSender
 from bot.i18n import Catalog, pick_language
 from bot.news import NewsReader, news_client, reader_for
 from bot.ops.metrics import Metrics
 from bot.push import Pusher
 from bot.ratelimit import FloodControl
 from bot.request import OFFLINE_TOKEN, JsonRequest, OfflineRequest, proxy_from_environment
+from bot.sending import Sender
 from bot.services import Announcements, Dialogs, Roles
 from bot.services.broadcast_drafts import BROADCAST, BroadcastDrafts
 from bot.services.cases import Cases
@@ -39,6 +40,7 @@ from storage.stats import InteractionLog
 from storage.subscriptions import DigestReader, SubscriptionStore
 from storage.zalo import CHANNEL as ZALO
 from storage.zalo import ZaloPeople
+from storage.zalo_broadcasts import ZaloBroadcastStore
 
 if TYPE_CHECKING:
     from bot.ops.server import OpsServer
@@ -72,6 +74,7 @@ class Services:
         # Replies and bulk sends share Telegram's flood limits through this one object.
         self.flood = FloodControl(settings.SEND_RATE_PER_SECOND)
         self._delivery: DeliveryEngine | None = None
+        self._bulk_bot: Bot | None = None
         self._push: Pusher | None = None
         self._stores: _Stores | None = None
         # The services proper, made in open() once the database is there.
@@ -124,8 +127,11 @@ class Services:
             catalog=self.catalog,
             channel=lambda: self.channel,
             wake=lambda: self.delivery.wake(),
-            bot_username=lambda: self.delivery.bot.username,
+            bot_username=lambda: self.bulk_bot.username,
             who=self.who,
+            zalo=stores.zalo_people if self.settings.zalo_enabled else None,
+            zalo_broadcasts=stores.zalo_broadcasts,
+            oa_articles=lambda: None if self.zalo is None else self.zalo.client,
         )
         # An announcement's draft waits for its author however long they take, as it always has.
         self.dialogs = Dialogs(DialogStore(self._db), DIALOG_SECONDS, ages={BROADCAST: math.inf})
@@ -185,9 +191,24 @@ class Services:
             request=request,
         )
         await bot.initialize()
-        engine = DeliveryEngine(
-            bot, self.outbox, self.chats, self.flood, on_outcome=self.metrics.sent
+        self._bulk_bot = bot
+        # Telegram's rows wait while Telegram is not configured (Zalo alone), rather than fail.
+        senders: list[Sender] = (
+            [TelegramSender(bot, self.flood)] if self.settings.telegram_enabled else []
         )
+        if self.zalo is not None:  # Zalo's rows, inside each resident's window, at Zalo's pace
+            from bot.zalo.delivery import ZaloPace, ZaloSender
+
+            senders.append(
+                ZaloSender(
+                    self.zalo.client,
+                    self.zalo.people,
+                    ZaloPace(self.settings.ZALO_SEND_RATE_PER_SECOND),
+                    window=self.zalo.window,
+                    messages=self.zalo.window_messages,
+                )
+            )
+        engine = DeliveryEngine(self.outbox, self.chats, senders, on_outcome=self.metrics.sent)
         await engine.start()
         self._delivery = engine
         username = bot.username
@@ -200,7 +221,8 @@ class Services:
         """Close what open() opened; safe to call when open() failed or never ran."""
         if self._delivery is not None:
             await self._delivery.stop()
-            await self._delivery.bot.shutdown()
+            await self.bulk_bot.shutdown()
+            self._bulk_bot = None
             self._delivery = None
             self._push = None
         if self._http is not None:
@@ -225,6 +247,13 @@ class Services:
         if self._db is None:
             raise RuntimeError("services are not open: the database is used before post_init")
         return self._db
+
+    @property
+    def bulk_bot(self) -> Bot:
+        """The `Bot` bulk sends use (its own connections; its username names the bot)."""
+        if self._bulk_bot is None:
+            raise RuntimeError("the delivery engine is not started")
+        return self._bulk_bot
 
     @property
     def delivery(self) -> DeliveryEngine:
@@ -391,6 +420,7 @@ class _Stores:
         self.digests = DigestReader(db)
         self.cases = CaseStore(db)
         self.zalo_people = ZaloPeople(db)
+        self.zalo_broadcasts = ZaloBroadcastStore(db)
 
 
 Action = Callable[..., Awaitable[None]]

@@ -1,22 +1,24 @@
-"""The delivery engine: works through the outbox at Telegram's limits, losing and repeating nothing.
+"""The delivery engine: works through the outbox at each messenger's limits, losing and repeating
+nothing.
 
 Digests, alerts, channel posts and staff broadcasts are written to the outbox
-(`storage.outbox`) as a job with a row per recipient. The engine sends them:
+(`storage.outbox`) as a job with a row per recipient, on Telegram or on Zalo. The engine sends
+them, through a `bot.sending.Sender` per channel (Telegram's in `bot.delivery_telegram`, Zalo's
+in `bot.zalo.delivery`):
 
-- paced by `FloodControl` (30 a second overall, minus what replies to residents used; one a
-  second per private chat; 20 a minute per group or channel);
+- paced by the channel's own `Pace` (Telegram: `FloodControl`, 30 a second overall, minus what
+  replies to residents used; one a second per private chat; 20 a minute per group or channel.
+  Zalo: `ZALO_SEND_RATE_PER_SECOND`), and only where the channel's rules allow it now (Zalo's
+  interaction window, `Sender.admit`);
 - marking each row "sending" just before its request leaves, so a crash repeats only messages
   that were in flight;
-- never sending again a message Telegram accepted: if the database cannot record it at once
+- never sending again a message the channel accepted: if the database cannot record it at once
   (locked by a backup or a second process), the record is retried with backoff, then kept in
   memory and written later, while the row stays "sending" and is not taken again;
-- telling Telegram's answers apart: 429 waits exactly as asked; blocked, deactivated or kicked
-  recipients are marked unreachable and not retried; a migrated group is followed to its new
-  id; other 400s are recorded with Telegram's words; 5xx and network errors are retried with
+- writing what each refusal means (the sender tells it apart, `bot.sending.Outcome`) the same
+  way for every channel: wait as asked, mark an unreachable recipient and never retry, skip what
+  the rules forbid with the reason, follow a moved group, retry 5xx and network errors with
   backoff a bounded number of times.
-
-It sends with its own `telegram.Bot` (its own connection pool), so a large job never takes a
-connection a reply to a resident needs.
 """
 
 from __future__ import annotations
@@ -30,44 +32,22 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import (
-    Bot,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Message,
-    MessageEntity,
-    TelegramObject,
-)
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
-
-from bot.ratelimit import FloodControl, retry_after_seconds
+from bot.delivery_telegram import TelegramSender, forwardable, outgoing, send
+from bot.sending import Failed, Moved, Outcome, Retry, Sender, Skipped
+from storage.channels import DEFAULT_CHANNEL
 from storage.chats import ChatStore
-from storage.outbox import OutboxStore, Pending, Progress
+from storage.outbox import GONE_REASONS, OutboxStore, Pending, Progress
 
 __all__ = [
     "DeliveryEngine",
     "Estimate",
+    "TelegramSender",
     "forwardable",
     "outgoing",
+    "send",
 ]
 
 log = logging.getLogger(__name__)
-
-# Bot methods a job may use, and the parameters that are Telegram objects rather than plain JSON.
-_METHODS = frozenset({"send_message", "send_photo", "send_document", "copy_message"})
-_OBJECTS: dict[str, Callable[[Any, Bot], Any]] = {
-    "reply_markup": InlineKeyboardMarkup.de_json,
-    "link_preview_options": LinkPreviewOptions.de_json,
-    "entities": MessageEntity.de_list,
-    "caption_entities": MessageEntity.de_list,
-}
 
 # Seconds to wait before the 1st, 2nd, ... retry after a 5xx or a network error.
 RETRY_DELAYS: tuple[float, ...] = (2, 10, 30, 120)
@@ -77,76 +57,6 @@ RETRY_DELAYS: tuple[float, ...] = (2, 10, 30, 120)
 RECORD_DELAYS: tuple[float, ...] = (0.1, 0.5, 2.0)
 # How often outcomes kept in memory are written again while the database refuses them.
 BACKLOG_SECONDS = 1.0
-
-# Telegram's words for "this recipient is gone", by the reason recorded.
-_GONE_WORDS = (
-    ("blocked", "blocked"),
-    ("deactivated", "deactivated"),
-    ("kicked", "kicked"),
-    ("not a member", "kicked"),
-    ("have no rights", "no_rights"),
-    ("not enough rights", "no_rights"),
-)
-
-
-def outgoing(method: str, **params: Any) -> dict[str, Any]:
-    """A message as the outbox keeps it: a Bot method and its parameters, as JSON.
-
-    Telegram objects (a keyboard, link preview options, entities) are stored in their API form.
-    """
-    if method not in _METHODS:
-        raise ValueError(f"the outbox cannot send with {method!r}")
-    plain: dict[str, Any] = {}
-    for key, value in params.items():
-        if isinstance(value, TelegramObject):
-            plain[key] = value.to_dict()
-        elif isinstance(value, (list, tuple)) and value and isinstance(value[0], TelegramObject):
-            plain[key] = [item.to_dict() for item in value]
-        else:
-            plain[key] = value
-    return {"method": method, "params": plain}
-
-
-def forwardable(message: Message) -> tuple[str, str, dict[str, Any]] | None:
-    """A message someone sent, as the outbox would send it on: its kind ("text", "photo",
-    "document"), its text or caption as Telegram HTML (their formatting kept), and the body.
-    None for any other kind of message (a sticker, a video, a location...)."""
-    if message.photo:
-        kind = "photo"
-        text_html = message.caption_html or ""
-        body = outgoing(
-            "send_photo", photo=message.photo[-1].file_id, caption=text_html or None,
-            parse_mode="HTML",
-        )  # fmt: skip
-    elif message.document is not None and message.animation is None:
-        # (A GIF comes with a `document` too, but it is an animation.)
-        kind = "document"
-        text_html = message.caption_html or ""
-        body = outgoing(
-            "send_document", document=message.document.file_id,
-            caption=text_html or None, parse_mode="HTML",
-        )  # fmt: skip
-    elif message.text:
-        kind = "text"
-        text_html = message.text_html
-        body = outgoing("send_message", text=text_html, parse_mode="HTML")
-    else:
-        return None
-    body["params"] = {k: v for k, v in body["params"].items() if v is not None}
-    return kind, text_html, body
-
-
-async def send(bot: Bot, chat_id: int, body: dict[str, Any]) -> int:
-    """Send one outbox message to `chat_id`; returns Telegram's message id."""
-    method = body.get("method")
-    if method not in _METHODS:
-        raise ValueError(f"unknown method {method!r}")
-    params = dict(body.get("params") or {})
-    for key, parse in _OBJECTS.items():
-        if params.get(key) is not None:
-            params[key] = parse(params[key], bot)
-    result = await getattr(bot, method)(chat_id=chat_id, **params)
-    return int(result.message_id)
 
 
 @dataclass(frozen=True)
@@ -158,14 +68,14 @@ class Estimate:
 
 
 class DeliveryEngine:
-    """Sends what the outbox holds, one job after another by priority."""
+    """Sends what the outbox holds, one job after another by priority, each row through its
+    channel's sender."""
 
     def __init__(
         self,
-        bot: Bot,
         outbox: OutboxStore,
         chats: ChatStore,
-        flood: FloodControl,
+        senders: Sequence[Sender],
         *,
         retry_delays: Sequence[float] = RETRY_DELAYS,
         record_delays: Sequence[float] = RECORD_DELAYS,
@@ -173,10 +83,9 @@ class DeliveryEngine:
         batch: int = 50,
         on_outcome: Callable[[str, str], None] | None = None,
     ) -> None:
-        self.bot = bot
         self.outbox = outbox
         self.chats = chats
-        self.flood = flood
+        self.senders: dict[str, Sender] = {sender.channel: sender for sender in senders}
         self.retry_delays = tuple(retry_delays)
         self.record_delays = tuple(record_delays)
         self.clock = clock
@@ -184,11 +93,13 @@ class DeliveryEngine:
         # Told (job kind, outcome) of every answer: sent, blocked, failed, retry, flood, skipped.
         self._on_outcome = on_outcome
         self._hold = 0.0  # seconds to wait at start for a previous run's sends to age out
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # One loop per channel, so that one channel's pace never holds another's rows back.
+        self._wake = {name: asyncio.Event() for name in self.senders}
+        self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[None]] = set()
         self._bodies: dict[int, dict[str, Any]] = {}
-        self._finished_at: deque[float] = deque()  # when recent sends were answered
+        # When recent sends were answered, by channel: the measured pace of each.
+        self._finished_at: dict[str, deque[float]] = {name: deque() for name in self.senders}
         self._unreachable_listeners: list[Callable[[int, str], Awaitable[None]]] = []
         # Outcomes the database refused to record, by outbox row: written again on each round.
         # Their rows stay "sending", so they are neither taken again nor counted as finished.
@@ -208,15 +119,19 @@ class DeliveryEngine:
         # Telegram still counts what a previous run sent in the last second: wait that out.
         last = await self.outbox.last_activity()
         self._hold = 0.0 if last is None else max(0.0, min(1.0, last + 1.0 - self.clock()))
-        self._task = asyncio.create_task(self._run(), name="delivery-engine")
+        self._tasks = [
+            asyncio.create_task(self._run(channel), name=f"delivery-engine-{channel}")
+            for channel in self.senders
+        ]
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop taking new rows; let requests in flight finish for up to `grace` seconds."""
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
         if self._sending:
             _, late = await asyncio.wait(set(self._sending), timeout=grace)
             for task in late:  # left "sending": sent again on the next start
@@ -233,7 +148,7 @@ class DeliveryEngine:
     @property
     def alive(self) -> bool:
         """Whether the engine's loop runs (started, and neither stopped nor crashed)."""
-        return self._task is not None and not self._task.done()
+        return bool(self._tasks) and not any(task.done() for task in self._tasks)
 
     def _count(self, row: Pending, outcome: str) -> None:
         if self._on_outcome is not None:
@@ -241,10 +156,12 @@ class DeliveryEngine:
 
     def wake(self) -> None:
         """Look at the outbox now (a job was added or resumed, a chat came back)."""
-        self._wake.set()
+        for event in self._wake.values():
+            event.set()
 
     def on_unreachable(self, listener: Callable[[int, str], Awaitable[None]]) -> None:
-        """Call `listener(chat_id, Telegram's words)` when a chat is found unreachable."""
+        """Call `listener(chat_id, the channel's words)` when a Telegram chat is found
+        unreachable (the commune's channel is one: its owners must be told)."""
         self._unreachable_listeners.append(listener)
 
     # -- staff controls -------------------------------------------------------------------
@@ -266,46 +183,58 @@ class DeliveryEngine:
         return cancelled
 
     async def estimate(self, delivery_id: int) -> Estimate | None:
-        """A job's counts and the seconds its pending messages should still take."""
+        """A job's counts and the seconds its pending messages should still take: each
+        channel's at its own pace, all at once."""
         progress = await self.outbox.progress(delivery_id)
         if progress is None:
             return None
         if progress.state != "running" or progress.pending == 0:
             return Estimate(progress, None)
-        now = time.monotonic()
-        while self._finished_at and now - self._finished_at[0] > 10.0:
-            self._finished_at.popleft()
-        recent = self._finished_at
-        span = recent[-1] - recent[0] if len(recent) >= 5 else 0.0
-        # The pace of the last seconds if there is one, Telegram's limit otherwise.
-        rate = min((len(recent) - 1) / span, self.flood.budget) if span > 0 else self.flood.budget
+        pending = await self.outbox.pending_by_channel(delivery_id)
+        seconds = max(
+            (count / self._rate(channel) for channel, count in pending.items()), default=0.0
+        )
         wait = max(0.0, (progress.start_at or 0.0) - self.clock())
-        return Estimate(progress, wait + progress.pending / rate)
+        return Estimate(progress, wait + seconds)
+
+    def _rate(self, channel: str) -> float:
+        """Messages a second on `channel`: the pace of the last seconds if there is one, the
+        channel's limit otherwise."""
+        sender = self.senders.get(channel)
+        if sender is None:  # a channel this process does not send to: its rows wait
+            return float("inf")
+        budget = float(sender.pace.budget)
+        recent = self._finished_at[channel]
+        now = time.monotonic()
+        while recent and now - recent[0] > 10.0:
+            recent.popleft()
+        span = recent[-1] - recent[0] if len(recent) >= 5 else 0.0
+        return min((len(recent) - 1) / span, budget) if span > 0 else budget
 
     # -- the loop -------------------------------------------------------------------------
 
-    async def _run(self) -> None:
+    async def _run(self, channel: str) -> None:
         if self._hold:
             await asyncio.sleep(self._hold)
         while True:
             try:
-                worked = await self._round()
+                worked = await self._round(channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # A database hiccup must not stop deliveries for good: log, wait, go on.
                 log.exception("the delivery engine met an error; it tries again in 5 s")
-                await self._sleep(5.0)
+                await self._sleep(channel, 5.0)
                 continue
             if not worked:
-                await self._idle()
+                await self._idle(channel)
 
-    async def _round(self) -> bool:
-        """Send one batch of due rows; False if there was nothing to send."""
+    async def _round(self, channel: str) -> bool:
+        """Send one batch of `channel`'s due rows; False if there was nothing to send."""
         if self._unrecorded:
             await self._flush()
         await self.outbox.finish()
-        rows = await self.outbox.due(self.clock(), self.batch)
+        rows = await self.outbox.due(self.clock(), self.batch, (channel,))
         for row in rows:
             await self._dispatch(row)
         return bool(rows)
@@ -316,45 +245,55 @@ class DeliveryEngine:
             await self.outbox.skipped(row.outbox_id, row.unreachable, now)
             self._count(row, "skipped")
             return
-        wait = self.flood.chat_wait(row.chat_id)
+        sender = self.senders[row.channel]
+        pace = sender.pace
+        wait = pace.chat_wait(row.chat_id)
         if wait > 0:  # the chat had a message a moment ago: its turn comes later
             await self.outbox.postpone(row.outbox_id, now + wait)
             return
-        await self.flood.acquire(row.chat_id)
+        barred = await sender.admit(row)
+        if barred is not None:  # the channel's rules forbid it now: never sent
+            await self.outbox.skipped(row.outbox_id, barred, self.clock())
+            self._count(row, "skipped")
+            return
+        await pace.acquire(row.chat_id)
         try:
             started = await self.outbox.start(row.outbox_id, self.clock())
         except BaseException:
-            self.flood.release(row.chat_id, answered=False)  # nothing left: tried next round
+            pace.release(row.chat_id, answered=False)  # nothing left: tried next round
+            await _quietly(sender.give_back(row))
             raise
         if not started:
-            self.flood.release(row.chat_id, answered=False)  # paused or cancelled meanwhile
+            pace.release(row.chat_id, answered=False)  # paused or cancelled meanwhile
+            await sender.give_back(row)
             return
-        task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.outbox_id}")
+        task = asyncio.create_task(self._deliver(row, sender), name=f"deliver-{row.outbox_id}")
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    async def _idle(self) -> None:
-        """Sleep until the next row is due, or until woken."""
-        due = await self.outbox.next_due()
+    async def _idle(self, channel: str) -> None:
+        """Sleep until `channel`'s next row is due, or until woken."""
+        due = await self.outbox.next_due((channel,))
         timeout = 60.0 if due is None else min(60.0, max(0.05, due - self.clock()))
         if self._unrecorded:
             timeout = min(timeout, BACKLOG_SECONDS)
-        await self._sleep(timeout)
+        await self._sleep(channel, timeout)
 
-    async def _sleep(self, timeout: float) -> None:
-        self._wake.clear()
+    async def _sleep(self, channel: str, timeout: float) -> None:
+        wake = self._wake[channel]
+        wake.clear()
         # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a cancellation.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                await self._wake.wait()
+                await wake.wait()
 
     # -- one message ----------------------------------------------------------------------
 
-    async def _deliver(self, row: Pending) -> None:
+    async def _deliver(self, row: Pending, sender: Sender) -> None:
         try:
-            await self._attempt(row)
+            await self._attempt(row, sender)
         except Exception:
-            # Not after a send Telegram accepted (`_record` keeps those): a refused or failed
+            # Not after a send the channel accepted (`_record` keeps those): a refused or failed
             # send whose outcome could not be written is tried again rather than left stuck.
             log.exception("could not record the outcome of a bulk message")
             with contextlib.suppress(Exception):
@@ -364,54 +303,21 @@ class DeliveryEngine:
             if len(self._sending) <= 1:  # the last one out: the job may be finished
                 self.wake()
 
-    async def _send(self, row: Pending) -> int:
-        """The request itself, holding the slot `_dispatch` took until Telegram answers."""
+    async def _send(self, row: Pending, sender: Sender) -> int | str | None:
+        """The request itself, holding the slot `_dispatch` took until the channel answers."""
         try:
             body = await self._body(row.message_key)
-            return await send(self.bot, row.chat_id, body)
+            return await sender.send(row, body)
         finally:
-            # Counted as answered even after a timeout: Telegram may have taken it.
-            self.flood.release(row.chat_id)
-            self._finished_at.append(time.monotonic())
+            # Counted as answered even after a timeout: the channel may have taken it.
+            sender.pace.release(row.chat_id)
+            self._finished_at[row.channel].append(time.monotonic())
 
-    async def _attempt(self, row: Pending) -> None:
-        attempt = row.attempts + 1
+    async def _attempt(self, row: Pending, sender: Sender) -> None:
         try:
-            message_id = await self._send(row)
-        except RetryAfter as exc:
-            wait = retry_after_seconds(exc)
-            if self.flood.busy_chat(row.chat_id):
-                self.flood.pause_chat(row.chat_id, wait)
-            else:
-                self.flood.pause_all(wait)
-            log.warning("Telegram asked to wait %.0f s (flood limit); bulk sends wait", wait)
-            self._count(row, "flood")
-            now = self.clock()
-            await self.outbox.retry(row.outbox_id, now + wait, "flood", None, now, refund=True)
-        except ChatMigrated as exc:
-            await self.chats.move(row.chat_id, exc.new_chat_id)
-            log.info("a group moved to a new id; its messages follow it")
-            await self.outbox.redirect(row.outbox_id, exc.new_chat_id, self.clock())
-            self.wake()
-        except Forbidden as exc:
-            reason = _gone_reason(exc.message)
-            await self._unreachable(row.chat_id, reason, exc.message)
-            await self.outbox.failed(row.outbox_id, reason, exc.message, self.clock())
-            self._count(row, "blocked")
-        except BadRequest as exc:
-            reason = "chat_not_found" if "chat not found" in exc.message.lower() else "bad_request"
-            if reason == "chat_not_found":
-                await self._unreachable(row.chat_id, reason, exc.message)
-            else:
-                log.warning("Telegram refused a bulk message: %s", exc.message)
-            await self.outbox.failed(row.outbox_id, reason, exc.message, self.clock())
-            self._count(row, "blocked" if reason == "chat_not_found" else "failed")
-        except NetworkError as exc:  # 5xx, timeouts, connection errors
-            await self._retry_later(row, attempt, "network", exc.message)
-        except (TelegramError, ValueError, TypeError, KeyError) as exc:
-            log.error("a bulk message cannot be sent as written: %s", exc)
-            await self.outbox.failed(row.outbox_id, "invalid", str(exc), self.clock())
-            self._count(row, "failed")
+            message_id = await self._send(row, sender)
+        except Exception as exc:
+            await self._apply(row, await sender.refused(row, exc))
         else:
             now = self.clock()
             await self._record(
@@ -419,8 +325,35 @@ class DeliveryEngine:
             )
             self._count(row, "sent")
 
+    async def _apply(self, row: Pending, outcome: Outcome) -> None:
+        """Write what a refusal means, the same way for every channel."""
+        now = self.clock()
+        if isinstance(outcome, Retry):
+            if outcome.after is not None:  # the channel asked to slow down: no fault of the row
+                self._count(row, "flood")
+                await self.outbox.retry(
+                    row.outbox_id, now + outcome.after, outcome.reason, outcome.detail, now,
+                    refund=True,
+                )  # fmt: skip
+            else:
+                await self._retry_later(row, row.attempts + 1, outcome.reason, outcome.detail)
+        elif isinstance(outcome, Moved):
+            await self.chats.move(row.chat_id, outcome.new_chat_id, channel=row.channel)
+            log.info("a group moved to a new id; its messages follow it")
+            await self.outbox.redirect(row.outbox_id, outcome.new_chat_id, now)
+            self.wake()
+        elif isinstance(outcome, Failed):
+            if outcome.gone:
+                await self._unreachable(row, outcome.reason, outcome.detail or "")
+            await self.outbox.failed(row.outbox_id, outcome.reason, outcome.detail, now)
+            gone = outcome.gone or outcome.reason in GONE_REASONS
+            self._count(row, "blocked" if gone else "failed")
+        elif isinstance(outcome, Skipped):
+            await self.outbox.skipped(row.outbox_id, outcome.reason, now, outcome.detail)
+            self._count(row, "skipped")
+
     async def _record(self, outbox_id: int, write: Callable[[], Awaitable[object]]) -> None:
-        """Write the outcome of a send Telegram accepted; never let it be sent again.
+        """Write the outcome of a send the channel accepted; never let it be sent again.
 
         A refusal of the database ("database is locked": a backup, a second process) is retried
         after each of `record_delays`; then the outcome waits in memory for the next round.
@@ -452,20 +385,23 @@ class DeliveryEngine:
             except Exception as exc:
                 log.warning("the database still refuses to record sent messages: %s", exc)
                 return False
-            del self._unrecorded[outbox_id]
+            self._unrecorded.pop(outbox_id, None)  # (another channel's loop may have)
         log.info("sent messages kept in memory are now recorded")
         return True
 
-    async def _unreachable(self, chat_id: int, reason: str, detail: str) -> None:
+    async def _unreachable(self, row: Pending, reason: str, detail: str) -> None:
         """Mark the chat unreachable; the first time, tell the listeners (the channel matters)."""
-        if await self.chats.set_active(chat_id, False, reason):
+        changed = await self.chats.set_active(row.chat_id, False, reason, channel=row.channel)
+        if changed and row.channel == DEFAULT_CHANNEL:
             for listener in self._unreachable_listeners:
                 try:
-                    await listener(chat_id, detail)
+                    await listener(row.chat_id, detail)
                 except Exception:
                     log.exception("a listener of unreachable chats failed")
 
-    async def _retry_later(self, row: Pending, attempt: int, reason: str, detail: str) -> None:
+    async def _retry_later(
+        self, row: Pending, attempt: int, reason: str, detail: str | None
+    ) -> None:
         now = self.clock()
         if attempt > len(self.retry_delays):
             log.warning("giving up a bulk message after %d attempts: %s", attempt, detail)
@@ -485,10 +421,9 @@ class DeliveryEngine:
         return body
 
 
-def _gone_reason(message: str) -> str:
-    """Why a 403 says the recipient is gone, in one word."""
-    lowered = message.lower()
-    for words, reason in _GONE_WORDS:
-        if words in lowered:
-            return reason
-    return "forbidden"
+async def _quietly(work: Awaitable[None]) -> None:
+    """Do `work`, logging rather than raising what it meets (already on an error's path)."""
+    try:
+        await work
+    except Exception:
+        log.exception("could not give back what a bulk message had taken")

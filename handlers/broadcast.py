@@ -253,12 +253,14 @@ class Broadcaster:
             await query.answer()
             await query.edit_message_text(catalog.text("broadcast.cancelled", lang))
             return
-        if name == "go":
+        if name in ("go", "goz"):
             await query.answer()
             ready = await drafts.finish(chat_id, user.id)  # a double tap finds it finished
             sent = None if ready is None else await services.announcements.queue(ready, user.id)
-            if sent is not None:
+            if ready is not None and sent is not None:
                 await self.panels.redraw(services, sent.broadcast_id, query.get_bot(), force=True)
+                if name == "goz":  # and as an article on the commune's Zalo OA, if quota allows
+                    await _publish_on_zalo(tap, services, ready)
             return
         if name == "time":
             await drafts.choose(chat_id, user.id, step="timing")
@@ -349,8 +351,32 @@ class Broadcaster:
 
 
 async def _audience_panel(services: Services, lang: str, broadcast: Broadcast) -> View:
-    count = len(await services.announcements.recipients(broadcast))
+    announcements = services.announcements
+    audience = await announcements.audience(broadcast)
     categories = await services.reading.categories()
+    zalo = None
+    if services.settings.zalo_enabled:
+        zalo = views.ZaloPreview(
+            len(audience.zalo_now),
+            len(audience.zalo_waiting),
+            await announcements.zalo_broadcasts_left(),
+        )
     return views.audience_panel(
-        services.catalog, lang, broadcast, categories, count, services.channel is not None
-    )
+        services.catalog, lang, broadcast, categories, audience.now,
+        services.channel is not None, zalo,
+    )  # fmt: skip
+
+
+async def _publish_on_zalo(
+    tap: Tap[BroadcastAction], services: Services, broadcast: Broadcast
+) -> None:
+    """The staff chose to post it as an OA article too: publish it, say what came of it."""
+    outcome, detail = await services.announcements.publish_on_zalo(broadcast, tap.user.id)
+    key = {
+        "published": "broadcast.zalo_published",
+        "already": "broadcast.zalo_already",
+        "no_quota": "broadcast.zalo_no_quota",
+    }.get(outcome, "broadcast.zalo_publish_failed")
+    text = services.catalog.text(key, tap.lang, error=detail or "—")
+    if tap.message is not None:
+        await tap.message.reply_text(text)

@@ -83,7 +83,10 @@ class Progress:
 
 
 # Reasons that mean the recipient is gone, not that the message was wrong.
-GONE_REASONS = frozenset({"blocked", "deactivated", "kicked", "chat_not_found", "inactive"})
+# ("unfollowed": a Zalo resident who no longer follows the commune's Official Account.)
+GONE_REASONS = frozenset(
+    {"blocked", "deactivated", "kicked", "chat_not_found", "inactive", "unfollowed"}
+)
 
 
 def _on_channels(
@@ -266,21 +269,28 @@ class OutboxStore:
         )
         return written.rowcount == 1
 
-    async def sent(self, outbox_id: int, message_id: int | None, now: float) -> None:
-        """Telegram accepted the message."""
+    async def sent(self, outbox_id: int, message_id: int | str | None, now: float) -> None:
+        """The channel accepted the message: its id is Telegram's number, or Zalo's string
+        (kept in `sent_message_ref`, migration 0020)."""
+        number = message_id if isinstance(message_id, int) else None
+        ref = message_id if isinstance(message_id, str) else None
         await self._db.write(
-            "UPDATE outbox SET state = 'sent', sent_message_id = ?, reason = NULL,"
-            " detail = NULL, not_before = NULL, updated_at = ? WHERE outbox_id = ?",
-            (message_id, now, outbox_id),
+            "UPDATE outbox SET state = 'sent', sent_message_id = ?, sent_message_ref = ?,"
+            " reason = NULL, detail = NULL, not_before = NULL, updated_at = ?"
+            " WHERE outbox_id = ?",
+            (number, ref, now, outbox_id),
         )
 
     async def failed(self, outbox_id: int, reason: str, detail: str | None, now: float) -> None:
         """The message cannot be delivered to this recipient; it will not be tried again."""
         await self._set_final(outbox_id, "failed", reason, detail, now)
 
-    async def skipped(self, outbox_id: int, reason: str, now: float) -> None:
-        """The message was not sent on purpose (the recipient is known to be unreachable)."""
-        await self._set_final(outbox_id, "skipped", reason, None, now)
+    async def skipped(
+        self, outbox_id: int, reason: str, now: float, detail: str | None = None
+    ) -> None:
+        """The message was not sent on purpose: the recipient is known to be unreachable, or
+        the channel's rules forbid it now (outside Zalo's window, out of quota...)."""
+        await self._set_final(outbox_id, "skipped", reason, detail, now)
 
     async def _set_final(
         self, outbox_id: int, state: str, reason: str, detail: str | None, now: float
@@ -463,6 +473,15 @@ class OutboxStore:
             failed=failed,
             skipped=skipped,
         )
+
+    async def pending_by_channel(self, delivery_id: int) -> dict[str, int]:
+        """A job's messages still to send (pending or in flight), by channel."""
+        rows = await self._db.fetchall(
+            "SELECT channel, COUNT(*) AS n FROM outbox WHERE delivery_id = ?"
+            " AND state IN ('pending', 'sending') GROUP BY channel",
+            (delivery_id,),
+        )
+        return {str(row["channel"]): int(row["n"]) for row in rows}
 
     async def recent(self, limit: int = 10) -> list[Progress]:
         """The latest jobs, newest first."""

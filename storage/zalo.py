@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -125,6 +126,32 @@ class ZaloPeople:
             and person.last_inbound_at > moment - window
             and person.sent_in_window < messages
         )
+
+    async def windows(
+        self,
+        person_ids: Sequence[int],
+        window: timedelta,
+        messages: int,
+        now: datetime | None = None,
+    ) -> tuple[list[int], list[int]]:
+        """Of `person_ids`, those who follow the OA: (inside their window with a message left,
+        the others). Someone who stopped following, or was forgotten, is in neither."""
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        since = (moment - window).isoformat()
+        inside: list[int] = []
+        outside: list[int] = []
+        for start in range(0, len(person_ids), 500):
+            chunk = list(person_ids[start : start + 500])
+            rows = await self._db.fetchall(
+                "SELECT person_id, last_inbound_at IS NOT NULL AND last_inbound_at > ?"
+                " AND sent_in_window < ? AS open FROM zalo_people"
+                f" WHERE following = 1 AND person_id IN ({','.join('?' * len(chunk))})"
+                " ORDER BY person_id",
+                (since, messages, *chunk),
+            )
+            for row in rows:
+                (inside if row["open"] else outside).append(int(row["person_id"]))
+        return inside, outside
 
     @staticmethod
     async def forget_in(conn: aiosqlite.Connection, person_id: int) -> None:

@@ -10,18 +10,26 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from bot import formats
 from bot.config import Settings
 from bot.i18n import Catalog
 from bot.news.text import fold, plain_text
+from bot.zalo.announce import announcement_message
+from bot.zalo.messages import outgoing as zalo_outgoing
 from storage.articles import ArticleData, ArticleReader, ArticleStore
 from storage.audit import AuditLog
 from storage.broadcasts import Broadcast, BroadcastStore
+from storage.channels import DEFAULT_CHANNEL as TELEGRAM
 from storage.outbox import OutboxStore
 from storage.subscriptions import DigestReader
+from storage.zalo import CHANNEL as ZALO
+from storage.zalo import ZaloPeople
+from storage.zalo_broadcasts import ZaloBroadcastStore
 
 __all__ = [
     "ANNOUNCEMENTS",
@@ -29,6 +37,9 @@ __all__ = [
     "MAX_AHEAD",
     "TITLE_LIMIT",
     "Announcements",
+    "Audience",
+    "OaArticles",
+    "Published",
     "announcement_title",
     "label",
     "parse_time",
@@ -41,6 +52,10 @@ ANNOUNCEMENTS = "Thông báo"  # the category announcements are kept in, as on t
 BROADCAST_PRIORITY = 1  # before alerts and digests: a storm warning cannot wait
 MAX_AHEAD = timedelta(days=30)  # the furthest a broadcast can be scheduled
 TITLE_LIMIT = 150  # characters of an announcement's title when it is kept as news
+ZALO_TITLE_LIMIT = 149  # an OA article's title: under 150 characters (ZALO.md)
+
+# What came of publishing an announcement on the commune's OA.
+Published = Literal["published", "already", "no_quota", "failed", "unavailable"]
 
 
 # -- pure parts ------------------------------------------------------------------------------
@@ -113,6 +128,48 @@ def label(broadcast: Broadcast) -> str:
     return plain.splitlines()[0][:60] if plain else (broadcast.kind or "")
 
 
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who gets an announcement if it goes now."""
+
+    telegram: tuple[int, ...]  # chats: the subscribers, and the channel if chosen
+    zalo_now: tuple[int, ...] = ()  # Zalo residents inside their window: a message now
+    zalo_waiting: tuple[int, ...] = ()  # Zalo residents outside it: it waits for them as news
+
+    @property
+    def zalo(self) -> tuple[int, ...]:
+        """Every Zalo resident it is for."""
+        return self.zalo_now + self.zalo_waiting
+
+    @property
+    def now(self) -> int:
+        """How many get it as a message now."""
+        return len(self.telegram) + len(self.zalo_now)
+
+    @property
+    def total(self) -> int:
+        """The job's rows: those who get it now and the Zalo residents it waits for."""
+        return len(self.telegram) + len(self.zalo)
+
+    def rows(self) -> list[tuple[str, int, int]]:
+        """The outbox's recipients: Telegram's with the first message, Zalo's with the second."""
+        return [(TELEGRAM, chat_id, 0) for chat_id in self.telegram] + [
+            (ZALO, person_id, 1) for person_id in self.zalo
+        ]
+
+
+class OaArticles(Protocol):
+    """What publishing an announcement on the commune's OA needs of the OA API client."""
+
+    async def create_article(self, title: str, text: str) -> str:
+        """Create (and verify) an OA article; Zalo's id of it."""
+        ...
+
+    async def broadcast_article(self, article_id: str) -> str:
+        """Send the article to the OA's followers as a broadcast; Zalo's id of the message."""
+        ...
+
+
 # -- the service -----------------------------------------------------------------------------
 
 
@@ -134,6 +191,9 @@ class Announcements:
         wake: Callable[[], None],
         bot_username: Callable[[], str],
         who: Callable[[int | None], str],
+        zalo: ZaloPeople | None = None,
+        zalo_broadcasts: ZaloBroadcastStore | None = None,
+        oa_articles: Callable[[], OaArticles | None] | None = None,
     ) -> None:
         self.broadcasts = broadcasts
         self._outbox = outbox
@@ -147,14 +207,37 @@ class Announcements:
         self._wake = wake
         self._bot_username = bot_username
         self._who = who
+        # Zalo's residents, when the Zalo front end runs (None: announcements are Telegram's).
+        self._zalo = zalo
+        # The OA article broadcasts (ZALO_BROADCASTS_PER_MONTH > 0 and the OA API at hand).
+        self._zalo_broadcasts = zalo_broadcasts
+        self._oa = oa_articles or (lambda: None)
 
     async def recipients(self, broadcast: Broadcast) -> list[int]:
-        """Who gets it if it goes now: the subscribers of its categories, and the channel."""
+        """Who gets it on Telegram if it goes now: the subscribers of its categories, and the
+        channel."""
         chats = await self._digests.audience(broadcast.categories)
         channel = self._channel()
         if broadcast.channel and channel is not None and channel not in chats:
             chats.append(channel)
         return chats
+
+    async def audience(self, broadcast: Broadcast) -> Audience:
+        """Who gets it if it goes now, on every channel: on Zalo, the subscribers inside their
+        interaction window get it as a message; the others are written down too, and the
+        engine skips them ("window"): the announcement waits for them as news."""
+        telegram = await self.recipients(broadcast)
+        zalo = self._zalo
+        if zalo is None or announcement_message(broadcast.text_html) is None:
+            return Audience(tuple(telegram))
+        settings = self._settings
+        subscribers = await self._digests.audience(broadcast.categories, channel=ZALO)
+        inside, outside = await zalo.windows(
+            subscribers,
+            timedelta(hours=settings.ZALO_WINDOW_HOURS),
+            settings.ZALO_WINDOW_MESSAGES,
+        )
+        return Audience(tuple(telegram), tuple(inside), tuple(outside))
 
     async def queue(self, draft: Broadcast, staff_id: int) -> Broadcast | None:
         """Write the announcement to the outbox for its audience as it is now, and send it.
@@ -162,24 +245,29 @@ class Announcements:
         if draft.body is None:
             return None
         store = self.broadcasts
-        recipients = await self.recipients(draft)
+        audience = await self.audience(draft)
+        messages = [draft.body]
+        zalo_message = announcement_message(draft.text_html)
+        if audience.zalo and zalo_message is not None:
+            messages.append(zalo_outgoing(zalo_message))
         key = f"broadcast:{draft.broadcast_id}"
         delivery_id = await self._outbox.create(
             "broadcast",
-            [draft.body],
-            [(chat_id, 0) for chat_id in recipients],
+            messages,
+            audience.rows(),
             label=label(draft),
             dedupe_key=key,
             priority=BROADCAST_PRIORITY,
             created_by=staff_id,
-            also=store.sending(draft.broadcast_id, len(recipients), key),
+            also=store.sending(draft.broadcast_id, audience.total, key),
         )
         if delivery_id is None:
             return None  # a double tap: the first one queued it
-        await self.record(draft, delivery_id, len(recipients), None)
+        await self.record(draft, delivery_id, audience.total, None)
         log.info(
-            "broadcast %s queued by staff %s for %d recipients",
-            draft.broadcast_id, self._who(staff_id), len(recipients),
+            "broadcast %s queued by staff %s for %d recipients (on Zalo %d now, %d waiting)",
+            draft.broadcast_id, self._who(staff_id), audience.total, len(audience.zalo_now),
+            len(audience.zalo_waiting),
         )  # fmt: skip
         self._wake()
         await self.keep_as_news(draft.broadcast_id)
@@ -190,7 +278,7 @@ class Announcements:
         decided when it goes out, so a resident who stops their subscription overnight does
         not get a 06:30 announcement. None if the draft was no longer waiting for a time."""
         store = self.broadcasts
-        expected = len(await self.recipients(draft))
+        expected = (await self.audience(draft)).total
         if not await store.update(
             draft.broadcast_id,
             expect=("writing", "choosing", "timing"),  # a draft (storage.broadcasts.DRAFT_STATES)
@@ -279,6 +367,55 @@ class Announcements:
         if counts:
             detail.update(counts)
         await self._audit.record(str(broadcast.created_by), "broadcast", detail)
+
+    # -- the OA article broadcast (Zalo) ----------------------------------------------------
+
+    def _month(self, now: datetime | None) -> str:
+        return (now or datetime.now(UTC)).astimezone(self._settings.tz).strftime("%Y-%m")
+
+    async def zalo_broadcasts_left(self, now: datetime | None = None) -> int | None:
+        """OA article broadcasts left this month (local month); None when there are none to
+        offer (ZALO_BROADCASTS_PER_MONTH is 0, or the Zalo front end does not run)."""
+        quota = self._settings.ZALO_BROADCASTS_PER_MONTH
+        if quota <= 0 or self._zalo_broadcasts is None or self._oa() is None:
+            return None
+        return max(0, quota - await self._zalo_broadcasts.used(self._month(now)))
+
+    async def publish_on_zalo(
+        self, broadcast: Broadcast, staff_id: int, now: datetime | None = None
+    ) -> tuple[Published, str | None]:
+        """Publish the announcement as an OA article and broadcast it to the OA's followers,
+        counted against this month's quota (once per announcement, however often it is asked):
+        what came of it, and Zalo's words if it refused. A refusal gives the month's count back;
+        a crash midway keeps it counted (the quota is never overrun)."""
+        store, oa = self._zalo_broadcasts, self._oa()
+        message = announcement_message(broadcast.text_html)
+        if store is None or oa is None or message is None:
+            return "unavailable", None
+        quota = self._settings.ZALO_BROADCASTS_PER_MONTH
+        if not await store.reserve(broadcast.broadcast_id, self._month(now), quota, staff_id, now):
+            done = await store.get(broadcast.broadcast_id)
+            return ("already" if done is not None and done.state != "failed" else "no_quota"), None
+        title = announcement_title(message.text, ZALO_TITLE_LIMIT) or label(broadcast)
+        article_id: str | None = None
+        try:
+            article_id = await oa.create_article(title, message.text)
+            await oa.broadcast_article(article_id)
+        except Exception as exc:  # Zalo's refusal, or the network: nothing counted
+            detail = str(exc)[:300]
+            log.warning("Zalo did not publish broadcast %s: %s", broadcast.broadcast_id, detail)
+            await store.failed(broadcast.broadcast_id, detail, article_id)
+            await self._audit.record(
+                str(staff_id), "zalo_broadcast_failed",
+                {"broadcast_id": broadcast.broadcast_id, "detail": detail},
+            )  # fmt: skip
+            return "failed", detail
+        await store.published(broadcast.broadcast_id, article_id)
+        await self._audit.record(
+            str(staff_id), "zalo_broadcast", {"broadcast_id": broadcast.broadcast_id}
+        )
+        log.info("broadcast %s published as an OA article", broadcast.broadcast_id)
+        return "published", None
 
     async def keep_as_news(self, broadcast_id: int) -> None:
         """Store the announcement as an article in "Thông báo" (once)."""

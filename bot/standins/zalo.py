@@ -29,6 +29,9 @@ import tornado.netutil
 import tornado.web
 
 __all__ = [
+    "ARTICLE_CREATE_PATH",
+    "ARTICLE_VERIFY_PATH",
+    "BROADCAST_PATH",
     "ERRORS",
     "MESSAGE_PATH",
     "OAUTH_PATH",
@@ -43,6 +46,9 @@ __all__ = [
 WAIT_SECONDS = 30.0
 MESSAGE_PATH = "/v3.0/oa/message/cs"
 OAUTH_PATH = "/v4/oa/access_token"
+ARTICLE_CREATE_PATH = "/v2.0/article/create"
+ARTICLE_VERIFY_PATH = "/v2.0/article/verify"
+BROADCAST_PATH = "/v2.0/oa/message"  # unverified in the real API (see bot.zalo.api)
 WEBHOOK_PATH = "/zalo/webhook"
 MAX_TEXT = 2000
 ACCESS_SECONDS = 90_000  # 25 hours, as Zalo gives
@@ -130,6 +136,8 @@ class FakeZalo:
         self.oa_secret_key = oa_secret_key
         self.oa_id = oa_id
         self.calls: list[ZaloCall] = []
+        self.articles: dict[str, dict[str, Any]] = {}  # OA articles, by token and by id
+        self.broadcasts: list[str] = []  # article ids broadcast to the followers
         self.sent: list[SentMessage] = []
         self.followers: set[str] = set()
         self.refreshes = 0  # refresh tokens exchanged
@@ -168,6 +176,9 @@ class FakeZalo:
             [
                 (MESSAGE_PATH, _MessageHandler, {"api": self}),
                 (OAUTH_PATH, _OAuthHandler, {"api": self}),
+                (ARTICLE_CREATE_PATH, _ArticleHandler, {"api": self, "path": ARTICLE_CREATE_PATH}),
+                (ARTICLE_VERIFY_PATH, _ArticleHandler, {"api": self, "path": ARTICLE_VERIFY_PATH}),
+                (BROADCAST_PATH, _ArticleHandler, {"api": self, "path": BROADCAST_PATH}),
             ],
             log_function=lambda handler: None,  # no access log: it would not help the tests
         )
@@ -552,6 +563,59 @@ class FakeZalo:
         await self._record(call)
         return call.status, call.response
 
+    async def handle_article(
+        self, path: str, access_token: str | None, raw: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer an article's creation, its verification, or its broadcast to the followers.
+        Created articles are in `articles` (by token, then by id once verified); broadcasts in
+        `broadcasts` (article ids, in order)."""
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = {}
+        call = ZaloCall(path, access_token, body if isinstance(body, dict) else {},
+                        time.monotonic())  # fmt: skip
+        await self._delay()
+        call.status, call.response = self._answer_article(path, call)
+        await self._record(call)
+        return call.status, call.response
+
+    def _answer_article(self, path: str, call: ZaloCall) -> tuple[int, dict[str, Any]]:
+        fault = self._take_fault(path, None)
+        if fault is not None and fault.code >= 500:
+            return fault.code, {}
+        token_error = self._token_error(call.access_token)
+        if token_error:
+            return 200, _error(token_error)
+        if fault is not None:
+            return 200, _error(fault.code)
+        body = call.body
+        if path == ARTICLE_CREATE_PATH:
+            title, parts = body.get("title"), body.get("body")
+            if not isinstance(title, str) or not 0 < len(title) < 150 or not parts:
+                return 200, _error(-201)
+            token = f"article-token-{next(self._message_ids)}"
+            self.articles[token] = body
+            return 200, {"error": 0, "message": "Success", "data": {"token": token}}
+        if path == ARTICLE_VERIFY_PATH:
+            article = self.articles.get(str(body.get("token")))
+            if article is None:
+                return 200, _error(-201)
+            article_id = f"{next(self._message_ids):024x}"
+            self.articles[article_id] = article
+            return 200, {"error": 0, "message": "Success", "data": {"id": article_id}}
+        try:
+            element = body["message"]["attachment"]["payload"]["elements"][0]
+        except (KeyError, IndexError, TypeError):
+            return 200, _error(-201)
+        if element.get("media_type") != "article" or element.get("attachment_id") not in (
+            self.articles
+        ):
+            return 200, _error(-201)
+        self.broadcasts.append(str(element["attachment_id"]))
+        message_id = f"{next(self._message_ids):032x}"
+        return 200, {"error": 0, "message": "Success", "data": {"message_id": message_id}}
+
     def spent(self, refresh_token: str) -> bool:
         """Whether `refresh_token` was exchanged already."""
         return refresh_token in self._spent
@@ -622,3 +686,24 @@ class _OAuthHandler(tornado.web.RequestHandler):
 def user_ids(count: int, start: int = 0) -> Iterable[str]:
     """Zalo-shaped user ids (19 digits) for tests."""
     return (f"{8_000_000_000_000_000_000 + start + i}" for i in range(count))
+
+
+class _ArticleHandler(tornado.web.RequestHandler):
+    """POST /v2.0/article/create, /v2.0/article/verify, and the (unverified) broadcast."""
+
+    def initialize(self, api: FakeZalo, path: str) -> None:
+        self.api = api
+        self.path = path
+
+    async def post(self) -> None:
+        status, body = await self.api.handle_article(
+            self.path, self.request.headers.get("access_token"), self.request.body
+        )
+        if status >= 500:
+            _oops(self, status)
+            return
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def check_xsrf_cookie(self) -> None:
+        """An API: no XSRF protection."""

@@ -3,6 +3,7 @@ list of recent ones, as channel-neutral views."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,8 @@ if TYPE_CHECKING:  # a value the engine computes; this module needs only its fie
     from bot.delivery import Estimate
 
 __all__ = [
+    "HELD_REASONS",
+    "ZaloPreview",
     "ask_content_panel",
     "ask_time_panel",
     "audience_panel",
@@ -36,8 +39,22 @@ __all__ = [
 
 _KNOWN_REASONS = frozenset(
     {"deactivated", "kicked", "blocked", "chat_not_found", "network", "bad_request",
-     "no_rights", "forbidden", "invalid", "inactive", "moved", "cancelled"}
+     "no_rights", "forbidden", "invalid", "inactive", "moved", "cancelled",
+     "unfollowed", "window", "quota", "package", "night", "zalo_rules", "rate", "token",
+     "zalo_refused"}
 )  # fmt: skip
+# Skipped because Zalo's rules forbid sending now (bot.zalo.delivery): shown apart, with why.
+HELD_REASONS = frozenset({"window", "quota", "package", "night", "zalo_rules"})
+
+
+@dataclass(frozen=True, slots=True)
+class ZaloPreview:
+    """What the audience panel shows of Zalo: who gets it now, who waits, and the OA article
+    broadcasts left this month (None when the commune's package has none)."""
+
+    now: int
+    waiting: int
+    broadcasts_left: int | None = None
 
 
 def _duration(seconds: float, catalog: Catalog, lang: str) -> str:
@@ -83,7 +100,12 @@ def progress_text(
             catalog.text("broadcast.report_total", lang, total=values["total"]),
             catalog.text("broadcast.report_sent", lang, sent=values["sent"]),
         ]
-        for key, counts in (("broadcast.report_gone", gone), ("broadcast.report_failed", failed)):
+        held = {r: n for r, n in progress.skipped.items() if r in HELD_REASONS}
+        for key, counts in (
+            ("broadcast.report_gone", gone),
+            ("broadcast.report_failed", failed),
+            ("broadcast.report_held", held),
+        ):
             if counts:
                 lines.append(
                     catalog.text(
@@ -133,9 +155,11 @@ def audience_panel(
     categories: list[Category],
     count: int,
     channel: bool,
+    zalo: ZaloPreview | None = None,
 ) -> View:
-    """Who gets it: the chosen categories, the channel, the number of recipients; send now,
-    at a time, or not at all."""
+    """Who gets it: the chosen categories, the channel, the number of recipients (on Zalo: who
+    gets it now, who waits, the OA articles left this month); send now, at a time, or not at
+    all."""
     names = [c.name for c in categories if c.category_id in broadcast.categories]
     audience = (
         catalog.text("broadcast.audience_categories", lang, names=", ".join(names))
@@ -145,6 +169,15 @@ def audience_panel(
     if broadcast.channel and channel:
         audience += catalog.text("broadcast.audience_channel", lang)
     text = catalog.text("broadcast.choose", lang, audience=audience, count=number(count, lang))
+    if zalo is not None:
+        text += "\n\n" + catalog.text(
+            "broadcast.zalo_audience", lang,
+            now=number(zalo.now, lang), waiting=number(zalo.waiting, lang),
+        )  # fmt: skip
+        if zalo.broadcasts_left is not None:
+            text += "\n" + catalog.text(
+                "broadcast.zalo_articles_left", lang, count=number(zalo.broadcasts_left, lang)
+            )
     toggles = [
         Button(
             ("✅ " if c.category_id in broadcast.categories else "▫️ ") + c.name[:30],
@@ -167,6 +200,17 @@ def audience_panel(
             button(catalog, lang, broadcast, "time"),
         )
     )
+    if zalo is not None and zalo.broadcasts_left:
+        rows.append(
+            (
+                Button(
+                    catalog.text(
+                        "broadcast.go_zalo_button", lang, count=number(zalo.broadcasts_left, lang)
+                    ),
+                    BroadcastAction(broadcast.broadcast_id, "goz"),
+                ),
+            )
+        )
     rows.append((button(catalog, lang, broadcast, "x"),))
     return View(text, tuple(rows))
 

@@ -42,7 +42,7 @@ CASE_ACTIONS = frozenset(
 # action (recorded by a newer part of the bot) is shown with its details as they are.
 KNOWN_ACTIONS = frozenset(
     {"staff_added", "staff_removed", "poll_created", "poll_closed", "digest_sent", "refused",
-     "broadcast", "poll_sent", *CASE_ACTIONS}
+     "broadcast", "poll_sent", "zalo_broadcast", "zalo_broadcast_failed", *CASE_ACTIONS}
 )  # fmt: skip
 _DETAIL_CHARS = 80  # a long value (a poll's question) is cut in /audit
 

@@ -22,11 +22,28 @@ from bot.zalo.errors import Kind, ZaloError
 from bot.zalo.messages import MAX_TEXT, ZaloButton, ZaloMessage
 from bot.zalo.tokens import Tokens
 
-__all__ = ["MESSAGE_PATH", "ZaloClient", "message_json"]
+__all__ = [
+    "ARTICLE_CREATE_PATH",
+    "ARTICLE_VERIFY_PATH",
+    "MESSAGE_PATH",
+    "UNVERIFIED_BROADCAST_PATH",
+    "ZaloClient",
+    "article_json",
+    "message_json",
+]
 
 log = logging.getLogger(__name__)
 
 MESSAGE_PATH = "/v3.0/oa/message/cs"
+# An OA article: created, then verified (ZALO.md); its title under 150 characters.
+ARTICLE_CREATE_PATH = "/v2.0/article/create"
+ARTICLE_VERIFY_PATH = "/v2.0/article/verify"
+ARTICLE_TITLE_MAX = 149
+# UNVERIFIED: the broadcast of an article to the OA's followers. No source we could read names
+# the endpoint of today's API; this is the v2.0 one older SDKs used (a media template of
+# `media_type: article`, the recipient a `target` rather than a user). If Zalo refuses it, the
+# staff are told Zalo's words and nothing is counted against the month.
+UNVERIFIED_BROADCAST_PATH = "/v2.0/oa/message"
 TIMEOUT = httpx.Timeout(15.0, connect=10.0)
 
 
@@ -69,7 +86,8 @@ class ZaloClient:
         self, http: httpx.AsyncClient, api_url: str, tokens: Tokens, *, buttons: bool = True
     ) -> None:
         self._http = http
-        self._url = api_url.rstrip("/") + MESSAGE_PATH
+        self._root = api_url.rstrip("/")
+        self._url = self._root + MESSAGE_PATH
         self.tokens = tokens
         self.buttons = buttons  # turned off for good once Zalo refuses the buttons template
 
@@ -92,22 +110,52 @@ class ZaloClient:
         )
         return await self._send_refreshing(message_json(user_id, message, buttons=False))
 
-    async def _send_refreshing(self, body: dict[str, Any]) -> str:
+    async def create_article(self, title: str, text: str) -> str:
+        """Create an OA article of plain text (paragraphs by blank lines) and verify it; Zalo's
+        id of the article. The title is cut to Zalo's limit."""
+        body = article_json(title, text)
+        token = await self._send_refreshing(body, ARTICLE_CREATE_PATH, "token")
+        return await self._send_refreshing({"token": token}, ARTICLE_VERIFY_PATH, "id")
+
+    async def broadcast_article(self, article_id: str) -> str:
+        """UNVERIFIED endpoint (`UNVERIFIED_BROADCAST_PATH`): send the article to every follower
+        of the OA as a broadcast, which Zalo counts against the package's monthly quota."""
+        body = {
+            "recipient": {"target": {}},  # no filter: every follower
+            "message": {
+                "attachment": {
+                    "type": "template",
+                    "payload": {
+                        "template_type": "media",
+                        "elements": [{"media_type": "article", "attachment_id": article_id}],
+                    },
+                }
+            },
+        }
+        return await self._send_refreshing(body, UNVERIFIED_BROADCAST_PATH)
+
+    async def _send_refreshing(
+        self, body: dict[str, Any], path: str = MESSAGE_PATH, want: str = "message_id"
+    ) -> str:
         token = await self.tokens.access()
         try:
-            return await self._post(token, body)
+            return await self._post(token, body, path, want)
         except ZaloError as exc:
             if exc.kind is not Kind.TOKEN:
                 raise
         # Invalid or expired: refresh once (once for every sender that saw the same token),
         # then send again; a second refusal is the operator's to solve.
         token = await self.tokens.refresh(token)
-        return await self._post(token, body)
+        return await self._post(token, body, path, want)
 
-    async def _post(self, token: str, body: dict[str, Any]) -> str:
+    async def _post(
+        self, token: str, body: dict[str, Any], path: str = MESSAGE_PATH, want: str = "message_id"
+    ) -> str:
+        """One call; `want` is the field of Zalo's `data` to return."""
+        url = self._url if path == MESSAGE_PATH else self._root + path
         try:
             response = await self._http.post(
-                self._url, json=body, headers={"access_token": token}, timeout=TIMEOUT
+                url, json=body, headers={"access_token": token}, timeout=TIMEOUT
             )
         except httpx.HTTPError as exc:
             raise ZaloError(0, f"cannot reach Zalo: {type(exc).__name__}", Kind.RETRY) from None
@@ -127,7 +175,23 @@ class ZaloClient:
         if code != 0:
             raise ZaloError(code, str(answer.get("message") or "no reason given")[:300])
         data = answer.get("data")
-        message_id = data.get("message_id") if isinstance(data, dict) else None
+        message_id = data.get(want) if isinstance(data, dict) else None
         if not message_id:
-            raise ZaloError(0, "Zalo accepted the message but gave no message id", Kind.FAILED)
+            raise ZaloError(0, f"Zalo accepted the request but gave no {want}", Kind.FAILED)
         return str(message_id)
+
+
+def article_json(title: str, text: str) -> dict[str, Any]:
+    """The request body of an OA article: a normal article of text paragraphs, shown."""
+    if len(title) > ARTICLE_TITLE_MAX:
+        title = title[: ARTICLE_TITLE_MAX - 1].rstrip() + "…"
+    paragraphs = [part.strip() for part in text.split("\n\n") if part.strip()] or [text]
+    return {
+        "type": "normal",
+        "title": title,
+        "author": "",
+        "description": paragraphs[0][:300],
+        "body": [{"type": "text", "content": part} for part in paragraphs],
+        "status": "show",
+        "comment": "hide",
+    }
