@@ -1,33 +1,42 @@
 """Residents' reports as staff handle them, on Telegram: /cases, a case's buttons, what staff
-type for a case (the answer, a note, the number of the case it repeats), /casescsv, and the jobs
-that send the reminders before and after a deadline and the owners' morning summary.
+type for a case (the answer, a note, the number of the case it repeats), and /casescsv. The
+reminders and the morning summary are `handlers.casejobs`'.
 
 Every command and button here is staff's: a resident is refused (and the refusal recorded)
 before anything their tap carries is looked up. What a step does is `bot.services.cases`; the
 staff's side of it — the filters and pages of /cases, the deadline's choices, what is typed for
-a case, which reminders and summary are due, each once — is `bot.services.casework`; what staff
+a case — is `bot.services.casework`; what staff
 are shown is `bot.views.casework`. What the resident is told of a step is the cases service's
 notification view (`bot.views.cases.resident_notice`), sent to the resident's chat on their
-channel. This module parses the update, asks Telegram for an owner's name, and sends.
+channel. This module parses the update, calls the services, renders the view and replies.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import filters
 
-from bot.adapter import Tap, edit, is_staff, markup, opening, refused, reply, tell_reporter
+from bot.adapter import (
+    Tap,
+    edit,
+    is_staff,
+    markup,
+    opening,
+    private_name,
+    refused,
+    reply,
+    tell_reporter,
+    tell_staff,
+)
 from bot.callbacks import CaseAction, CaseList
 from bot.context import BotContext, Services
 from bot.services.cases import Case, Change
-from bot.services.casework import DEADLINE_CHOICES, SUMMARY_HOUR
+from bot.services.casework import DEADLINE_CHOICES
 from bot.views import View
 from bot.views.casework import (
     assign_view,
@@ -39,9 +48,7 @@ from bot.views.casework import (
     list_view,
     not_now_said,
     pick_view,
-    reminder_view,
     step_said,
-    summary_text,
     typed_said,
     typed_view,
     typing_view,
@@ -49,9 +56,6 @@ from bot.views.casework import (
 
 __all__ = [
     "DEADLINE_CHOICES",
-    "REMINDER_JOB",
-    "SUMMARY_HOUR",
-    "SUMMARY_JOB",
     "CaseAction",
     "CaseList",
     "Typing",
@@ -63,17 +67,8 @@ __all__ = [
     "on_action",
     "on_list",
     "on_text",
-    "remind",
-    "reminders_tick",
-    "summarise",
-    "summary_tick",
     "tell_resident",
 ]
-
-log = logging.getLogger(__name__)
-
-REMINDER_JOB = "case-reminders"
-SUMMARY_JOB = "case-summary"
 
 
 class Typing(filters.MessageFilter):
@@ -152,37 +147,14 @@ async def _stale(tap: Tap[Any], context: BotContext) -> None:
 
 async def _names(context: BotContext, ids: list[int | None]) -> dict[int, str]:
     """Names of staff and owners: the staff list's, else Telegram's (owners), else none."""
-    return await context.services.casework.names(ids, partial(_telegram_name, context))
-
-
-async def _telegram_name(context: BotContext, user_id: int) -> str:
-    try:
-        chat = await context.bot.get_chat(user_id)
-    except TelegramError:
-        return ""
-    return (chat.full_name or "") if chat.type == ChatType.PRIVATE else ""
+    return await context.services.casework.names(ids, partial(private_name, context.bot))
 
 
 async def case_page(context: BotContext, lang: str, case: Case, said: str = "") -> View:
     """A case's view, with what was just done above it."""
     services = context.services
-    notes = await services.cases.notes(case.case_id)
-    names = await _names(context, [case.assignee, *(note.author for note in notes)])
-    original = (
-        await services.cases.get(case.duplicate_of) if case.duplicate_of is not None else None
-    )
-    return case_page_view(
-        services.catalog,
-        lang,
-        case,
-        said,
-        topic=await services.cases.topic(case.topic_id),
-        notes=notes,
-        names=names,
-        original=original,
-        tz=services.settings.tz,
-        today=services.cases.today(),
-    )
+    page = await services.casework.page(case, partial(private_name, context.bot))
+    return case_page_view(services.catalog, lang, page, services.settings.tz, said)
 
 
 async def on_action(update: Update, context: BotContext) -> None:
@@ -261,20 +233,9 @@ async def _tell_assignee(context: BotContext, case: Case) -> bool:
     assert case.assignee is not None
     lang = await services.casework.language(case.assignee)
     topic = await services.cases.topic(case.topic_id)
-    return await _send(
-        context, case.assignee, assigned_you_view(services.catalog, lang, case, topic)
+    return await tell_staff(
+        context.bot, services, case.assignee, assigned_you_view(services.catalog, lang, case, topic)
     )
-
-
-async def _send(context: BotContext, chat_id: int, view: View) -> bool:
-    """Send a view to a staff member's private chat; False if Telegram refuses (never opened
-    the bot, blocked it)."""
-    try:
-        await context.bot.send_message(chat_id, view.text, reply_markup=markup(view))
-    except (Forbidden, BadRequest) as exc:
-        log.info("cannot message %s: %s", context.services.who(chat_id), exc)
-        return False
-    return True
 
 
 async def _choose_deadline(tap: Tap[CaseAction], context: BotContext, case: Case) -> None:
@@ -424,61 +385,3 @@ async def casescsv_command(update: Update, context: BotContext) -> None:
         filename=f"phan-anh-{now.astimezone(services.settings.tz):%Y-%m}.csv",
         caption=services.catalog.text("casework.csv_caption", lang),
     )
-
-
-# -- jobs -------------------------------------------------------------------------------------
-
-
-async def reminders_tick(context: BotContext) -> None:
-    """Job: the reminders due now (see `remind`)."""
-    await remind(context, datetime.now(UTC))
-
-
-async def remind(context: BotContext, now: datetime) -> int:
-    """Send the reminders due now (`bot.services.casework.Casework.due_reminders`: each once
-    per deadline, remembered before it is sent); one Telegram could not take for a passing
-    reason is released, to be tried again next run. Returns how many messages were sent."""
-    services = context.services
-    sent = 0
-    for reminder in await services.casework.due_reminders(now):
-        case = reminder.case
-        names = await _names(context, [case.assignee])
-        assignee = names.get(case.assignee, str(case.assignee)) if case.assignee else ""
-        for user_id in reminder.people:
-            lang = await services.casework.language(user_id)
-            view = reminder_view(
-                services.catalog, lang, reminder.key, case, reminder.topic, assignee
-            )
-            try:
-                sent += await _send(context, user_id, view)
-            except TelegramError as exc:  # a network failure, a 5xx: tried again next run
-                log.warning("case %s: reminder not sent (%s); will try again", case.number, exc)
-                await services.casework.release(reminder)
-                break
-    return sent
-
-
-async def summary_tick(context: BotContext) -> None:
-    """Job: the owners' morning summary, once a day (see `summarise`)."""
-    await summarise(context, datetime.now(UTC))
-
-
-async def summarise(context: BotContext, now: datetime) -> bool:
-    """The owners' morning summary, if one is due now (`Casework.morning_summary`: once a
-    local day, in the morning, when something is open). Returns whether it was sent."""
-    services = context.services
-    summary = await services.casework.morning_summary(now)
-    if summary is None:
-        return False
-    names = await _names(context, [case.assignee for case in summary.late])
-    for owner in summary.owners:
-        lang = await services.casework.language(owner)
-        text = summary_text(
-            services.catalog, lang, summary.today, summary.counts, summary.late,
-            summary.topics, names,
-        )  # fmt: skip
-        try:
-            await _send(context, owner, View(text))
-        except TelegramError as exc:
-            log.warning("morning summary not sent to %s: %s", services.who(owner), exc)
-    return True

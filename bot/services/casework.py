@@ -40,7 +40,7 @@ from bot.services.cases import (
     working_days_after,
 )
 from bot.services.dialogs import Dialogs
-from storage.cases import STATES, CaseFigures, CaseState, Topic
+from storage.cases import STATES, CaseFigures, CaseNote, CaseState, Topic
 from storage.ingest import State
 from storage.staff import StaffStore
 from storage.users import UserStore
@@ -53,6 +53,7 @@ __all__ = [
     "PAGE_SIZE",
     "SUMMARY_HOUR",
     "SUMMARY_UNTIL",
+    "CasePage",
     "Casework",
     "Listing",
     "Reminder",
@@ -95,6 +96,19 @@ class Listing:
     def pages(self) -> int:
         """How many pages the filter fills (one, when empty)."""
         return max(1, -(-self.total // PAGE_SIZE))
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    """What a case's page shows besides the case: its topic, its notes, the names of its
+    assignee and of the notes' authors, the case it repeats, and today (for "late")."""
+
+    case: Case
+    topic: Topic | None
+    notes: Sequence[CaseNote]
+    names: dict[int, str]
+    original: Case | None
+    today: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +223,15 @@ class Casework:
         if assignee is not None and await self._cases.is_staff(assignee):
             return [assignee]
         return await self._cases.handlers_of(case.topic_id)
+
+    async def page(self, case: Case, owner_name: Callable[[int], Awaitable[str]]) -> CasePage:
+        """Everything a case's page shows (`owner_name` as for `names`)."""
+        cases = self._cases
+        notes = await cases.notes(case.case_id)
+        names = await self.names([case.assignee, *(note.author for note in notes)], owner_name)
+        original = await cases.get(case.duplicate_of) if case.duplicate_of is not None else None
+        topic = await cases.topic(case.topic_id)
+        return CasePage(case, topic, notes, names, original, cases.today())
 
     # -- /cases ---------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from bot.callbacks import CaseAction, CaseActionName, CaseList
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
 from bot.services.cases import Change
-from bot.services.casework import FILTERS, PAGE_SIZE, Listing, Typed
+from bot.services.casework import FILTERS, PAGE_SIZE, CasePage, Listing, Typed
 from bot.views import Button, View, rows_of
 from bot.views.cases import topic_label
 from storage.cases import STATES, Case, CaseFigures, CaseNote, Topic
@@ -247,32 +247,20 @@ def case_view(
     return View(text, _case_buttons(catalog, lang, case))
 
 
-def case_page_view(
-    catalog: Catalog,
-    lang: str,
-    case: Case,
-    said: str = "",
-    *,
-    topic: Topic | None,
-    notes: Sequence[CaseNote],
-    names: Mapping[int, str],
-    original: Case | None,
-    tz: tzinfo,
-    today: date,
-) -> View:
+def case_page_view(catalog: Catalog, lang: str, page: CasePage, tz: tzinfo, said: str = "") -> View:
     """A case's page: what was just done (`said`) above its view; its long texts cut, and
     when that is still too long for one message, shorter and with the last two notes only."""
 
-    def page(shown: Case, shown_notes: Sequence[CaseNote]) -> View:
+    def shown(case: Case, notes: Sequence[CaseNote]) -> View:
         view = case_view(
-            catalog, lang, shown, topic=topic, notes=shown_notes, names=names,
-            original=original, tz=tz, today=today,
+            catalog, lang, case, topic=page.topic, notes=notes, names=page.names,
+            original=page.original, tz=tz, today=page.today,
         )  # fmt: skip
         return View(f"{said}\n\n{view.text}" if said else view.text, view.buttons)
 
-    view = page(_shortened(case), notes)
+    view = shown(_shortened(page.case), page.notes)
     if len(view.text) > _MAX_SHOWN:
-        view = page(_shortened(case, 600), notes[-2:])
+        view = shown(_shortened(page.case, 600), page.notes[-2:])
     return view
 
 
