@@ -36,9 +36,9 @@ from bot.adapter import (
 from bot.callbacks import CaseAction, CaseList
 from bot.context import BotContext, Services
 from bot.services.cases import Case, Change
-from bot.services.casework import DEADLINE_CHOICES
 from bot.views import View
 from bot.views.casework import (
+    ask_view,
     assign_view,
     assigned_you_view,
     case_page_view,
@@ -51,13 +51,9 @@ from bot.views.casework import (
     step_said,
     typed_said,
     typed_view,
-    typing_view,
 )
 
 __all__ = [
-    "DEADLINE_CHOICES",
-    "CaseAction",
-    "CaseList",
     "Typing",
     "cancel",
     "case_page",
@@ -198,9 +194,7 @@ async def _choose_assignee(tap: Tap[CaseAction], context: BotContext, case: Case
     if not case.is_open:
         await _not_now(tap, context, case)
         return
-    owners, members = await context.services.casework.assignable()
-    names = await _names(context, list(owners))
-    people = [(user_id, names.get(user_id, "")) for user_id in owners] + members
+    people = await context.services.casework.assignable(partial(private_name, context.bot))
     await _show(tap, context, assign_view(context.services.catalog, tap.lang, case, people))
 
 
@@ -259,11 +253,7 @@ async def _ask_typing(tap: Tap[CaseAction], context: BotContext, case: Case) -> 
     if what is None:
         await _not_now(tap, context, case)
         return
-    key = {"answer": "casework.answer_ask", "note": "casework.note_ask",
-           "dup": "casework.duplicate_ask"}[what]  # fmt: skip
-    view = typing_view(
-        context.services.catalog, tap.lang, case, key, example=casework.example_number()
-    )
+    view = ask_view(context.services.catalog, tap.lang, case, what, casework.example_number())
     await _show(tap, context, view)
 
 

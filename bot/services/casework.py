@@ -209,12 +209,16 @@ class Casework:
         chosen = await self._users.language(user_id)
         return pick_language(chosen, None, self._settings.DEFAULT_LANGUAGE)
 
-    async def assignable(self) -> tuple[list[int], list[tuple[int, str]]]:
-        """Whom a case may be given to: the owners (by id, to be named by the front end), then
-        the other staff members with their names."""
+    async def assignable(
+        self, owner_name: Callable[[int], Awaitable[str]]
+    ) -> list[tuple[int, str]]:
+        """Whom a case may be given to, with their names: the owners first (named as for
+        `names`, else ""), then the other staff members."""
         owners = sorted(self._settings.ADMIN_IDS)
         members = [m for m in await self._staff.members() if m.user_id not in owners]
-        return owners, [(member.user_id, member.name) for member in members]
+        names = await self.names(owners, owner_name)
+        people = [(user_id, names.get(user_id, "")) for user_id in owners]
+        return people + [(member.user_id, member.name) for member in members]
 
     async def to_tell_of_reopened(self, case: Case) -> list[int]:
         """A resident not satisfied: whom to tell the case is the staff's again — its assignee,

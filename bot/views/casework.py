@@ -16,7 +16,7 @@ from bot.callbacks import CaseAction, CaseActionName, CaseList
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
 from bot.services.cases import Change
-from bot.services.casework import FILTERS, PAGE_SIZE, CasePage, Listing, Typed
+from bot.services.casework import FILTERS, PAGE_SIZE, CasePage, Listing, Typed, TypingWhat
 from bot.views import Button, View, rows_of
 from bot.views.cases import topic_label
 from storage.cases import STATES, Case, CaseFigures, CaseNote, Topic
@@ -27,6 +27,7 @@ __all__ = [
     "CaseFigures",
     "Listing",
     "answer_preview",
+    "ask_view",
     "assign_view",
     "assigned_you_view",
     "case_page_view",
@@ -410,6 +411,13 @@ def typing_view(catalog: Catalog, lang: str, case: Case, key: str, **values: obj
         catalog.text(key, lang, number=case.number, **values),
         ((Button(catalog.text("casework.btn_cancel", lang), CaseAction(case.case_id, "x")),),),
     )
+
+
+def ask_view(catalog: Catalog, lang: str, case: Case, what: TypingWhat, example: str) -> View:
+    """Staff are asked for the answer, a note or the number of the case this one repeats."""
+    key = {"answer": "casework.answer_ask", "note": "casework.note_ask",
+           "dup": "casework.duplicate_ask"}[what]  # fmt: skip
+    return typing_view(catalog, lang, case, key, example=example)
 
 
 def answer_preview(catalog: Catalog, lang: str, case: Case, text: str) -> View:
