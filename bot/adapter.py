@@ -9,10 +9,10 @@ another (see tests/test_imports.py).
   `reply` answers with a view: its text, its buttons or its main menu (a reply keyboard), or
   its file (a photo or a document, the text as caption).
 - `refused`, `is_staff`, `is_owner`, `record`: roles, as a Telegram update asks about them.
-- `tell_reporter`, `tell_case`, `tell_staff`, `private_name`: a case's news to its reporter, a
-  case with its photos and location to a staff member, a message to a staff member, the name
-  Telegram gives an owner (Góp ý – phản ánh; shared by the residents' and the staff's side,
-  and the jobs).
+- `tell_reporter`, `tell_case`, `message_staff`, `private_name`: a case's news to its
+  reporter, a case with its photos and location to a staff member, a message to a staff
+  member, the name Telegram gives an owner (Góp ý – phản ánh; shared by the residents' and
+  the staff's side, and the jobs).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ __all__ = [
     "is_owner",
     "is_staff",
     "markup",
+    "message_staff",
     "not_modified",
     "opening",
     "private_name",
@@ -59,7 +60,6 @@ __all__ = [
     "reply",
     "tell_case",
     "tell_reporter",
-    "tell_staff",
 ]
 
 log = logging.getLogger(__name__)
@@ -266,7 +266,7 @@ async def tell_case(
     return True
 
 
-async def tell_staff(bot: ExtBot[None], services: Services, chat_id: int, view: View) -> bool:
+async def message_staff(bot: ExtBot[None], services: Services, chat_id: int, view: View) -> bool:
     """Send a view to a staff member's private chat; False if Telegram refuses (never opened
     the bot, blocked it: logged). Any other failure (the network, a 5xx) is raised."""
     text, keyboard = render(view)

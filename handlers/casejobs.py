@@ -15,7 +15,7 @@ from functools import partial
 
 from telegram.error import TelegramError
 
-from bot.adapter import private_name, tell_staff
+from bot.adapter import message_staff, private_name
 from bot.context import BotContext
 from bot.services.casework import SUMMARY_HOUR
 from bot.views import View
@@ -60,7 +60,7 @@ async def remind(context: BotContext, now: datetime) -> int:
                 services.catalog, lang, reminder.key, case, reminder.topic, assignee
             )
             try:
-                sent += await tell_staff(context.bot, services, user_id, view)
+                sent += await message_staff(context.bot, services, user_id, view)
             except TelegramError as exc:  # a network failure, a 5xx: tried again next run
                 log.warning("case %s: reminder not sent (%s); will try again", case.number, exc)
                 await casework.release(reminder)
@@ -92,7 +92,7 @@ async def summarise(context: BotContext, now: datetime) -> bool:
             services.catalog, lang, summary.today, summary.counts, late, summary.topics, names
         )
         try:
-            await tell_staff(context.bot, services, owner, View(text))
+            await message_staff(context.bot, services, owner, View(text))
         except TelegramError as exc:
             log.warning("morning summary not sent to %s: %s", services.who(owner), exc)
     return True

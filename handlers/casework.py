@@ -26,12 +26,12 @@ from bot.adapter import (
     edit,
     is_staff,
     markup,
+    message_staff,
     opening,
     private_name,
     refused,
     reply,
     tell_reporter,
-    tell_staff,
 )
 from bot.callbacks import CaseAction, CaseList
 from bot.context import BotContext, Services
@@ -227,7 +227,7 @@ async def _tell_assignee(context: BotContext, case: Case) -> bool:
     assert case.assignee is not None
     lang = await services.casework.language(case.assignee)
     topic = await services.cases.topic(case.topic_id)
-    return await tell_staff(
+    return await message_staff(
         context.bot, services, case.assignee, assigned_you_view(services.catalog, lang, case, topic)
     )
 
