@@ -61,6 +61,7 @@ from handlers import (
     broadcast,
     casejobs,
     cases,
+    casetopics,
     casework,
     delivery,
     errors,
@@ -131,7 +132,7 @@ def _routes(front: Front) -> dict[str, list[Route]]:
         "phananh": [(cases.phananh_command, None)],
         "cases": [(casework.cases_command, None)],
         "casescsv": [(casework.casescsv_command, None)],
-        "casetopics": [(cases.casetopics_command, None)],
+        "casetopics": [(casetopics.casetopics_command, None)],
         # /cancel belongs to the dialog under way: a poll being written, else an announcement,
         # else a report, else what a staff member types for a case.
         "cancel": [
