@@ -44,7 +44,7 @@ from bot.views.casework import (
     case_page_view,
     confirm_view,
     deadline_view,
-    figures_csv,
+    figures_csv_view,
     list_view,
     not_now_said,
     pick_view,
@@ -108,8 +108,7 @@ async def cases_view(services: Services, lang: str, here: CaseList) -> View | No
     if topic_id is None:
         return None
     if here.pick != "no":
-        offered = sorted(topics.values(), key=lambda topic: (topic.position, topic.topic_id))
-        return pick_view(services.catalog, lang, here, offered)
+        return pick_view(services.catalog, lang, here, casework.in_order(topics))
     listing = await casework.listing(topic_id, here.state, here.page)
     return list_view(services.catalog, lang, listing, topics, services.cases.today())
 
@@ -370,8 +369,5 @@ async def casescsv_command(update: Update, context: BotContext) -> None:
     now = datetime.now(UTC)
     figures = await services.casework.figures(now)
     topics = await services.casework.topics()
-    await message.reply_document(
-        figures_csv(services.catalog, lang, figures, topics),
-        filename=f"phan-anh-{now.astimezone(services.settings.tz):%Y-%m}.csv",
-        caption=services.catalog.text("casework.csv_caption", lang),
-    )
+    tz = services.settings.tz
+    await reply(message, figures_csv_view(services.catalog, lang, figures, topics, now, tz))

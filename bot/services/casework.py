@@ -244,6 +244,11 @@ class Casework:
         return {topic.topic_id: topic for topic in await self._cases.topics(everything=True)}
 
     @staticmethod
+    def in_order(topics: dict[int, Topic]) -> list[Topic]:
+        """The topics in the order residents are offered them."""
+        return sorted(topics.values(), key=lambda topic: (topic.position, topic.topic_id))
+
+    @staticmethod
     def topic_filter(topic: str, state: str, topics: dict[int, Topic]) -> int | None:
         """The topic a /cases button filters on (0: every topic), or None if its filter is not
         one the bot offers (a stale or forged button)."""

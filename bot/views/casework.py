@@ -17,7 +17,7 @@ from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
 from bot.services.cases import Change
 from bot.services.casework import FILTERS, PAGE_SIZE, CasePage, Listing, Typed, TypingWhat
-from bot.views import Button, View, rows_of
+from bot.views import Button, File, View, rows_of
 from bot.views.cases import topic_label
 from storage.cases import STATES, Case, CaseFigures, CaseNote, Topic
 
@@ -35,6 +35,7 @@ __all__ = [
     "confirm_view",
     "deadline_view",
     "figures_csv",
+    "figures_csv_view",
     "figures_text",
     "list_view",
     "not_now_said",
@@ -624,6 +625,20 @@ def figures_csv(
              f.rated - f.satisfied]
         )  # fmt: skip
     return excel_csv(rows)
+
+
+def figures_csv_view(
+    catalog: Catalog,
+    lang: str,
+    figures: Sequence[CaseFigures],
+    topics: Mapping[int, Topic],
+    now: datetime,
+    tz: tzinfo,
+) -> View:
+    """/casescsv: the figures as a CSV file, named by the local month."""
+    name = f"phan-anh-{now.astimezone(tz):%Y-%m}.csv"
+    csv = figures_csv(catalog, lang, figures, topics)
+    return View(catalog.text("casework.csv_caption", lang), file=File("document", csv, name))
 
 
 def _position(topics: Mapping[int, Topic], topic_id: int | None) -> tuple[int, int]:
