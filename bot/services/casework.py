@@ -13,8 +13,9 @@
   they are sent, `release`d when a message could not go for a passing reason) and
   `morning_summary` (the owners', once a local day, in the morning).
 - /casetopics: `topics_overview`, and `change_topics` (a catalogue key and its values to say).
-- Names and languages of staff and owners for the messages nobody asked for (`names`,
-  `language`); the figures of the last twelve months for /casescsv (`figures`).
+- A case's page (`page`: its topic, notes, names, the case it repeats); names and languages
+  of staff and owners for the messages nobody asked for (`names`, `language`), and whom to
+  tell of a reopened case (`to_tell_of_reopened`); /casescsv's twelve months (`figures`).
 
 The front end renders with `bot.views.casework` and sends.
 """
