@@ -9,8 +9,10 @@ another (see tests/test_imports.py).
   `reply` answers with a view: its text, its buttons or its main menu (a reply keyboard), or
   its file (a photo or a document, the text as caption).
 - `refused`, `is_staff`, `is_owner`, `record`: roles, as a Telegram update asks about them.
-- `tell_reporter`, `tell_case`: a case's news to its reporter, a case with its photos and
-  location to a staff member (Góp ý – phản ánh; shared by the residents' and the staff's side).
+- `tell_reporter`, `tell_case`, `message_staff`, `private_name`: a case's news to its
+  reporter, a case with its photos and location to a staff member, a message to a staff
+  member, the name Telegram gives an owner (Góp ý – phản ánh; shared by the residents' and
+  the staff's side, and the jobs).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from telegram import (
     Update,
     User,
 )
+from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, ExtBot
 
@@ -46,8 +49,10 @@ __all__ = [
     "is_owner",
     "is_staff",
     "markup",
+    "message_staff",
     "not_modified",
     "opening",
+    "private_name",
     "record",
     "refused",
     "render",
@@ -259,3 +264,25 @@ async def tell_case(
         log.info("could not send %s to staff %s: %s", case.number, services.who(chat_id), exc)
         return False
     return True
+
+
+async def message_staff(bot: ExtBot[None], services: Services, chat_id: int, view: View) -> bool:
+    """Send a view to a staff member's private chat; False if Telegram refuses (never opened
+    the bot, blocked it: logged). Any other failure (the network, a 5xx) is raised."""
+    text, keyboard = render(view)
+    try:
+        await bot.send_message(chat_id, text, reply_markup=keyboard)
+    except (Forbidden, BadRequest) as exc:
+        log.info("cannot message %s: %s", services.who(chat_id), exc)
+        return False
+    return True
+
+
+async def private_name(bot: ExtBot[None], user_id: int) -> str:
+    """The name Telegram gives a person in their private chat with the bot, or "" (an owner
+    not on the staff list is named this way)."""
+    try:
+        chat = await bot.get_chat(user_id)
+    except TelegramError:
+        return ""
+    return (chat.full_name or "") if chat.type == ChatType.PRIVATE else ""

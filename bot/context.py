@@ -24,6 +24,7 @@ from bot.sending import Sender
 from bot.services import Announcements, Dialogs, Roles
 from bot.services.broadcast_drafts import BROADCAST, BroadcastDrafts
 from bot.services.cases import Cases
+from bot.services.casework import Casework
 from bot.services.polls import NewPolls
 from bot.services.privacy import Privacy
 from bot.services.reporting import Reporting
@@ -92,6 +93,7 @@ class Services:
         self.zalo_privacy: Privacy
         self.cases: Cases
         self.reporting: Reporting
+        self.casework: Casework
         # The commune's channel as Telegram numbers it (chats, the outbox and Telegram's own
         # updates all use the number): CHANNEL_ID itself, or the id of the @username it gives,
         # once handlers.delivery.find_channel has looked it up.
@@ -151,6 +153,9 @@ class Services:
         )
         self.cases = Cases(stores.cases, stores.staff, stores.audit, self.settings)
         self.reporting = Reporting(self.dialogs, self.cases)
+        self.casework = Casework(
+            self.cases, self.dialogs, stores.staff, self._users, stores.state, self.settings
+        )
         # Residents can answer /poll from the very first start.
         await self.polls.ensure_default(self.settings.POLL_QUESTION, self.settings.POLL_OPTIONS)
         key = self.settings.STATS_KEY

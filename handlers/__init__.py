@@ -59,7 +59,9 @@ from bot.updates import ChatOrder
 from bot.views.start import main_menu
 from handlers import (
     broadcast,
+    casejobs,
     cases,
+    casetopics,
     casework,
     delivery,
     errors,
@@ -130,7 +132,7 @@ def _routes(front: Front) -> dict[str, list[Route]]:
         "phananh": [(cases.phananh_command, None)],
         "cases": [(casework.cases_command, None)],
         "casescsv": [(casework.casescsv_command, None)],
-        "casetopics": [(cases.casetopics_command, None)],
+        "casetopics": [(casetopics.casetopics_command, None)],
         # /cancel belongs to the dialog under way: a poll being written, else an announcement,
         # else a report, else what a staff member types for a case.
         "cancel": [
@@ -262,8 +264,8 @@ JOB_NAMES = (
     f"{push.DIGEST_JOB}-catch-up",
     "prune-searches",
     "prune-interaction-log",
-    casework.REMINDER_JOB,
-    casework.SUMMARY_JOB,
+    casejobs.REMINDER_JOB,
+    casejobs.SUMMARY_JOB,
     news.JOB_NAME,
     "zalo-token",
     "zalo-prune-events",
@@ -315,12 +317,12 @@ def schedule(application: BotApplication) -> None:
     job_queue.run_repeating(reading.prune_searches, interval=DAY, first=60, name="prune-searches")
     job_queue.run_repeating(stats.prune_log, interval=DAY, first=120, name="prune-interaction-log")
     # Residents' reports: the reminders of deadlines (each once, remembered in the database),
-    # and the owners' morning summary (once a local day, from casework.SUMMARY_HOUR).
+    # and the owners' morning summary (once a local day, from casejobs.SUMMARY_HOUR).
     job_queue.run_repeating(
-        casework.reminders_tick, interval=10 * 60, first=30, name=casework.REMINDER_JOB
+        casejobs.reminders_tick, interval=10 * 60, first=30, name=casejobs.REMINDER_JOB
     )
     job_queue.run_repeating(
-        casework.summary_tick, interval=10 * 60, first=45, name=casework.SUMMARY_JOB
+        casejobs.summary_tick, interval=10 * 60, first=45, name=casejobs.SUMMARY_JOB
     )
     if services.news is not None:
         job_queue.run_repeating(

@@ -1,5 +1,6 @@
 """Góp ý – phản ánh, the residents' side on Telegram: /gopy (and the main menu's button),
-/phananh, the rating under the commune's answer, and telling staff of a new case.
+/phananh, the rating under the commune's answer, and telling staff of a new case (the staff's
+/casetopics is `handlers.casetopics`).
 
 The dialog's steps are `bot.services.reporting` (its draft in the `dialogs` table: a restart
 loses nothing); this module parses what Telegram brings — a tap, a text, a photo (its file id,
@@ -25,27 +26,26 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import filters
 
-from bot.adapter import Tap, markup, opening, refused, tell_case
-from bot.callbacks import RateCase, ReportAction, parse_int
+from bot.adapter import Tap, markup, opening, tell_case
+from bot.callbacks import RateCase, ReportAction
 from bot.context import BotContext, Services
-from bot.services.cases import MAX_TOPIC_CHARS, Case, Refusal, Reporter
+from bot.services.cases import Case, Refusal, Reporter
 from bot.services.reporting import Prompt
 from bot.views import View
 from bot.views.cases import (
+    labels,
     mine_view,
     rated_view,
     refusal_view,
     report_view,
     sent_view,
     staff_new_case_view,
-    topics_view,
     word_view,
 )
 
 __all__ = [
     "InDialog",
     "cancel_command",
-    "casetopics_command",
     "gopy_command",
     "on_message",
     "on_rate",
@@ -233,7 +233,7 @@ async def tell_staff(context: BotContext, case: Case) -> int:
     topic = await services.cases.topic(case.topic_id)
     reached = 0
     for staff_id in await services.cases.handlers_of(case.topic_id):
-        lang = await _language_of(services, staff_id)
+        lang = await services.casework.language(staff_id)
         view = staff_new_case_view(services.catalog, lang, case, topic, services.settings.tz)
         reached += await tell_case(context.bot, services, staff_id, view, case)
     return reached
@@ -255,13 +255,13 @@ async def on_message(update: Update, context: BotContext) -> None:
             await message.reply_text(word_view(catalog, lang, kept is not None).text)
         return
     text = message.text
-    if text is not None and text in _labels(services, "cases.button_cancel"):
+    if text is not None and text in labels(catalog, "cases.button_cancel"):
         await cancel_command(update, context)
         return
     draft = reporting.draft(chat_id, user.id)
     step = draft.step if draft is not None else None
     prompt: Prompt | None
-    skipping = text is not None and text in _labels(services, "cases.button_skip")
+    skipping = text is not None and text in labels(catalog, "cases.button_skip")
     if skipping and step is not None and step in _REPLY_STEPS:
         prompt = await reporting.skip(chat_id, user.id, step)
     elif text is not None:
@@ -289,10 +289,6 @@ async def on_message(update: Update, context: BotContext) -> None:
         await message.reply_text(catalog.text("cases.expired", lang))
         return
     await _show(context, message, lang, prompt)
-
-
-def _labels(services: Services, key: str) -> set[str]:
-    return {services.catalog.text(key, lang) for lang in services.catalog.languages}
 
 
 async def on_rate(update: Update, context: BotContext) -> None:
@@ -332,82 +328,10 @@ async def _tell_reopened(context: BotContext, case: Case) -> None:
     """A resident not satisfied: the case is the staff's again. Its assignee is told (or, with
     nobody assigned, the staff who handle its topic)."""
     services = context.services
-    cases = services.cases
-    assignee = case.assignee
-    if assignee is not None and await cases.is_staff(assignee):
-        staff_ids = [assignee]
-    else:
-        staff_ids = await cases.handlers_of(case.topic_id)
-    for staff_id in staff_ids:
-        text = services.catalog.text(
-            "cases.staff_reopened", await _language_of(services, staff_id), number=case.number
-        )
+    for staff_id in await services.casework.to_tell_of_reopened(case):
+        lang = await services.casework.language(staff_id)
+        text = services.catalog.text("cases.staff_reopened", lang, number=case.number)
         try:
             await context.bot.send_message(staff_id, text)
         except TelegramError as exc:
             log.info("could not tell staff %s of %s: %s", services.who(staff_id), case.number, exc)
-
-
-async def _language_of(services: Services, user_id: int) -> str:
-    """A staff member's language (the one they chose, else the commune's)."""
-    chosen = await services.users.language(user_id)
-    return chosen if chosen in services.catalog.languages else services.settings.DEFAULT_LANGUAGE
-
-
-# -- staff: the topics and who handles them ---------------------------------------------------
-
-
-async def casetopics_command(update: Update, context: BotContext) -> None:
-    """/casetopics: the topics residents choose from, and who handles each (staff); with
-    `add`, `rename`, `off`, `on`, `handle`, `unhandle`, a change first."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None or await refused(update, context, "casetopics"):
-        return
-    services = context.services
-    catalog, cases = services.catalog, services.cases
-    lang = await services.language_of(user)
-    args = list(context.args or [])
-    said: str | None = None
-    if args:
-        said = await _change_topics(services, user.id, args, lang)
-    topics = await cases.topics(everything=True)
-    names = {m.user_id: m.name for m in await services.staff.members()}
-    handlers = {
-        topic_id: [names.get(user_id) or f"#{user_id}" for user_id in user_ids]
-        for topic_id, user_ids in (await cases.handled()).items()
-    }
-    days = {t.topic_id: cases.deadline_days(t.topic_id) for t in topics}
-    view = topics_view(catalog, lang, topics, handlers, days)
-    text = view.text if said is None else f"{said}\n\n{view.text}"
-    await message.reply_text(text)
-
-
-async def _change_topics(services: Services, actor: int, args: list[str], lang: str) -> str:
-    """Do what /casetopics was given; what to say of it."""
-    catalog, cases = services.catalog, services.cases
-    verb, rest = args[0].lower(), args[1:]
-    number = parse_int(rest[0]) if rest else None
-    if verb == "add" and rest:
-        added = await cases.add_topic(" ".join(rest), actor)
-        if added is None:
-            return catalog.text("cases.topics_bad_name", lang, max=MAX_TOPIC_CHARS)
-        return catalog.text("cases.topics_done", lang)
-    if number is None or verb not in ("rename", "off", "on", "handle", "unhandle"):
-        return catalog.text("cases.topics_bad", lang)
-    if verb == "rename":
-        if await cases.topic(number) is None:
-            return catalog.text("cases.topics_not_found", lang, number=rest[0])
-        renamed = await cases.rename_topic(number, " ".join(rest[1:]), actor)
-        if renamed is None:
-            return catalog.text("cases.topics_bad_name", lang, max=MAX_TOPIC_CHARS)
-        return catalog.text("cases.topics_done", lang)
-    if verb in ("off", "on"):
-        if await cases.set_topic_active(number, verb == "on", actor) is None:
-            return catalog.text("cases.topics_not_found", lang, number=rest[0])
-        return catalog.text("cases.topics_done", lang)
-    staff_id = parse_int(rest[1]) if len(rest) == 2 else None
-    if staff_id is None:
-        return catalog.text("cases.topics_bad", lang)
-    if not await cases.set_handles(staff_id, number, verb == "handle", actor):
-        return catalog.text("cases.topics_not_staff", lang, user_id=rest[1])
-    return catalog.text("cases.topics_done", lang)

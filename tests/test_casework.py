@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.context import BotApplication, BotContext, Services
 from bot.services.cases import NewCase, Reporter, working_days_after
 from bot.standins.telegram import ApiCall, FakeTelegram, User
-from handlers.casework import remind, summarise
+from handlers.casejobs import remind, summarise
 from storage.cases import Case
 from tests.conftest import settled
 

@@ -22,6 +22,7 @@ from bot.services.reporting import Prompt
 from bot.views import Button, View, rows_of
 
 __all__ = [
+    "labels",
     "mine_view",
     "rated_view",
     "refusal_view",
@@ -59,6 +60,11 @@ def _short(text: str, limit: int) -> str:
 
 def _cancel(catalog: Catalog, lang: str, step: str) -> Button:
     return Button(catalog.text("cases.button_cancel", lang), ReportAction("cancel", step))  # type: ignore[arg-type]
+
+
+def labels(catalog: Catalog, key: str) -> set[str]:
+    """What a button says in every language (a reply keyboard's button comes back as text)."""
+    return {catalog.text(key, lang) for lang in catalog.languages}
 
 
 def report_view(

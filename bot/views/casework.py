@@ -8,14 +8,16 @@ notification view. Who reported is shown here, to staff only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date, datetime, tzinfo
 
 from bot import formats
 from bot.callbacks import CaseAction, CaseActionName, CaseList
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
-from bot.views import Button, View, rows_of
+from bot.services.cases import Change
+from bot.services.casework import FILTERS, PAGE_SIZE, CasePage, Listing, Typed, TypingWhat
+from bot.views import Button, File, View, rows_of
 from bot.views.cases import topic_label
 from storage.cases import STATES, Case, CaseFigures, CaseNote, Topic
 
@@ -25,26 +27,33 @@ __all__ = [
     "CaseFigures",
     "Listing",
     "answer_preview",
+    "ask_view",
     "assign_view",
+    "assigned_you_view",
+    "case_page_view",
     "case_view",
     "confirm_view",
     "deadline_view",
     "figures_csv",
+    "figures_csv_view",
     "figures_text",
     "list_view",
+    "not_now_said",
+    "open_button",
     "pick_view",
     "reminder_text",
+    "reminder_view",
+    "step_said",
     "summary_text",
     "topic_label",
+    "typed_said",
+    "typed_view",
     "typing_view",
 ]
 
-PAGE_SIZE = 8  # cases a page of /cases
-# The state filters of /cases besides each state: "" the open ones (the default), the
-# overdue ones, every case.
-FILTERS = ("", "late", "all")
 _NOTES_SHOWN = 5  # the latest internal notes under a case
 _SUMMARY_LINES = 10  # overdue cases named in the morning summary
+_MAX_SHOWN = 3500  # a case's page is cut to stay under Telegram's 4,096 characters
 
 
 def state_label(catalog: Catalog, lang: str, state: str) -> str:
@@ -66,23 +75,6 @@ def _deadline(catalog: Catalog, lang: str, case: Case, today: date) -> str:
 
 def _late(case: Case, today: date) -> bool:
     return case.is_open and case.deadline is not None and case.deadline < today
-
-
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """A page of /cases: its filter, its cases, and the counts of the whole filter."""
-
-    topic_id: int  # 0: every topic
-    state: str  # "" open, "late", "all", or a state
-    page: int
-    cases: Sequence[Case]
-    total: int
-    late: int
-
-    @property
-    def pages(self) -> int:
-        """How many pages the filter fills (one, when empty)."""
-        return max(1, -(-self.total // PAGE_SIZE))
 
 
 def list_view(
@@ -257,6 +249,91 @@ def case_view(
     return View(text, _case_buttons(catalog, lang, case))
 
 
+def case_page_view(catalog: Catalog, lang: str, page: CasePage, tz: tzinfo, said: str = "") -> View:
+    """A case's page: what was just done (`said`) above its view; its long texts cut, and
+    when that is still too long for one message, shorter and with the last two notes only."""
+
+    def shown(case: Case, notes: Sequence[CaseNote]) -> View:
+        view = case_view(
+            catalog, lang, case, topic=page.topic, notes=notes, names=page.names,
+            original=page.original, tz=tz, today=page.today,
+        )  # fmt: skip
+        return View(f"{said}\n\n{view.text}" if said else view.text, view.buttons)
+
+    view = shown(_shortened(page.case), page.notes)
+    if len(view.text) > _MAX_SHOWN:
+        view = shown(_shortened(page.case, 600), page.notes[-2:])
+    return view
+
+
+def _shortened(case: Case, limit: int = 1200) -> Case:
+    """The case with its long texts cut for its view (the whole is in the database)."""
+
+    def cut(text: str | None) -> str | None:
+        return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
+
+    return replace(case, description=cut(case.description) or "", answer=cut(case.answer))
+
+
+def not_now_said(catalog: Catalog, lang: str, case: Case, current: Case) -> str:
+    """A step not possible in the case's state (a double tap, a colleague was first)."""
+    state = catalog.text(f"casework.state_{current.state}", lang)
+    return catalog.text("casework.not_now", lang, number=case.number, state=state)
+
+
+def typed_said(catalog: Catalog, lang: str, typed: Typed) -> str:
+    """What a staff member's text for a case did, said above the case's page: "noted", "gone"
+    (an empty note), "not_now" (`typed.case` as it is now), "duplicated"."""
+    case = typed.case
+    assert case is not None
+    if typed.outcome == "not_now":
+        return not_now_said(catalog, lang, case, case)
+    if typed.outcome == "duplicated" and typed.original is not None:
+        return catalog.text(
+            "casework.duplicated", lang, number=case.number, original=typed.original.number
+        )
+    key = "casework.noted" if typed.outcome == "noted" else "casework.gone"
+    return catalog.text(key, lang, number=case.number)
+
+
+def typed_view(catalog: Catalog, lang: str, typed: Typed, example: str) -> View | None:
+    """The answer to a staff member's text for a case, or None when it is the case's page
+    with `typed_said` above it."""
+    case = typed.case
+    if case is None:
+        return View(catalog.text("casework.gone", lang))
+    if typed.outcome == "too_long":
+        return View(catalog.text("casework.too_long", lang, count=len(typed.text), max=typed.limit))
+    if typed.outcome == "preview":
+        return answer_preview(catalog, lang, case, typed.text)
+    if typed.outcome == "unknown":
+        key = "casework.duplicate_unknown"
+        return typing_view(catalog, lang, case, key, text=typed.text[:40], example=example)
+    if typed.outcome == "self":
+        return typing_view(catalog, lang, case, "casework.duplicate_self")
+    return None
+
+
+def step_said(
+    catalog: Catalog, lang: str, change: Change, *, reached: bool, told: bool, name: str
+) -> str:
+    """What a step under a case's view did, said above its page: the resident `reached` (an
+    answer), the assignee `told` and their `name` (an assignment)."""
+    case = change.case
+    if change.kind == "assigned":
+        key = "casework.assigned" if told else "casework.assigned_not_told"
+        return catalog.text(key, lang, number=case.number, name=name)
+    if change.kind == "deadline":
+        assert case.deadline is not None
+        day = formats.day(case.deadline, lang=lang)
+        return catalog.text("casework.deadline_set", lang, number=case.number, day=day)
+    if change.kind == "answered":
+        key = "casework.answered" if reached else "casework.answered_no_one"
+        return catalog.text(key, lang, number=case.number)
+    key = "casework.spammed" if change.kind == "spam" else "casework.closed"
+    return catalog.text(key, lang, number=case.number)
+
+
 def _case_buttons(catalog: Catalog, lang: str, case: Case) -> tuple[tuple[Button, ...], ...]:
     def button(key: str, action: CaseActionName) -> Button:
         return Button(catalog.text(f"casework.btn_{key}", lang), CaseAction(case.case_id, action))
@@ -337,6 +414,13 @@ def typing_view(catalog: Catalog, lang: str, case: Case, key: str, **values: obj
     )
 
 
+def ask_view(catalog: Catalog, lang: str, case: Case, what: TypingWhat, example: str) -> View:
+    """Staff are asked for the answer, a note or the number of the case this one repeats."""
+    key = {"answer": "casework.answer_ask", "note": "casework.note_ask",
+           "dup": "casework.duplicate_ask"}[what]  # fmt: skip
+    return typing_view(catalog, lang, case, key, example=example)
+
+
 def answer_preview(catalog: Catalog, lang: str, case: Case, text: str) -> View:
     """The typed answer, once more, before it goes to the resident."""
     return View(
@@ -388,6 +472,35 @@ def reminder_text(
         day=formats.day(case.deadline, lang=lang),
         assignee=assignee or catalog.text("casework.assignee_none", lang),
     )
+
+
+def open_button(case: Case) -> Button:
+    """The case's number, opening its view (under a message nobody asked for)."""
+    return Button(case.number, CaseAction(case.case_id, "open"))
+
+
+def reminder_view(
+    catalog: Catalog, lang: str, key: str, case: Case, topic: Topic | None, assignee: str
+) -> View:
+    """A reminder with the button that opens the case."""
+    return View(reminder_text(catalog, lang, key, case, topic, assignee), ((open_button(case),),))
+
+
+def assigned_you_view(catalog: Catalog, lang: str, case: Case, topic: Topic | None) -> View:
+    """To a staff member: a case was given to them."""
+    deadline = (
+        formats.day(case.deadline, lang=lang)
+        if case.deadline
+        else catalog.text("casework.deadline_none", lang)
+    )
+    text = catalog.text(
+        "casework.assigned_you",
+        lang,
+        number=case.number,
+        topic=topic_label(catalog, lang, topic),
+        deadline=deadline,
+    )
+    return View(text, ((open_button(case),),))
 
 
 def summary_text(
@@ -512,6 +625,20 @@ def figures_csv(
              f.rated - f.satisfied]
         )  # fmt: skip
     return excel_csv(rows)
+
+
+def figures_csv_view(
+    catalog: Catalog,
+    lang: str,
+    figures: Sequence[CaseFigures],
+    topics: Mapping[int, Topic],
+    now: datetime,
+    tz: tzinfo,
+) -> View:
+    """/casescsv: the figures as a CSV file, named by the local month."""
+    name = f"phan-anh-{now.astimezone(tz):%Y-%m}.csv"
+    csv = figures_csv(catalog, lang, figures, topics)
+    return View(catalog.text("casework.csv_caption", lang), file=File("document", csv, name))
 
 
 def _position(topics: Mapping[int, Topic], topic_id: int | None) -> tuple[int, int]:
