@@ -9,14 +9,18 @@ another (see tests/test_imports.py).
   `reply` answers with a view: its text, its buttons or its main menu (a reply keyboard), or
   its file (a photo or a document, the text as caption).
 - `refused`, `is_staff`, `is_owner`, `record`: roles, as a Telegram update asks about them.
-- `tell_reporter`, `tell_case`, `message_staff`, `private_name`: a case's news to its
-  reporter, a case with its photos and location to a staff member, a message to a staff
-  member, the name Telegram gives an owner (Góp ý – phản ánh; shared by the residents' and
-  the staff's side, and the jobs).
+- `tell_reporter`, `tell_case`, `send_case_photos`, `tell_staff`, `tell_reopened`,
+  `message_staff`, `private_name`: a case's news to its reporter (on Telegram here, on Zalo
+  through `bot.zalo.notices`), a case with its photos and location to a staff member, a new
+  case to the staff who handle its topic, a reopened case to its assignee, a message to a
+  staff member, the name Telegram gives an owner (Góp ý – phản ánh; shared by the residents'
+  and the staff's side, the jobs, and — through `Services.on_new_case` and
+  `on_reopened_case`, set by the wiring — Zalo's conversation).
 """
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -37,10 +41,13 @@ from telegram.ext import CallbackQueryHandler, ExtBot
 
 from bot.callbacks import CallbackData
 from bot.context import BotContext, Services
+from bot.i18n import SafeHtml
 from bot.keyboard import markup, menu_keyboard
-from bot.services.cases import Case, Change
+from bot.services.cases import Case, Change, Told
 from bot.views import View
-from bot.views.cases import resident_notice
+from bot.views.cases import resident_notice, staff_new_case_view
+from bot.zalo import notices as zalo_notices
+from storage.zalo import CHANNEL as ZALO
 
 __all__ = [
     "ButtonHandler",
@@ -58,8 +65,11 @@ __all__ = [
     "render",
     "replace",
     "reply",
+    "send_case_photos",
     "tell_case",
+    "tell_reopened",
     "tell_reporter",
+    "tell_staff",
 ]
 
 log = logging.getLogger(__name__)
@@ -224,14 +234,21 @@ async def refused(
 # -- Góp ý – phản ánh: telling the people of a case -------------------------------------------
 
 
-async def tell_reporter(bot: ExtBot[None], services: Services, change: Change) -> bool:
+async def tell_reporter(bot: ExtBot[None], services: Services, change: Change) -> Told:
     """Send the reporter what they are told of `change` (`bot.views.cases.resident_notice`),
-    in their private chat; False when there is nothing to tell, nobody to tell (forgotten, or
-    on another channel than Telegram), or Telegram refused (blocked: logged, not raised)."""
+    on their channel and by its rules: on Telegram in their private chat; on Zalo inside the
+    interaction window, else held for their next message (`bot.zalo.notices.tell`). NO_ONE
+    when there is nothing to tell, nobody to tell (forgotten), or Telegram refused (blocked:
+    logged, not raised)."""
     case = change.case
     view = resident_notice(services.catalog, change)
-    if view is None or case.reporter is None or case.channel != "telegram":
-        return False
+    if view is None or case.reporter is None:
+        return Told.NO_ONE
+    if case.channel == ZALO:
+        return await zalo_notices.tell(services, change)
+    if case.channel != "telegram":
+        log.warning("no way to tell a reporter on channel %s of %s", case.channel, case.number)
+        return Told.NO_ONE
     text, keyboard = render(view)
     try:
         await bot.send_message(case.reporter.chat_id, text, reply_markup=keyboard)
@@ -240,8 +257,40 @@ async def tell_reporter(bot: ExtBot[None], services: Services, change: Change) -
             "could not tell %s of %s (%s): %s",
             services.who(case.reporter.chat_id), case.number, change.kind, exc,
         )  # fmt: skip
-        return False
-    return True
+        return Told.NO_ONE
+    return Told.SENT
+
+
+async def send_case_photos(
+    bot: ExtBot[None], services: Services, chat_id: int, case: Case, *, numbered: bool = False
+) -> None:
+    """A case's photos to a staff member's chat, by the messenger's reference (never
+    downloaded): Telegram's file ids, or a Zalo photo's address, which Telegram fetches itself;
+    if Telegram cannot fetch those, their addresses as links. An album for several, or one by
+    one with their position (`numbered`)."""
+    if not case.photos:
+        return
+    try:
+        if numbered or len(case.photos) == 1:
+            for position, photo in enumerate(case.photos, 1):
+                caption = f"{case.number} · {position}/{len(case.photos)}" if numbered else None
+                await bot.send_photo(chat_id, photo, caption=caption or case.number)
+        else:
+            album = [InputMediaPhoto(ref) for ref in case.photos]
+            album[0] = InputMediaPhoto(case.photos[0], caption=case.number)
+            await bot.send_media_group(chat_id, album)
+    except BadRequest as exc:
+        if case.channel == "telegram":
+            raise
+        # Zalo's addresses Telegram could not fetch (a private or expired link): the links.
+        log.info("Telegram could not show %s's photos by address: %s", case.number, exc)
+        lang = await services.casework.language(chat_id)
+        links = "\n".join(f'<a href="{html.escape(url)}">{position}</a>'
+                          for position, url in enumerate(case.photos, 1))  # fmt: skip
+        text = services.catalog.text(
+            "cases.staff_photo_links", lang, number=case.number, links=SafeHtml(links)
+        )
+        await bot.send_message(chat_id, text)
 
 
 async def tell_case(
@@ -252,18 +301,38 @@ async def tell_case(
     text, keyboard = render(view)
     try:
         await bot.send_message(chat_id, text, reply_markup=keyboard)
-        if len(case.photos) == 1:
-            await bot.send_photo(chat_id, case.photos[0], caption=case.number)
-        elif case.photos:
-            album = [InputMediaPhoto(ref) for ref in case.photos]
-            album[0] = InputMediaPhoto(case.photos[0], caption=case.number)
-            await bot.send_media_group(chat_id, album)
+        await send_case_photos(bot, services, chat_id, case)
         if case.location is not None:
             await bot.send_location(chat_id, *case.location)
     except TelegramError as exc:
         log.info("could not send %s to staff %s: %s", case.number, services.who(chat_id), exc)
         return False
     return True
+
+
+async def tell_staff(bot: ExtBot[None], services: Services, case: Case) -> int:
+    """Send a new case, with its photos and location and the channel it came by, to the staff
+    who handle its topic (or every staff member); how many were reached. Whatever the
+    resident's channel: staff work on Telegram."""
+    topic = await services.cases.topic(case.topic_id)
+    reached = 0
+    for staff_id in await services.cases.handlers_of(case.topic_id):
+        lang = await services.casework.language(staff_id)
+        view = staff_new_case_view(services.catalog, lang, case, topic, services.settings.tz)
+        reached += await tell_case(bot, services, staff_id, view, case)
+    return reached
+
+
+async def tell_reopened(bot: ExtBot[None], services: Services, case: Case) -> None:
+    """A resident not satisfied: the case is the staff's again. Its assignee is told (or, with
+    nobody assigned, the staff who handle its topic)."""
+    for staff_id in await services.casework.to_tell_of_reopened(case):
+        lang = await services.casework.language(staff_id)
+        text = services.catalog.text("cases.staff_reopened", lang, number=case.number)
+        try:
+            await bot.send_message(staff_id, text)
+        except TelegramError as exc:
+            log.info("could not tell staff %s of %s: %s", services.who(staff_id), case.number, exc)
 
 
 async def message_staff(bot: ExtBot[None], services: Services, chat_id: int, view: View) -> bool:

@@ -17,6 +17,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
+from bot.adapter import tell_reopened, tell_staff
 from bot.config import Settings
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.i18n import Catalog
@@ -123,6 +124,9 @@ def build_application(
     application.bot_data.zalo_handler = zalo_handler
     if telegram and settings.zalo_enabled:
         services.on_zalo_refused = functools.partial(_tell_owners_about_zalo, application)
+        # A Zalo resident's report reaches the staff where they work: on Telegram.
+        services.on_new_case = functools.partial(tell_staff, application.bot, services)
+        services.on_reopened_case = functools.partial(tell_reopened, application.bot, services)
     handlers.register(application)
     return application
 
@@ -240,6 +244,7 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
         finally:
             if zalo is not None:
                 await zalo.stop()  # the events being handled finish their replies first
+                services.zalo_front = None  # a notice from now on is held for the next start
             if webhook is not None:
                 await webhook.stop()
             if updater.running:
@@ -272,6 +277,7 @@ def _zalo_webhook(application: BotApplication) -> ZaloWebhook:
         who=lambda person: services.who(person, ZALO),
         follow_opens_window=settings.ZALO_FOLLOW_OPENS_WINDOW,
     )
+    services.zalo_front = front  # a case's notice to a Zalo reporter goes through it too
     host, port = settings.zalo_listen
     secret = settings.ZALO_OA_SECRET_KEY
     assert secret is not None  # load_settings requires the Zalo keys together

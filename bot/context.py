@@ -23,7 +23,7 @@ from bot.request import OFFLINE_TOKEN, JsonRequest, OfflineRequest, proxy_from_e
 from bot.sending import Sender
 from bot.services import Announcements, Dialogs, Roles
 from bot.services.broadcast_drafts import BROADCAST, BroadcastDrafts
-from bot.services.cases import Cases
+from bot.services.cases import Case, Cases
 from bot.services.casework import Casework
 from bot.services.polls import NewPolls
 from bot.services.privacy import Privacy
@@ -32,6 +32,7 @@ from bot.services.subscribing import Subscribing
 from storage import DEFAULT_CHANNEL, AuditLog, Database, PollStore, StaffStore, UserStore
 from storage.articles import ArticleReader, ArticleStore
 from storage.broadcasts import BroadcastStore
+from storage.case_notices import CaseNoticeStore
 from storage.cases import CaseStore
 from storage.chats import ChatStore
 from storage.dialogs import DialogStore
@@ -45,7 +46,7 @@ from storage.zalo_broadcasts import ZaloBroadcastStore
 
 if TYPE_CHECKING:
     from bot.ops.server import OpsServer
-    from bot.zalo.front import EventHandler
+    from bot.zalo.front import EventHandler, ZaloFront
     from bot.zalo.oa import OfficialAccount
     from bot.zalo.webhook import ZaloWebhook
 
@@ -91,6 +92,7 @@ class Services:
         self.zalo_dialogs: Dialogs
         self.zalo_subscribing: Subscribing
         self.zalo_privacy: Privacy
+        self.zalo_reporting: Reporting  # /gopy on Zalo: the same dialog, in the Zalo dialogs
         self.cases: Cases
         self.reporting: Reporting
         self.casework: Casework
@@ -109,6 +111,14 @@ class Services:
         self.zalo: OfficialAccount | None = None
         self.zalo_webhook: ZaloWebhook | None = None  # listening while the bot runs
         self.on_zalo_refused: Callable[[str], Awaitable[None]] | None = None
+        # Zalo's front (its replies inside the window), while its webhook runs: a notice to a
+        # Zalo reporter goes through it (bot.zalo.notices).
+        self.zalo_front: ZaloFront | None = None
+        # What staff are told of a resident's report made on a front end without Telegram
+        # (Zalo): a new case with its photos and location, a case reopened by its rating. Set
+        # by the wiring when Telegram is used (staff work on Telegram); None, nobody is told.
+        self.on_new_case: Callable[[Case], Awaitable[int]] | None = None
+        self.on_reopened_case: Callable[[Case], Awaitable[None]] | None = None
 
     async def open(self) -> None:
         """Open the database (applying migrations) and the news reader; called from post_init."""
@@ -153,6 +163,7 @@ class Services:
         )
         self.cases = Cases(stores.cases, stores.staff, stores.audit, self.settings)
         self.reporting = Reporting(self.dialogs, self.cases)
+        self.zalo_reporting = Reporting(self.zalo_dialogs, self.cases)
         self.casework = Casework(
             self.cases, self.dialogs, stores.staff, self._users, stores.state, self.settings
         )
@@ -340,6 +351,11 @@ class Services:
         return self._store.digests
 
     @property
+    def case_notices(self) -> CaseNoticeStore:
+        """What a reporter is told of their case, held until their channel lets the bot write."""
+        return self._store.case_notices
+
+    @property
     def zalo_people(self) -> ZaloPeople:
         """Residents on Zalo: their local numbers and the interaction window."""
         return self._store.zalo_people
@@ -424,6 +440,7 @@ class _Stores:
         self.broadcasts = BroadcastStore(db)
         self.digests = DigestReader(db)
         self.cases = CaseStore(db)
+        self.case_notices = CaseNoticeStore(db)
         self.zalo_people = ZaloPeople(db)
         self.zalo_broadcasts = ZaloBroadcastStore(db)
 

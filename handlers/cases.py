@@ -23,13 +23,12 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatType
-from telegram.error import TelegramError
 from telegram.ext import filters
 
-from bot.adapter import Tap, markup, opening, tell_case
+from bot.adapter import Tap, markup, opening, tell_reopened, tell_staff
 from bot.callbacks import RateCase, ReportAction
 from bot.context import BotContext, Services
-from bot.services.cases import Case, Refusal, Reporter
+from bot.services.cases import Refusal, Reporter
 from bot.services.reporting import Prompt
 from bot.views import View
 from bot.views.cases import (
@@ -39,7 +38,6 @@ from bot.views.cases import (
     refusal_view,
     report_view,
     sent_view,
-    staff_new_case_view,
     word_view,
 )
 
@@ -223,20 +221,7 @@ async def _send(
         return
     log.info("case %s received from %s", sent.number, services.who(user.id))
     await message.reply_text(sent_view(catalog, lang, sent).text, reply_markup=_menu(context, lang))
-    await tell_staff(context, sent)
-
-
-async def tell_staff(context: BotContext, case: Case) -> int:
-    """Send a new case, with its photos and location, to the staff who handle its topic (or
-    every staff member); how many were reached."""
-    services = context.services
-    topic = await services.cases.topic(case.topic_id)
-    reached = 0
-    for staff_id in await services.cases.handlers_of(case.topic_id):
-        lang = await services.casework.language(staff_id)
-        view = staff_new_case_view(services.catalog, lang, case, topic, services.settings.tz)
-        reached += await tell_case(context.bot, services, staff_id, view, case)
-    return reached
+    await tell_staff(context.bot, services, sent)
 
 
 async def on_message(update: Update, context: BotContext) -> None:
@@ -321,17 +306,4 @@ async def on_rate(update: Update, context: BotContext) -> None:
     view: View = rated_view(catalog, lang, change)
     await tap.message.reply_text(view.text, reply_markup=markup(view))
     if change.kind == "reopened":
-        await _tell_reopened(context, change.case)
-
-
-async def _tell_reopened(context: BotContext, case: Case) -> None:
-    """A resident not satisfied: the case is the staff's again. Its assignee is told (or, with
-    nobody assigned, the staff who handle its topic)."""
-    services = context.services
-    for staff_id in await services.casework.to_tell_of_reopened(case):
-        lang = await services.casework.language(staff_id)
-        text = services.catalog.text("cases.staff_reopened", lang, number=case.number)
-        try:
-            await context.bot.send_message(staff_id, text)
-        except TelegramError as exc:
-            log.info("could not tell staff %s of %s: %s", services.who(staff_id), case.number, exc)
+        await tell_reopened(context.bot, services, change.case)

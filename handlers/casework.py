@@ -31,11 +31,12 @@ from bot.adapter import (
     private_name,
     refused,
     reply,
+    send_case_photos,
     tell_reporter,
 )
 from bot.callbacks import CaseAction, CaseList
 from bot.context import BotContext, Services
-from bot.services.cases import Case, Change
+from bot.services.cases import Case, Change, Told
 from bot.views import View
 from bot.views.casework import (
     ask_view,
@@ -276,12 +277,8 @@ async def _photos(tap: Tap[CaseAction], context: BotContext, case: Case) -> None
     """The case's photos, by the messenger's reference (never downloaded), to this chat."""
     await tap.query.answer()
     assert tap.message is not None
-    if case.channel != "telegram":
-        return  # another messenger's file references mean nothing to Telegram
-    for position, photo in enumerate(case.photos, 1):
-        await context.bot.send_photo(
-            tap.message.chat.id, photo, caption=f"{case.number} · {position}/{len(case.photos)}"
-        )
+    # Zalo's photos by their address, or as links if Telegram cannot fetch them.
+    await send_case_photos(context.bot, context.services, tap.message.chat.id, case, numbered=True)
 
 
 _ACTIONS = {
@@ -350,9 +347,9 @@ async def cancel(update: Update, context: BotContext) -> None:
 # -- the resident told ------------------------------------------------------------------------
 
 
-async def tell_resident(context: BotContext, change: Change) -> bool:
+async def tell_resident(context: BotContext, change: Change) -> Told:
     """Tell the reporter of a change with the cases service's own notice, on their channel
-    (`bot.adapter.tell_reporter`); False when nobody received it."""
+    and by its rules (`bot.adapter.tell_reporter`): sent, held (Zalo's window), or nobody."""
     return await tell_reporter(context.bot, context.services, change)
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from storage.audit import AuditLog
+from storage.case_notices import CaseNoticeStore
 from storage.cases import CaseStore
 from storage.chats import ChatStore
 from storage.db import Database
@@ -55,4 +56,5 @@ async def forget(
             await ZaloPeople.forget_in(conn, chat_id)
         # Their reports stay as the commune's record, without who, where or their phone.
         await CaseStore.forget_reporter_in(conn, channel, chat_id)
+        await CaseNoticeStore.forget_in(conn, channel, chat_id)  # news of them held for them
     return Forgotten(profile=profile, votes=votes, events=events, subscription=stopped)

@@ -26,7 +26,8 @@ The contract (stable; the staff side and every front end build on it):
   (the `holidays` package: Tết by the lunar calendar) — counted from the local day received.
 - What the resident is told of a `Change`: `bot.views.cases.resident_notice(catalog, change)`
   (a view, or None for a change residents are not told of); the front end sends it to
-  `change.case.reporter`'s chat on `change.case.channel`, if the case still has a reporter.
+  `change.case.reporter`'s chat on `change.case.channel`, if the case still has a reporter,
+  following that channel's rules (on Zalo, held until the resident writes: `Told.HELD`).
 
 Every step is one transaction with its `case_events` row and its audit entry (`case_<step>`),
 in `storage.cases`.
@@ -34,6 +35,7 @@ in `storage.cases`.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -81,6 +83,7 @@ __all__ = [
     "NewCase",
     "Refusal",
     "Reporter",
+    "Told",
     "Topic",
     "clean",
     "is_working_day",
@@ -102,6 +105,19 @@ ChangeKind = Literal[
 ]  # fmt: skip
 # Steps that close a case from any state short of final.
 _CLOSABLE: tuple[CaseState, ...] = (*OPEN_STATES, "answered")
+
+
+class Told(enum.Enum):
+    """What became of a notice to a reporter: sent now, held until their channel lets the bot
+    write (Zalo's window: it comes with their next message), or nobody to tell (forgotten,
+    blocked, nothing said of this change). True unless nobody."""
+
+    SENT = "sent"
+    HELD = "held"
+    NO_ONE = "no_one"
+
+    def __bool__(self) -> bool:
+        return self is not Told.NO_ONE
 
 
 @dataclass(frozen=True, slots=True)

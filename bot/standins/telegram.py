@@ -267,6 +267,10 @@ class FakeTelegram:
         # What getWebhookInfo reports of the last failed delivery: (Unix time, Telegram's words).
         self.webhook_last_error: tuple[int, str] | None = None
         self.files: dict[str, bytes] = {}
+        # What Telegram can fetch from the internet when a photo or document is given by its
+        # address (another messenger's picture): address -> content. Any other address is
+        # refused as Telegram refuses one it cannot read.
+        self.web: dict[str, bytes] = {}
         self.answered_queries: dict[str, dict[str, Any]] = {}
         self.issued_queries: set[str] = set()
         self.keyboards: dict[int, dict[str, Any]] = {}  # reply keyboard each chat shows now
@@ -1144,7 +1148,7 @@ class FakeTelegram:
             file_id = f"{kind}-{secrets.token_hex(6)}"
             self.files[file_id] = content
         else:
-            file_id = str(params.get(kind) or "")
+            file_id = self._fetched(str(params.get(kind) or ""))
             if file_id not in self.files:
                 raise bad_request("wrong file identifier/HTTP URL specified")
             content = self.files[file_id]
@@ -1153,6 +1157,16 @@ class FakeTelegram:
             chat, caption=caption, caption_entities=entities, reply_markup=markup, **{kind: media}
         )
         return self._store(message, html)
+
+    def _fetched(self, reference: str) -> str:
+        """A file id, or a web address Telegram fetches (`web`) as a new file's id."""
+        if not reference.startswith(("http://", "https://")):
+            return reference
+        if reference not in self.web:
+            raise bad_request("failed to get HTTP URL content")
+        file_id = f"web-{secrets.token_hex(6)}"
+        self.files[file_id] = self.web[reference]
+        return file_id
 
     async def _api_sendPhoto(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         return await self._media("photo", params, files)
@@ -1170,7 +1184,7 @@ class FakeTelegram:
         sent = []
         for item in media:
             kind = item.get("type")
-            file_id = str(item.get("media") or "")
+            file_id = self._fetched(str(item.get("media") or ""))
             if kind not in ("photo", "document") or file_id not in self.files:
                 raise bad_request("wrong file identifier/HTTP URL specified")
             caption, entities, html = self._format(item, "caption", MAX_CAPTION)

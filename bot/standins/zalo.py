@@ -4,10 +4,11 @@ The bot reaches it through its real client (`ZALO_API_URL` and `ZALO_OAUTH_URL` 
 serves the consultation message (`POST /v3.0/oa/message/cs`: text, a buttons template, an image
 media template) and the OAuth refresh (`POST /v4/oa/access_token`), which rotates single-use
 refresh tokens. Tests make followers, send signed webhook events to the bot in Zalo's JSON
-shape, read every call the bot made (`calls`, `sent`, `wait_for`, `wait_sent`), and make the API
-answer each of Zalo's errors, expire access tokens, refuse a refresh token, and enforce the
-interaction window and a rate. The error codes and shapes are those of ZALO.md (a secondary
-source): the stand-in holds what the bot is written against, nothing more certain.
+shape (a text, a photo, a location), read every call the bot made (`calls`, `sent`,
+`wait_for`, `wait_sent`), and make the API answer each of Zalo's errors, expire access
+tokens, refuse a refresh token, and enforce the interaction window and a rate. The error
+codes and shapes are those of ZALO.md (a secondary source): the stand-in holds what the bot is
+written against, nothing more certain.
 """
 
 from __future__ import annotations
@@ -394,6 +395,31 @@ class FakeZalo:
         self.followers.add(user_id)
         self._opened(user_id)
         return await self.post(self.text_event(user_id, text, msg_id))
+
+    async def send_image(
+        self, user_id: str, url: str, caption: str = "", msg_id: str | None = None
+    ) -> int:
+        """The user sends a photo (with an optional caption): Zalo posts `user_send_image`,
+        the picture as an attachment holding its address on Zalo's servers."""
+        self.followers.add(user_id)
+        self._opened(user_id)
+        attachment = {"type": "image", "payload": {"url": url, "thumbnail": url + "?thumb"}}
+        message = {
+            "msg_id": msg_id or f"msg{next(self._msg_ids):012d}",
+            "text": caption,
+            "attachments": [attachment],
+        }
+        return await self.post(self.event("user_send_image", user_id, message=message))
+
+    async def send_location(self, user_id: str, latitude: float, longitude: float) -> int:
+        """The user shares a location: Zalo posts `user_send_location`, its coordinates in the
+        attachment's payload."""
+        self.followers.add(user_id)
+        self._opened(user_id)
+        coordinates = {"latitude": str(latitude), "longitude": str(longitude)}
+        attachment = {"type": "location", "payload": {"coordinates": coordinates}}
+        message = {"msg_id": f"msg{next(self._msg_ids):012d}", "attachments": [attachment]}
+        return await self.post(self.event("user_send_location", user_id, message=message))
 
     # -- answering the bot ------------------------------------------------------------------
 

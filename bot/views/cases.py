@@ -22,6 +22,7 @@ from bot.services.reporting import Prompt
 from bot.views import Button, View, rows_of
 
 __all__ = [
+    "ZALO_KEYS",
     "labels",
     "mine_view",
     "rated_view",
@@ -38,6 +39,12 @@ __all__ = [
 
 # Telegram allows 4,096 characters in a message, 1,024 in a caption.
 _DESCRIPTION_SHOWN = 1500
+# On Zalo, what the dialog says in place of Telegram's words (buttons, its location button).
+ZALO_KEYS = {
+    "use_buttons": "zalo_use_numbers",
+    "phone_use_button": "zalo_use_numbers",
+    "ask_location": "zalo_ask_location",
+}
 
 
 def topic_label(catalog: Catalog, lang: str, topic: Topic | None) -> str:
@@ -68,10 +75,17 @@ def labels(catalog: Catalog, key: str) -> set[str]:
 
 
 def report_view(
-    catalog: Catalog, lang: str, prompt: Prompt, topics: Sequence[Topic], topic: Topic | None
+    catalog: Catalog,
+    lang: str,
+    prompt: Prompt,
+    topics: Sequence[Topic],
+    topic: Topic | None,
+    *,
+    zalo: bool = False,
 ) -> View:
     """The dialog's message for the step it stands at (`topics`: those offered; `topic`: the
-    one chosen)."""
+    one chosen). With `zalo`, as Zalo's conversation words it: choices are typed numbers, a
+    location is attached in Zalo's own way, and no phone is asked (`ZALO_KEYS`)."""
     draft = prompt.draft
     step = draft.step
     lines: list[str] = []
@@ -79,7 +93,8 @@ def report_view(
         values: dict[str, object] = {"count": len(draft.photos), "max": MAX_PHOTOS}
         if prompt.note == "description_short":
             values = {"min": MIN_DESCRIPTION_CHARS}
-        lines.append(catalog.text(f"cases.{prompt.note}", lang, **values))
+        note = ZALO_KEYS.get(prompt.note, prompt.note) if zalo else prompt.note
+        lines.append(catalog.text(f"cases.{note}", lang, **values))
     cancel = _cancel(catalog, lang, step)
     skip = ReportAction("skip", step) if step in ("photos", "location", "phone") else None
     buttons: tuple[tuple[Button, ...], ...]
@@ -106,18 +121,22 @@ def report_view(
         key = "cases.button_done" if draft.photos else "cases.button_skip"
         buttons = ((Button(catalog.text(key, lang), skip), cancel),)
     elif step in ("location", "phone"):
-        lines.append(catalog.text(f"cases.ask_{step}", lang))
+        ask = f"ask_{step}"
+        lines.append(catalog.text(f"cases.{ZALO_KEYS.get(ask, ask) if zalo else ask}", lang))
         buttons = ((Button(catalog.text("cases.button_skip", lang), skip), cancel),)
     else:
-        lines.append(_preview(catalog, lang, prompt, topic))
+        lines.append(_preview(catalog, lang, prompt, topic, zalo=zalo))
         send = Button(catalog.text("cases.button_send", lang), ReportAction("send", "preview"))
         buttons = ((send, cancel),)
     return View("\n\n".join(lines), buttons)
 
 
-def _preview(catalog: Catalog, lang: str, prompt: Prompt, topic: Topic | None) -> str:
+def _preview(
+    catalog: Catalog, lang: str, prompt: Prompt, topic: Topic | None, *, zalo: bool = False
+) -> str:
     draft = prompt.draft
     none = catalog.text("cases.none", lang)
+    phone = catalog.text("cases.zalo_phone", lang) if zalo else draft.phone or none
     return catalog.text(
         "cases.preview",
         lang,
@@ -125,7 +144,7 @@ def _preview(catalog: Catalog, lang: str, prompt: Prompt, topic: Topic | None) -
         description=_short(draft.description, _DESCRIPTION_SHOWN),
         photos=formats.number(len(draft.photos), lang) if draft.photos else none,
         location=catalog.text("cases.shared", lang) if draft.location else none,
-        phone=draft.phone or none,
+        phone=phone,
     )
 
 
@@ -224,6 +243,7 @@ def staff_new_case_view(
         photos=formats.number(len(case.photos), lang) if case.photos else none,
         location=catalog.text("cases.shared", lang) if case.location else none,
         phone=case.phone or none,
+        channel=case.channel.capitalize(),
     )
     return View(text)
 

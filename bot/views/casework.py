@@ -15,7 +15,7 @@ from bot import formats
 from bot.callbacks import CaseAction, CaseActionName, CaseList
 from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
-from bot.services.cases import Change
+from bot.services.cases import Change, Told
 from bot.services.casework import FILTERS, PAGE_SIZE, CasePage, Listing, Typed, TypingWhat
 from bot.views import Button, File, View, rows_of
 from bot.views.cases import topic_label
@@ -315,10 +315,11 @@ def typed_view(catalog: Catalog, lang: str, typed: Typed, example: str) -> View 
 
 
 def step_said(
-    catalog: Catalog, lang: str, change: Change, *, reached: bool, told: bool, name: str
+    catalog: Catalog, lang: str, change: Change, *, reached: Told, told: bool, name: str
 ) -> str:
     """What a step under a case's view did, said above its page: the resident `reached` (an
-    answer), the assignee `told` and their `name` (an assignment)."""
+    answer: sent, held until they write on Zalo, or nobody), the assignee `told` and their
+    `name` (an assignment)."""
     case = change.case
     if change.kind == "assigned":
         key = "casework.assigned" if told else "casework.assigned_not_told"
@@ -328,7 +329,11 @@ def step_said(
         day = formats.day(case.deadline, lang=lang)
         return catalog.text("casework.deadline_set", lang, number=case.number, day=day)
     if change.kind == "answered":
-        key = "casework.answered" if reached else "casework.answered_no_one"
+        key = {
+            Told.SENT: "casework.answered",
+            Told.HELD: "casework.answered_held",
+            Told.NO_ONE: "casework.answered_no_one",
+        }[reached]
         return catalog.text(key, lang, number=case.number)
     key = "casework.spammed" if change.kind == "spam" else "casework.closed"
     return catalog.text(key, lang, number=case.number)

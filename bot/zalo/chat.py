@@ -73,6 +73,7 @@ from bot.views.subscriptions import (
 from bot.zalo.held import held_view, take_held
 from bot.zalo.messages import ZaloEvent, ZaloMessage
 from bot.zalo.render import PAYLOAD_MARK, for_zalo
+from bot.zalo.reports import REPORT_COMMANDS, REPORT_WORDS, ZaloReports
 from storage.articles import Category
 from storage.polls import VoteOutcome
 from storage.stats import Interaction
@@ -144,6 +145,7 @@ WORDS: dict[str, RunCommandName | str] = {
     "tim tin": "search",
     "tra cuu": "search",
     "search": "search",
+    **REPORT_WORDS,  # góp ý – phản ánh: bot.zalo.reports
 }
 _SEARCH_WORDS = sorted((w for w, c in WORDS.items() if c == "search"), key=len, reverse=True)
 
@@ -210,6 +212,7 @@ class Conversation:
     def __init__(self, services: Services, *, clock: Callable[[], datetime] | None = None) -> None:
         self._services = services
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._reports = ZaloReports(services)  # góp ý – phản ánh
 
     # -- the entry point ------------------------------------------------------------------
 
@@ -251,11 +254,15 @@ class Conversation:
             views = await self._text(turn, event.text)
         else:
             await self._record(turn, "message")
-            views = [View(services.catalog.text("zalo.unsupported", turn.lang))]
+            # A photo or a location for a report being written; anything else is not read.
+            reported = await self._reports.media(person, turn.lang, event)
+            views = reported or [View(services.catalog.text("zalo.unsupported", turn.lang))]
         if not turn.forgotten:
             held = await take_held(services.db, person)
             if held:
                 views.insert(0, held_view(held, services.catalog, turn.lang, services.settings.tz))
+            # What they were not told of their reports while the OA could not write: first.
+            views[:0] = await self._reports.held(person, turn.lang)
         return await self._render(turn, views)
 
     async def _render(self, turn: _Turn, views: Sequence[View]) -> list[ZaloMessage]:
@@ -296,6 +303,11 @@ class Conversation:
     async def _text(self, turn: _Turn, text: str) -> list[View]:
         catalog = self._services.catalog
         typed = text.strip()
+        # A report being written takes its description, "hủy", or a word about a rating.
+        reported = await self._reports.text(turn.person, turn.lang, typed, command_of(typed))
+        if reported is not None:
+            await self._record(turn, "message")
+            return reported
         if typed.startswith(PAYLOAD_MARK):  # a query button: its typed action
             try:
                 action = decode(typed[len(PAYLOAD_MARK) :])
@@ -365,6 +377,9 @@ class Conversation:
             return [View(catalog.text("language.changed", action.language))]
         if isinstance(action, RunCommand):
             return await self._command(turn, action.command)
+        reported = await self._reports.act(turn.person, lang, action)  # a report's or rating's
+        if reported is not None:
+            return reported
         return [View(catalog.text("errors.stale_button", lang))]  # a staff dialog's button
 
     async def _command(self, turn: _Turn, command: str) -> list[View]:
@@ -395,6 +410,8 @@ class Conversation:
             return [await self._unsubscribe(turn)]
         if command == "forget":
             return [forget_view(catalog, lang)]
+        if command in REPORT_COMMANDS:  # góp ý – phản ánh
+            return await self._reports.command(turn.person, lang, command)
         if command == "language":
             buttons = [
                 Button(catalog.text("language_name", code), SetLanguage(code))  # type: ignore[arg-type]

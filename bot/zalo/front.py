@@ -114,6 +114,11 @@ class ZaloFront:
                 return None
         return None  # not reached: the last pass returns or raises
 
+    def turn(self, user_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """The resident's turn, for a message sent unasked (a case's notice,
+        `bot.zalo.notices`): it waits for the event being answered, and the next waits for it."""
+        return self._turn(user_id)
+
     @contextlib.asynccontextmanager
     async def _turn(self, user_id: str) -> AsyncIterator[None]:
         """One event at a time per resident, in the order they came (asyncio's locks are
