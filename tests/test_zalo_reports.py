@@ -25,6 +25,8 @@ from bot.context import BotApplication, Services
 from bot.services.cases import Case, Told
 from bot.standins.telegram import PNG_HEADER, FakeTelegram
 from bot.standins.zalo import FakeZalo
+from bot.zalo.messages import ZaloEvent
+from bot.zalo.reports import location_of
 from tests.conftest import make_settings, settled
 from tests.test_casework import open_case, press, text_of
 
@@ -343,3 +345,32 @@ async def test_forget_on_zalo_leaves_the_case_without_its_reporter(
     # The same Zalo user, a new person now: no reports.
     listing = await answer_to(zalo, zalo.say(LAN, "/phananh"))
     assert "Bạn chưa gửi phản ánh nào" in listing
+
+
+async def test_the_limits_are_said_plainly_on_zalo(
+    telegram: FakeTelegram, zalo: FakeZalo, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        tmp_path, telegram, ZALO_WEBHOOK_LISTEN="127.0.0.1:0", CASES_MAX_OPEN=1, **zalo.settings()
+    )
+    async with started(settings, zalo) as application:
+        await report(zalo)
+        refused = await answer_to(zalo, zalo.say(LAN, "gop y"))
+        assert "Bạn đang có 1 phản ánh chờ xã xử lý" in refused
+        assert "Gõ số" not in refused  # nothing to choose: no dialog was begun
+        person = await services_of(application).zalo_people.person(LAN)
+        assert not services_of(application).zalo_reporting.is_reporting(person, person)
+
+
+def test_a_location_in_either_of_the_shapes_seen() -> None:
+    def event(payload: dict[str, object]) -> ZaloEvent:
+        attachment = {"type": "location", "payload": payload}
+        return ZaloEvent("user_send_location", LAN, 0, attachments=(attachment,))
+
+    latlong = {"coordinates": {"lat": 15.57, "long": "108.47"}}
+    assert location_of(event({"coordinates": {"latitude": "15.57", "longitude": 108.47}})) == (
+        15.57, 108.47,
+    )  # fmt: skip
+    assert location_of(event(latlong)) == (15.57, 108.47)
+    assert location_of(event({"coordinates": {"latitude": "north"}})) is None
+    assert location_of(event({})) is None
