@@ -154,6 +154,14 @@ async def test_a_report_with_photos_and_location_from_words_to_its_number(
     assert (case.channel, case.state, case.photos, case.location, case.phone) == (
         "zalo", "received", (PHOTO_1, PHOTO_2), (15.5736, 108.474), None,
     )  # fmt: skip
+    # Its page in /cases names the channel; "Ảnh" shows the photos one by one, by address.
+    owner = telegram.user(OWNER, "Chủ tịch")
+    page = await open_case(telegram, app, owner, case)
+    assert "Zalo" in text_of(telegram, OWNER, page)
+    mark = telegram.mark()
+    await press(telegram, app, owner, page, CaseAction(case.case_id, "pics").pack())
+    shown = telegram.calls_to("sendPhoto", after=mark, chat_id=OWNER)
+    assert [(c.ok, c.params["photo"]) for c in shown] == [(True, PHOTO_1), (True, PHOTO_2)]
     # Every message to the resident was a reply inside the window, none too long.
     assert all(len(m.text) <= 2000 for m in zalo.messages_to(LAN))
     assert not [c for c in zalo.calls if c.error]
