@@ -382,3 +382,32 @@ def test_a_location_in_either_of_the_shapes_seen() -> None:
     assert location_of(event(latlong)) == (15.57, 108.47)
     assert location_of(event({"coordinates": {"latitude": "north"}})) is None
     assert location_of(event({})) is None
+
+
+async def test_a_notice_never_takes_over_the_numbers_of_a_report_being_written(
+    telegram: FakeTelegram, zalo: FakeZalo, app: BotApplication
+) -> None:
+    services = services_of(app)
+    zalo.enforce_window(hours=48, messages=8)
+    number = await report(zalo)
+    topics = await answer_to(zalo, zalo.say(LAN, "góp ý"))  # a second report, at its topics
+    case = await services.cases.find(number)
+    assert case is not None
+    change = await services.cases.answer(case.case_id, OWNER, "Đã vá xong.")
+    assert change is not None
+    before = len(zalo.messages_to(LAN))
+    assert await tell_reporter(app.bot, services, change) is Told.SENT
+    [notice] = zalo.messages_to(LAN)[before:]
+    assert "Đã vá xong." in notice.text
+    assert "gõ «hài lòng» hoặc «chưa hài lòng»" in notice.text
+    assert "Gõ số" not in notice.text
+    assert [b["title"] for b in notice.buttons] == ["👍 Hài lòng", "👎 Chưa hài lòng"]
+    # The numbers still mean the topics the resident was choosing from.
+    described = await answer_to(zalo, zalo.say(LAN, choice(topics, "Điện – nước")))
+    assert "Chủ đề: Điện – nước" in described
+    answered = await services.cases.get(case.case_id)
+    assert answered is not None
+    assert answered.state == "answered"
+    # A query button's payload rates it all the same.
+    tapped = await answer_to(zalo, zalo.say(LAN, str(notice.buttons[0]["payload"])))
+    assert f"Cảm ơn bạn đã đánh giá phản ánh {number}" in tapped
