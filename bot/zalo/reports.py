@@ -44,6 +44,7 @@ from bot.views.cases import (
     word_view,
 )
 from bot.zalo.messages import ZaloEvent
+from bot.zalo.render import PAYLOAD_MARK
 from storage.zalo import CHANNEL as ZALO
 
 if TYPE_CHECKING:  # Services is built with Telegram's objects; only its type is named here
@@ -153,7 +154,7 @@ class ZaloReports:
         conversation's (their actions come back through `act`)."""
         reporting = self._services.zalo_reporting
         catalog = self._services.catalog
-        if typed.isdigit() or typed.startswith("#"):
+        if typed.isdigit() or typed.startswith(PAYLOAD_MARK):
             return None
         draft = reporting.draft(person, person)
         if draft is None:
