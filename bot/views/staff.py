@@ -64,6 +64,8 @@ def audit_line(
         for name, value in entry.detail.items()
         if name.isidentifier()
     }
+    if entry.action == "broadcast":
+        values.setdefault("channels", "")  # an entry from before the audit named the channels
     if entry.action == "broadcast" and "outcome_code" in entry.detail:
         # Stored as data: put in words in the reader's language.
         found = audit_values(catalog, lang, entry.detail, tz)
