@@ -19,6 +19,7 @@ from bot.standins.website import FakePortal
 from bot.standins.zalo import OAUTH_PATH, FakeZalo, SentMessage
 from bot.zalo.messages import MAX_TEXT, ZaloMessage
 from bot.zalo.messages import outgoing as zalo_outgoing
+from storage.subscriptions import Subscription
 from tests.conftest import make_settings
 from tests.test_news_job import wait_for_runs
 from tests.test_poll import data_of
@@ -268,3 +269,30 @@ async def test_a_token_refreshed_while_replies_and_engine_sends_are_in_flight(
     expired = [c for c in zalo.calls_to("/v3.0/oa/message/cs") if c.error == -220]
     assert expired  # the expiry was met midway indeed
     assert len(zalo.calls_to(OAUTH_PATH)) == refreshes + 1
+
+
+async def test_staffstats_shows_both_channels_separately_and_together(
+    telegram: FakeTelegram, zalo: FakeZalo, both: BotApplication
+) -> None:
+    """Two Zalo residents (one subscribed by numbers) and one Telegram resident (subscribed):
+    /staffstats on Telegram (the owner asking is a Telegram user too) counts four people and
+    two subscriptions, and each channel's."""
+    services = both.bot_data.services
+    lan, kim = Resident(zalo, both, LAN), Resident(zalo, both, KIM)
+    what = await lan.say_one("đăng ký")
+    how = await lan.say_one(choice(what, "Tất cả tin của xã"))
+    assert (await lan.say_one(choice(how, "Báo ngay"))).startswith("✅ Đã đăng ký nhận tin!")
+    await kim.say("tin mới")
+    hoa = telegram.user(7102, "Hoa")
+    await telegram.reply_to(hoa, "/latest")
+    await services.subscriptions.save(Subscription(hoa.id, "daily"))
+    await services.stats.flush()
+    owner = telegram.user(1001, "Chủ")  # ADMIN_IDS
+    figures = (await telegram.reply_to(owner, "/staffstats")).params["text"]
+    assert "<b>Đăng ký nhận tin</b>: <b>2</b>" in figures  # together
+    assert "Báo ngay: 1 · Hằng ngày: 1" in figures
+    assert "• Telegram: người dùng hôm nay 2 · 7 ngày 2 · 30 ngày 2; 1 đăng ký nhận tin" in figures
+    assert "• Zalo: người dùng hôm nay 2 · 7 ngày 2 · 30 ngày 2; 1 đăng ký nhận tin" in figures
+    active = re.search(r"hôm nay: <b>(\d+)</b>", figures)
+    assert active, figures
+    assert active.group(1) == "4"
