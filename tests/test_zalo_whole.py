@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application, running
+from bot.callbacks import OpenArticle
 from bot.context import BotApplication
 from bot.standins.telegram import FakeTelegram
 from bot.standins.website import FakePortal
 from bot.standins.zalo import OAUTH_PATH, FakeZalo, SentMessage
 from bot.zalo.messages import MAX_TEXT, ZaloMessage
 from bot.zalo.messages import outgoing as zalo_outgoing
+from bot.zalo.render import packed_action
 from storage.subscriptions import Subscription
 from tests.conftest import make_settings
 from tests.test_news_job import wait_for_runs
@@ -296,3 +298,31 @@ async def test_staffstats_shows_both_channels_separately_and_together(
     active = re.search(r"hôm nay: <b>(\d+)</b>", figures)
     assert active, figures
     assert active.group(1) == "4"
+
+
+async def test_every_page_of_every_article_and_search_reaches_zalo_within_its_limit(
+    zalo: FakeZalo, both: BotApplication
+) -> None:
+    """What the conversation sends never exceeds Zalo's 2,000 characters (the stand-in refuses
+    a longer text, and the resident would get nothing): every article's short form and each of
+    its pages, and searches with many results, as a resident taps them."""
+    services = both.bot_data.services
+    lan = Resident(zalo, both, LAN)
+    rows = await services.db.fetchall("SELECT article_id FROM articles ORDER BY article_id")
+    assert len(rows) >= 10
+    longest = 0
+    for row in rows:
+        article_id = int(row["article_id"])
+        short = await lan.say(packed_action(OpenArticle(article_id, 0, 0)))
+        page = await lan.say(packed_action(OpenArticle(article_id, 1, 0)))
+        text = "\n".join(m.text for m in page)
+        total = int(text.split("trang 1/")[1].split("\n")[0]) if "trang 1/" in text else 1
+        for number in range(2, total + 1):
+            page += await lan.say(packed_action(OpenArticle(article_id, number, 0)))
+        longest = max(longest, *(len(m.text) for m in short + page))
+    for words in ("tìm xã", "tim thong bao", "tìm " + "năm " * 60):
+        results = await lan.say(words)
+        longest = max(longest, *(len(m.text) for m in results))
+    assert MAX_TEXT // 2 < longest <= MAX_TEXT  # long pages were cut, near the limit
+    refused = [c for c in zalo.calls_to("/v3.0/oa/message/cs") if c.error]
+    assert refused == []
