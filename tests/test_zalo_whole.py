@@ -8,6 +8,7 @@ import asyncio
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ from bot.zalo.messages import outgoing as zalo_outgoing
 from bot.zalo.render import packed_action
 from storage.subscriptions import Subscription
 from tests.conftest import make_settings
+from tests.test_broadcast import OWNER, button, final_report, panel
+from tests.test_delivery import until
 from tests.test_news_job import wait_for_runs
 from tests.test_poll import data_of
 
@@ -326,3 +329,43 @@ async def test_every_page_of_every_article_and_search_reaches_zalo_within_its_li
     assert MAX_TEXT // 2 < longest <= MAX_TEXT  # long pages were cut, near the limit
     refused = [c for c in zalo.calls_to("/v3.0/oa/message/cs") if c.error]
     assert refused == []
+
+
+async def subscribe_to_everything(resident: Resident) -> None:
+    """/subscribe by typed numbers: every category, an alert for each new article."""
+    what = await resident.say_one("đăng ký")
+    how = await resident.say_one(choice(what, "Tất cả tin của xã"))
+    assert (await resident.say_one(choice(how, "Báo ngay"))).startswith("✅ Đã đăng ký")
+
+
+async def test_an_announcement_is_held_only_for_whom_the_window_kept_it_from(
+    telegram: FakeTelegram, zalo: FakeZalo, both: BotApplication
+) -> None:
+    """Staff announce on Telegram: Lan (inside her window) gets it as a message, and her next
+    message does not bring it again as news she missed; Kim (outside hers) gets it then."""
+    services = both.bot_data.services
+    lan, kim = Resident(zalo, both, LAN), Resident(zalo, both, KIM)
+    await subscribe_to_everything(lan)
+    await subscribe_to_everything(kim)
+    long_ago = datetime.now(UTC) - timedelta(hours=services.settings.ZALO_WINDOW_HOURS + 1)
+    await services.zalo_people.inbound(await services.zalo_people.person(KIM), long_ago)
+    owner = telegram.user(OWNER, "Chị Hoa")
+    await telegram.reply_to(owner, "/broadcast")
+    mark = telegram.mark()
+    await telegram.send(owner, "Thông báo lịch tiếp dân\nChiều thứ Năm hằng tuần.")
+    await until(lambda: any(c.ok and c.result.get("reply_markup") for c in
+                            telegram.calls_to("sendMessage", mark, chat_id=OWNER)))  # fmt: skip
+    audience = panel(telegram, mark)
+    assert "Trên Zalo: 1 người nhận ngay; 1 người chờ" in audience["text"]
+    await telegram.press(owner, audience, button(audience, "✅ Gửi ngay"))
+    await final_report(telegram, audience)
+    [got] = zalo.messages_to(LAN)[-1:]
+    assert got.text.startswith("Thông báo lịch tiếp dân")
+    # Lan's next message: the answer alone, not the announcement again as missed news.
+    [answer] = await lan.say("thống kê")
+    assert answer.text.startswith("📈 Thống kê sử dụng bot")
+    # Kim's: what she missed first.
+    held, answer = await kim.say("thống kê")
+    assert held.text.startswith("🔔 Bạn có 1 tin mới:")
+    assert "Thông báo lịch tiếp dân" in held.text
+    assert answer.text.startswith("📈 Thống kê sử dụng bot")
