@@ -112,9 +112,19 @@ async def test_zalo_alone_alert_inside_the_window_sent_outside_it_held_for_the_n
         [stats] = await ask(zalo, KIM, "thống kê")
         assert stats.text.startswith("📈 Thống kê sử dụng bot")
         assert query(database, rows) == [("zalo", "sent", 1)]
+        # Zalo refuses a reply (Kim no longer follows), and Lan unfollows: logged, by no id.
+        zalo.fail(-213, user_id=KIM)
+        calls = zalo.mark()
+        assert await zalo.say(KIM, "menu") == 200
+        await zalo.wait_for("/v3.0/oa/message/cs", calls, where=lambda c: c.error == -213)
+        assert await zalo.unfollow(LAN) == 200
+        person = "SELECT following FROM zalo_people WHERE user_id = ?"
+        await until(lambda: query(database, person, (LAN,)) == [(0,)], timeout=30)
         status, stderr = await bot.stop()
     assert status == 0
     assert "Traceback" not in stderr
     assert "ready on Zalo alone" in stderr
-    leaks = [r for r in info_and_above(stderr) if LAN in r or KIM in r]
+    said = info_and_above(stderr)
+    assert any("was not sent (unreachable)" in record for record in said)
+    leaks = [record for record in said if LAN in record or KIM in record]
     assert leaks == []
