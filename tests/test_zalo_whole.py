@@ -26,7 +26,7 @@ from storage.subscriptions import Subscription
 from tests.conftest import make_settings
 from tests.test_broadcast import OWNER, button, final_report, panel
 from tests.test_delivery import until
-from tests.test_news_job import wait_for_runs
+from tests.test_news_job import run_poll, wait_for_runs
 from tests.test_poll import data_of
 
 pytestmark = pytest.mark.timeout(120)
@@ -369,3 +369,35 @@ async def test_an_announcement_is_held_only_for_whom_the_window_kept_it_from(
     assert held.text.startswith("🔔 Bạn có 1 tin mới:")
     assert "Thông báo lịch tiếp dân" in held.text
     assert answer.text.startswith("📈 Thống kê sử dụng bot")
+
+
+async def test_a_daily_digest_goes_by_the_engine_inside_the_window_and_waits_outside(
+    zalo: FakeZalo, portal: FakePortal, both: BotApplication
+) -> None:
+    """Lan and Kim take a daily digest at 18:00 by numbers; the commune publishes; at 18:30 Lan
+    (inside her window) gets the digest from the delivery engine, Kim's waits for her message."""
+    services = both.bot_data.services
+    lan, kim = Resident(zalo, both, LAN), Resident(zalo, both, KIM)
+    for resident in (lan, kim):
+        what = await resident.say_one("đăng ký")
+        how = await resident.say_one(choice(what, "Tất cả tin của xã"))
+        daily = await resident.say_one(choice(how, "Mỗi ngày"))
+        assert (await resident.say_one(choice(daily, "18:00"))).startswith("✅ Đã đăng ký")
+    long_ago = datetime.now(UTC) - timedelta(hours=services.settings.ZALO_WINDOW_HOURS + 1)
+    await services.zalo_people.inbound(await services.zalo_people.person(KIM), long_ago)
+    portal.use_spares("new-article-273402")
+    await run_poll(both)  # the news poll finds it
+    title = (await services.db.fetchall(
+        "SELECT title FROM articles ORDER BY article_id DESC LIMIT 1"))[0]["title"]  # fmt: skip
+    lan_before = len(zalo.messages_to(LAN))
+    tz = services.settings.tz
+    due = (datetime.now(tz) + timedelta(days=1)).replace(hour=18, minute=30, second=0)
+    run = await services.push.digests(due)
+    assert (run.due, run.recipients) == (1, 1)  # Lan's; Kim's slot is served, nothing written
+    [digest] = (await zalo.wait_sent(LAN, lan_before + 1))[lan_before:]
+    assert title in digest.text
+    assert len(digest.text) <= MAX_TEXT
+    held, answer = await kim.say("tin mới")
+    assert held.text.startswith("🔔 Bạn có 1 tin mới:")
+    assert title in held.text
+    assert answer.text.startswith("📰 Tin mới nhất")
