@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import cast
@@ -27,8 +26,8 @@ from bot.ops.server import OpsServer
 from bot.ratelimit import RetryAfterLimiter
 from bot.request import OFFLINE_TOKEN, JsonRequest, OfflineRequest, proxy_from_environment
 from bot.webhook import WebhookServer
+from bot.zalo.chat import Conversation
 from bot.zalo.front import EventHandler, ZaloFront
-from bot.zalo.messages import ZaloEvent, ZaloMessage
 from bot.zalo.webhook import ZaloWebhook
 from handlers import delivery, tracking
 from storage.zalo import CHANNEL as ZALO
@@ -46,21 +45,7 @@ ZaloHandlerFactory = Callable[[Services], EventHandler]
 
 def conversation(services: Services) -> EventHandler:
     """The Zalo conversation: `bot.zalo.chat.Conversation`, over the same services."""
-    try:
-        chat = importlib.import_module("bot.zalo.chat")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.zalo.chat":
-            raise
-        # A build without the conversation (the Zalo issue's parts are merged one by one):
-        # the webhook, tokens and window still work; each resident is asked to try later.
-        log.error("this build has no Zalo conversation (bot/zalo/chat.py): Zalo residents "
-                  "are only asked to try again later")  # fmt: skip
-
-        async def missing(person: int, event: ZaloEvent) -> list[ZaloMessage]:
-            raise RuntimeError("no Zalo conversation in this build")
-
-        return missing
-    return cast(EventHandler, chat.Conversation(services).handle)
+    return Conversation(services).handle
 
 
 def build_application(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from bot.zalo.webhook import ZaloWebhook
 
 __all__ = ["BotApplication", "BotContext", "BotData", "Services"]
+
+log = logging.getLogger(__name__)
 
 SEEN_EVERY = 60.0  # seconds between two records of the same user's activity
 # A dialog (/newpoll) left alone this long is forgotten, so its text goes back to the search.
@@ -186,7 +189,12 @@ class Services:
             self.news.add_listener(self.metrics.poll_finished)
 
     async def _zalo_refused(self, words: str) -> None:
-        """Zalo refused the refresh token: the owners are told, where the wiring can reach them."""
+        """Zalo refused the refresh token: kept in the audit log (on channel zalo, for /audit),
+        and the owners are told, where the wiring can reach them."""
+        try:
+            await self.audit.record(None, "zalo_token_refused", {"channel": ZALO, "reason": words})
+        except Exception:  # the owners are still told
+            log.exception("could not write Zalo's refusal in the audit log")
         if self.on_zalo_refused is not None:
             await self.on_zalo_refused(words)
 

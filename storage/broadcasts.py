@@ -175,6 +175,21 @@ class BroadcastStore:
         )
         return [_broadcast(row) for row in rows]
 
+    async def received(self, channel: str, chat_id: int, article_ids: list[int]) -> set[int]:
+        """Of `article_ids`, the announcements kept as news that `chat_id` on `channel` was
+        sent as a message (its outbox row is sent): they are not news to them."""
+        if not article_ids:
+            return set()
+        marks = ",".join("?" * len(article_ids))
+        rows = await self._db.fetchall(
+            "SELECT b.article_id FROM broadcasts AS b"
+            " JOIN outbox AS o ON o.delivery_id = b.delivery_id"
+            " WHERE o.channel = ? AND o.chat_id = ? AND o.state = 'sent'"
+            f" AND b.article_id IN ({marks})",
+            (channel, chat_id, *article_ids),
+        )
+        return {int(row["article_id"]) for row in rows}
+
     async def recent(self, limit: int = 10) -> list[Broadcast]:
         """The latest broadcasts sent, sending or waiting for their time, newest first."""
         rows = await self._db.fetchall(

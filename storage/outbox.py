@@ -474,6 +474,15 @@ class OutboxStore:
             skipped=skipped,
         )
 
+    async def rows_by_channel(self, delivery_id: int) -> dict[str, int]:
+        """A job's recipients, by channel."""
+        rows = await self._db.fetchall(
+            "SELECT channel, COUNT(*) AS n FROM outbox WHERE delivery_id = ? GROUP BY channel"
+            " ORDER BY channel",
+            (delivery_id,),
+        )
+        return {str(row["channel"]): int(row["n"]) for row in rows}
+
     async def pending_by_channel(self, delivery_id: int) -> dict[str, int]:
         """A job's messages still to send (pending or in flight), by channel."""
         rows = await self._db.fetchall(

@@ -3,6 +3,7 @@ report's reasons, and the OA article broadcast counted against the month."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,21 @@ async def test_announcement_reaches_both_channels_and_says_who_waits(
     assert waiting is not None
     assert waiting.sent_in_window == 0
     assert zalo.calls_to(ARTICLE_CREATE_PATH) == []  # not asked for: no OA article
+    # The audit log names the channels: who was sent it on Telegram, who on Zalo.
+    await until_audited(services)
+    audit = (await telegram.reply_to(owner, "/audit")).params["text"]
+    assert "6 nơi nhận (Telegram 3, Zalo 3), kết quả: đang gửi" in audit
+    assert "6 nơi nhận (Telegram 3, Zalo 3), kết quả: đã gửi xong" in audit
+
+
+async def until_audited(services: Services) -> None:
+    """Wait until the announcement's outcome is in the audit log."""
+    for _ in range(600):
+        entries = await services.audit.recent(5, "broadcast")
+        if any(e.detail.get("outcome_code") == "done" for e in entries):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the announcement's outcome never reached the audit log")
 
 
 async def test_oa_article_broadcast_is_counted_against_the_month(

@@ -552,6 +552,14 @@ def test_an_announcements_audit_entry_is_data_put_in_words_in_each_language() ->
     assert "tới Tin tức: 2 nơi nhận, kết quả: hẹn gửi lúc 06:30 28/11/2026" in audit_line(
         catalog, "vi", scheduled, {}, tz
     )
+    # The recipients on each messenger, once the audit log named them.
+    both = AuditEntry(
+        4, done.at, "1001", "broadcast",
+        {**done.detail, "recipients": 5, "by_channel": {"telegram": 3, "zalo": 2}},
+    )  # fmt: skip
+    vi, en = (audit_line(catalog, lang, both, {}, tz) for lang in ("vi", "en"))
+    assert ": 5 nơi nhận (Telegram 3, Zalo 2), kết quả: đã gửi xong" in vi
+    assert ": 5 recipients (Telegram 3, Zalo 2), outcome: sent" in en
     # An entry written before announcements were stored as data is shown as it was written.
     older = AuditEntry(
         3, done.at, "1001", "broadcast",

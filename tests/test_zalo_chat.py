@@ -20,6 +20,7 @@ from bot.news.reader import NewsReader, Source
 from bot.push import Pusher
 from bot.standins.website import FakePortal
 from bot.zalo.chat import CHOICES, Conversation, command_of
+from bot.zalo.front import arrived
 from bot.zalo.messages import MAX_TEXT, ZaloEvent, ZaloMessage, from_body
 from storage.stats import Interaction
 from storage.subscriptions import Subscription
@@ -61,8 +62,9 @@ class Resident:
     """Someone writing to the commune's OA; their events go to the conversation as the webhook
     hands them over."""
 
-    def __init__(self, conversation: Conversation, person: int, user_id: str) -> None:
-        self.conversation = conversation
+    def __init__(self, services: Services, person: int, user_id: str) -> None:
+        self.services = services
+        self.conversation = Conversation(services)
         self.person = person
         self.user_id = user_id
         self.clock = 1_764_489_600_000
@@ -70,6 +72,12 @@ class Resident:
     async def event(self, name: str, text: str = "") -> list[ZaloMessage]:
         self.clock += 1000
         event = ZaloEvent(name, self.user_id, self.clock, msg_id=f"m{self.clock}", text=text)
+        services = self.services
+        # As ZaloFront does before the conversation: the window and following, recorded.
+        await arrived(
+            services.zalo_people, self.person, event,
+            follow_opens_window=services.settings.ZALO_FOLLOW_OPENS_WINDOW,
+        )  # fmt: skip
         messages = await self.conversation.handle(self.person, event)
         for message in messages:
             assert len(message.text) <= MAX_TEXT
@@ -85,7 +93,7 @@ class Resident:
 
 async def resident(services: Services, user_id: str = "3001") -> Resident:
     person = await services.zalo_people.person(user_id)
-    return Resident(Conversation(services), person, user_id)
+    return Resident(services, person, user_id)
 
 
 def choice(text: str, label: str) -> str:
@@ -96,6 +104,35 @@ def choice(text: str, label: str) -> str:
 
 
 # -- following, and what a resident may type ----------------------------------------------
+
+
+async def test_the_conversation_only_answers_the_front_end_keeps_the_window(
+    services: Services,
+) -> None:
+    """ZaloFront records what an event means for the window and following (`arrived`); the
+    conversation writes neither, so there is one place that does."""
+    person = await services.zalo_people.person("3009")
+    closed = datetime.now(UTC) - timedelta(hours=services.settings.ZALO_WINDOW_HOURS + 1)
+    await services.zalo_people.inbound(person, closed)
+    conversation = Conversation(services)
+    said = ZaloEvent("user_send_text", "3009", 1_764_489_600_000, msg_id="m1", text="tin mới")
+    (answer,) = await conversation.handle(person, said)
+    assert answer.text.startswith("📰 Tin mới nhất")
+    before = await services.zalo_people.get(person)
+    assert before is not None
+    assert before.last_inbound_at == closed  # untouched by the conversation
+    await conversation.handle(person, ZaloEvent("unfollow", "3009", 1_764_489_601_000))
+    still = await services.zalo_people.get(person)
+    assert still is not None
+    assert still.following
+    window = timedelta(hours=services.settings.ZALO_WINDOW_HOURS)
+    await arrived(services.zalo_people, person, said, follow_opens_window=True)
+    assert await services.zalo_people.in_window(person, window, 8)
+    await arrived(services.zalo_people, person, ZaloEvent("unfollow", "3009", 0),
+                  follow_opens_window=True)  # fmt: skip
+    gone = await services.zalo_people.get(person)
+    assert gone is not None
+    assert not gone.following
 
 
 async def test_a_follow_is_greeted_with_the_menu(services: Services) -> None:

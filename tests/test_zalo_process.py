@@ -158,7 +158,6 @@ async def test_a_refused_refresh_token_is_one_clear_line_and_the_bot_runs_on(
 async def test_zalo_answers_a_signed_follow_through_the_conversation(
     zalo: FakeZalo, tmp_path: Path
 ) -> None:
-    pytest.importorskip("bot.zalo.chat", reason="the Zalo conversation is another part's")
     async with bot_run(tmp_path, **zalo_env(zalo, tmp_path / "bot.sqlite3")) as bot:
         zalo.webhook_url = bot.webhook
         assert await zalo.follow(LAN) == 200

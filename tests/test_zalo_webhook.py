@@ -332,6 +332,9 @@ async def test_a_refused_refresh_token_at_start_tells_the_owners_on_telegram(
         async with start(settings, handler, zalo):
             told = await telegram.wait_for("sendMessage", chat_id=1001)
             assert "developers.zalo.me" in told.params["text"]
+            # /audit keeps it, naming Zalo and the bot (no person did it).
+            audit = await telegram.reply_to(telegram.user(1001, "Chủ"), "/audit")
+            assert "— bot: Zalo từ chối mã làm mới (refresh token) của OA" in audit.params["text"]
     lines = [
         r.getMessage() for r in caplog.records if "refused the refresh token" in r.getMessage()
     ]

@@ -151,6 +151,11 @@ class Audience:
         """The job's rows: those who get it now and the Zalo residents it waits for."""
         return len(self.telegram) + len(self.zalo)
 
+    @property
+    def by_channel(self) -> dict[str, int]:
+        """The recipients on each messenger (the audit log names them)."""
+        return {TELEGRAM: len(self.telegram), ZALO: len(self.zalo)}
+
     def rows(self) -> list[tuple[str, int, int]]:
         """The outbox's recipients: Telegram's with the first message, Zalo's with the second."""
         return [(TELEGRAM, chat_id, 0) for chat_id in self.telegram] + [
@@ -263,7 +268,7 @@ class Announcements:
         )
         if delivery_id is None:
             return None  # a double tap: the first one queued it
-        await self.record(draft, delivery_id, audience.total, None)
+        await self.record(draft, delivery_id, audience.total, None, by_channel=audience.by_channel)
         log.info(
             "broadcast %s queued by staff %s for %d recipients (on Zalo %d now, %d waiting)",
             draft.broadcast_id, self._who(staff_id), audience.total, len(audience.zalo_now),
@@ -278,7 +283,8 @@ class Announcements:
         decided when it goes out, so a resident who stops their subscription overnight does
         not get a 06:30 announcement. None if the draft was no longer waiting for a time."""
         store = self.broadcasts
-        expected = (await self.audience(draft)).total
+        audience = await self.audience(draft)
+        expected = audience.total
         if not await store.update(
             draft.broadcast_id,
             expect=("writing", "choosing", "timing"),  # a draft (storage.broadcasts.DRAFT_STATES)
@@ -287,7 +293,7 @@ class Announcements:
             recipients=expected,
         ):
             return None
-        await self.record(draft, None, expected, moment.timestamp())
+        await self.record(draft, None, expected, moment.timestamp(), by_channel=audience.by_channel)
         log.info(
             "broadcast %s scheduled by staff %s", draft.broadcast_id, self._who(draft.created_by)
         )
@@ -333,7 +339,14 @@ class Announcements:
             return False
         counts = {"sent": sent, "blocked": blocked, "failed": failed, "not_sent": not_sent}
         outcome = "done" if done else "stopped"
-        await self.record(broadcast, broadcast.delivery_id, total, None, outcome, counts)
+        by_channel = (
+            await self._outbox.rows_by_channel(broadcast.delivery_id)
+            if broadcast.delivery_id is not None
+            else None
+        )
+        await self.record(
+            broadcast, broadcast.delivery_id, total, None, outcome, counts, by_channel=by_channel
+        )
         return True
 
     async def record(
@@ -344,11 +357,14 @@ class Announcements:
         start_at: float | None,
         outcome: str | None = None,
         counts: dict[str, int] | None = None,
+        *,
+        by_channel: dict[str, int] | None = None,
     ) -> None:
         """Who sent what to whom, and (once known) with what outcome, for the owners' /audit.
 
-        Stored as data (the categories' names, whether the channel too, an outcome code and its
-        figures); /audit puts it in words in the reader's language (`bot.views.announcements`).
+        Stored as data (the categories' names, whether the channel too, the recipients on each
+        messenger, an outcome code and its figures); /audit puts it in words in the reader's
+        language (`bot.views.announcements`).
         """
         categories = await self._reading.categories()
         names = [c.name for c in categories if c.category_id in broadcast.categories]
@@ -364,6 +380,8 @@ class Announcements:
         }
         if start_at:
             detail["start_at"] = start_at
+        if by_channel is not None:
+            detail["by_channel"] = by_channel
         if counts:
             detail.update(counts)
         await self._audit.record(str(broadcast.created_by), "broadcast", detail)

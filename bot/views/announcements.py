@@ -12,6 +12,7 @@ from bot.callbacks import BroadcastAction, BroadcastActionName
 from bot.formats import decimal, number
 from bot.i18n import Catalog, SafeHtml
 from bot.services.announcements import when
+from bot.services.stats import CHANNELS
 from bot.views import Button, View, rows_of
 from storage.articles import Category
 from storage.broadcasts import Broadcast
@@ -325,7 +326,24 @@ def audit_values(
     figures = {key: detail.get(key, 0) for key in ("sent", "blocked", "failed", "not_sent")}
     start_at = detail.get("start_at")
     when_text = when(float(start_at), tz) if isinstance(start_at, int | float) else ""
+    channels = audit_channels(catalog, lang, detail.get("by_channel"))
     if code not in ("sending", "scheduled", "done", "stopped", "cancelled"):
-        return {"audience": audience, "outcome": code}
+        return {"audience": audience, "outcome": code, "channels": channels}
     outcome = catalog.text(f"staff.audit_outcome_{code}", lang, when=when_text, **figures)
-    return {"audience": audience, "outcome": outcome}
+    return {"audience": audience, "outcome": outcome, "channels": channels}
+
+
+def audit_channels(catalog: Catalog, lang: str, by_channel: object) -> str:
+    """Which messengers an announcement's recipients are on (" (Telegram 3, Zalo 2)"); empty
+    for an entry written before the audit log named them."""
+    if not isinstance(by_channel, dict):
+        return ""
+    counts = [
+        catalog.text("staff.audit_channel_count", lang,
+                     channel=catalog.text(f"stats.channel_{channel}", lang), count=count)
+        for channel, count in by_channel.items()
+        if channel in CHANNELS and isinstance(count, int) and count
+    ]  # fmt: skip
+    if not counts:
+        return ""
+    return catalog.text("staff.audit_channels", lang, counts=", ".join(counts))

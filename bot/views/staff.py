@@ -38,11 +38,15 @@ CASE_ACTIONS = frozenset(
      "case_topic_handler"}
 )  # fmt: skip
 
+# Entries the bot writes itself, no person acting: a channel's own event (the bot is named).
+BOT_ACTIONS = frozenset({"zalo_token_refused"})
+
 # Actions with a sentence of their own in the catalogue (`staff.audit_<action>`); any other
 # action (recorded by a newer part of the bot) is shown with its details as they are.
 KNOWN_ACTIONS = frozenset(
     {"staff_added", "staff_removed", "poll_created", "poll_closed", "digest_sent", "refused",
-     "broadcast", "poll_sent", "zalo_broadcast", "zalo_broadcast_failed", *CASE_ACTIONS}
+     "broadcast", "poll_sent", "zalo_broadcast", "zalo_broadcast_failed", *BOT_ACTIONS,
+     *CASE_ACTIONS}
 )  # fmt: skip
 _DETAIL_CHARS = 80  # a long value (a poll's question) is cut in /audit
 
@@ -53,7 +57,9 @@ def audit_line(
     """One entry in words: when (local time), who, what."""
     when = formats.stamp(entry.at, tz, lang)
     resident = entry.detail.get("role") == "resident" or entry.actor is None
-    if resident:
+    if entry.action in BOT_ACTIONS:
+        who = catalog.text("staff.audit_bot", lang)
+    elif resident:
         who = catalog.text("staff.audit_resident", lang)
     elif entry.actor in names:
         who = catalog.text("staff.audit_who", lang, name=names[entry.actor], user_id=entry.actor)
@@ -64,6 +70,8 @@ def audit_line(
         for name, value in entry.detail.items()
         if name.isidentifier()
     }
+    if entry.action == "broadcast":
+        values.setdefault("channels", "")  # an entry from before the audit named the channels
     if entry.action == "broadcast" and "outcome_code" in entry.detail:
         # Stored as data: put in words in the reader's language.
         found = audit_values(catalog, lang, entry.detail, tz)

@@ -230,25 +230,18 @@ class Conversation:
 
     async def _handle(self, person: int, event: ZaloEvent) -> list[ZaloMessage]:
         services = self._services
-        people = services.zalo_people
         now = self._clock()
         turn = _Turn(person, await self._language(person), _update_id(event), event.timestamp_ms)
+        # What the event means for Zalo's window and following was recorded by the front end
+        # before it came here (bot.zalo.front.arrived): this only answers.
         if event.name == "follow":
-            # Following opens the window as a message does, so the greeting may be sent, if
-            # ZALO_FOLLOW_OPENS_WINDOW says so (ZALO.md knows no rule for a follow; the sender
-            # checks the window whatever this says).
-            if services.settings.ZALO_FOLLOW_OPENS_WINDOW:
-                await people.inbound(person, now)
             await self._record(turn, "follow")
             return await self._render(turn, [self._greeting(turn.lang)])
         if event.name == "unfollow":
-            await people.following(person, False)
             await self._record(turn, "unfollow")
             return []
         if not event.name.startswith("user_send_"):
             return []  # Zalo's receipts and the echoes of our own messages
-        # The resident wrote: the OA may answer again for a while (ZALO_WINDOW_*).
-        await people.inbound(person, now)
         await services.users.touch(person, now, channel=ZALO)
         if event.name == "user_send_text":
             views = await self._text(turn, event.text)

@@ -3,11 +3,11 @@
 For each event the webhook hands over (`ZaloFront.receive`): once only (`zalo_events`), one
 at a time per resident in the order they came, the resident's local number
 (`ZaloPeople.person`); a follow or unfollow is recorded, a message opens the interaction window
-(a follow too, with ZALO_FOLLOW_OPENS_WINDOW); then the event handler the wiring gives
-(`bot.zalo.chat.Conversation.handle`) turns it into replies, and each reply is sent inside the
-window (`take_window`; given back when Zalo refuses it). A handler that fails is logged under
-the resident's keyed hash, never their Zalo id, and the resident gets one polite message to
-try again later.
+(a follow too, with ZALO_FOLLOW_OPENS_WINDOW), here only (`arrived`); then the event handler
+the wiring gives (`bot.zalo.chat.Conversation.handle`) turns it into replies, and each reply
+is sent inside the window (`take_window`; given back when Zalo refuses it). A handler that
+fails is logged under the resident's keyed hash, never their Zalo id, and the resident gets
+one polite message to try again later.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime
 
 from bot.zalo.errors import Kind, ZaloError
 from bot.zalo.messages import ZaloEvent, ZaloMessage
 from bot.zalo.oa import OfficialAccount
+from storage.zalo import ZaloPeople
 
-__all__ = ["RETRY_DELAYS", "EventHandler", "ZaloFront"]
+__all__ = ["RETRY_DELAYS", "EventHandler", "ZaloFront", "arrived"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,27 @@ EventHandler = Callable[[int, ZaloEvent], Awaitable[Sequence[ZaloMessage]]]
 # A reply Zalo could not take for a passing reason (rate, server, network) is sent again after
 # these pauses, then dropped: the resident is waiting for it, a later resend would confuse.
 RETRY_DELAYS = (1.0, 3.0, 10.0)
+
+
+async def arrived(
+    people: ZaloPeople,
+    person: int,
+    event: ZaloEvent,
+    *,
+    follow_opens_window: bool,
+    now: datetime | None = None,
+) -> None:
+    """What `event` means for Zalo's rules, recorded before anyone answers it: a follow or an
+    unfollow; a message (and, with `follow_opens_window`, a follow) opens the interaction
+    window. The one place that writes them: the conversation only answers."""
+    if event.name == "follow":
+        await people.following(person, True)
+        if follow_opens_window:
+            await people.inbound(person, now)
+    elif event.name == "unfollow":
+        await people.following(person, False)
+    elif event.name.startswith("user_send_"):
+        await people.inbound(person, now)
 
 
 class ZaloFront:
@@ -60,14 +83,7 @@ class ZaloFront:
         async with self._turn(event.user_id):
             people = self.oa.people
             person = await people.person(event.user_id)
-            if event.name == "follow":
-                await people.following(person, True)
-                if self._follow_opens:
-                    await people.inbound(person)
-            elif event.name == "unfollow":
-                await people.following(person, False)
-            elif event.name.startswith("user_send_"):
-                await people.inbound(person)
+            await arrived(people, person, event, follow_opens_window=self._follow_opens)
             try:
                 replies: Sequence[ZaloMessage] = await self._handler(person, event)
             except Exception:

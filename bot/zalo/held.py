@@ -9,7 +9,8 @@ numbered list of what they missed; the bookmark then moves past it.
 What was missed: for alerts, the articles after the bookmark that alerts have had already
 (those not yet announced come as alerts, now that the window is open); for digests, the
 articles after the bookmark stored by the last digest slot (a digest written moves the
-bookmark past everything stored by its slot, so only a skipped one leaves any).
+bookmark past everything stored by its slot, so only a skipped one leaves any). A staff
+announcement, kept as news, is not missed by whoever was sent it as a message.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.callbacks import OpenArticle
 from bot.formats import day
 from bot.i18n import Catalog
 from bot.views import Button, View
+from storage.broadcasts import BroadcastStore
 from storage.db import Database
 from storage.subscriptions import DigestBookmark, DigestReader, NewArticle, SubscriptionStore
 from storage.zalo import CHANNEL as ZALO
@@ -50,6 +52,9 @@ async def take_held(db: Database, person: int) -> list[NewArticle]:
     async with db.transaction() as conn:
         await SubscriptionStore.save_bookmarks(conn, [DigestBookmark(person, top, None, ZALO)])
     wanted = [a for a in candidates if subscriber.wants(a.categories)]
+    # A staff announcement is kept as news too; whoever got it as a message has seen it.
+    seen = await BroadcastStore(db).received(ZALO, person, [a.article_id for a in wanted])
+    wanted = [a for a in wanted if a.article_id not in seen]
     return sorted(wanted, key=lambda a: (a.published_at, a.article_id), reverse=True)
 
 
