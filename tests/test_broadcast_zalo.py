@@ -36,7 +36,7 @@ async def app(
 ) -> AsyncIterator[BotApplication]:
     settings = make_settings(
         tmp_path, telegram, SEND_RATE_PER_SECOND=100, ZALO_SEND_RATE_PER_SECOND=20,
-        ZALO_BROADCASTS_PER_MONTH=1, **zalo.settings(),
+        ZALO_BROADCASTS_PER_MONTH=1, ZALO_WEBHOOK_LISTEN="127.0.0.1:0", **zalo.settings(),
     )  # fmt: skip
     application = build_application(settings)
     async with running(application):

@@ -154,7 +154,11 @@ async def test_both_channels_survive_sigkill(
     def on_telegram() -> int:
         return sum(1 for call in telegram.calls_to("sendMessage") if call.ok)
 
-    zalo_settings = {**zalo.settings(), "ZALO_SEND_RATE_PER_SECOND": str(ZALO_RATE)}
+    zalo_settings = {
+        **zalo.settings(),
+        "ZALO_SEND_RATE_PER_SECOND": str(ZALO_RATE),
+        "ZALO_WEBHOOK_LISTEN": "127.0.0.1:0",  # any free port: tests run side by side
+    }
     first = await start_bot(telegram, database, log, **zalo_settings)
     try:
         await until(
