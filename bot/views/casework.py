@@ -19,7 +19,9 @@ from bot.services.cases import Change, Told
 from bot.services.casework import FILTERS, PAGE_SIZE, CasePage, Listing, Typed, TypingWhat
 from bot.views import Button, File, View, rows_of
 from bot.views.cases import topic_label
-from storage.cases import STATES, Case, CaseFigures, CaseNote, Topic
+from storage.case_topics import Topic
+from storage.cases import STATES, Case, CaseNote
+from storage.casework import CaseFigures
 
 __all__ = [
     "FILTERS",
