@@ -13,7 +13,7 @@ from bot.adapter import opening, refused, replace, reply
 from bot.callbacks import ForgetAnswer
 from bot.context import BotContext
 from bot.services.stats import channel_counts
-from bot.views.casework import figures_text
+from bot.views.casefigures import figures_text
 from bot.views.stats import (
     SUBSCRIPTION_WEEKS,
     Subscriptions,

@@ -1,5 +1,6 @@
 """What staff see of residents' reports (góp ý – phản ánh): /cases, a case with its buttons,
-the choices under them, reminders, the morning summary, the figures and their CSV file.
+the choices under them, reminders, the morning summary. The figures and their CSV file are
+`bot.views.casefigures`'.
 
 Residents never see any of this: what they are told at each change is the cases service's
 notification view. Who reported is shown here, to staff only.
@@ -9,24 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 
 from bot import formats
 from bot.callbacks import CaseAction, CaseActionName, CaseList
-from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
 from bot.services.cases import Change, Told
 from bot.services.casework import FILTERS, PAGE_SIZE, CasePage, Listing, Typed, TypingWhat
-from bot.views import Button, File, View, rows_of
+from bot.views import Button, View, rows_of
 from bot.views.cases import topic_label
 from storage.case_topics import Topic
 from storage.cases import STATES, Case, CaseNote
-from storage.casework import CaseFigures
 
 __all__ = [
     "FILTERS",
     "PAGE_SIZE",
-    "CaseFigures",
     "Listing",
     "answer_preview",
     "ask_view",
@@ -36,9 +34,6 @@ __all__ = [
     "case_view",
     "confirm_view",
     "deadline_view",
-    "figures_csv",
-    "figures_csv_view",
-    "figures_text",
     "list_view",
     "not_now_said",
     "open_button",
@@ -545,114 +540,3 @@ def summary_text(
         unassigned=unassigned,
         lines=SafeHtml("\n".join(lines)),
     )
-
-
-# -- figures ----------------------------------------------------------------------------------
-
-
-def _median(catalog: Catalog, lang: str, hours: float | None) -> str:
-    if hours is None:
-        return catalog.text("casework.median_none", lang)
-    if hours < 48:
-        count = max(1, round(hours))
-        return catalog.text("casework.hours", lang, count=formats.number(count, lang))
-    days = round(hours / 24)
-    return catalog.text("casework.days", lang, count=formats.number(days, lang))
-
-
-def _figures_values(catalog: Catalog, lang: str, figures: CaseFigures) -> dict[str, object]:
-    return {
-        "received": figures.received,
-        "answered": figures.answered,
-        "on_time": figures.on_time,
-        "median": _median(catalog, lang, figures.median_hours),
-        "satisfied": figures.satisfied,
-        "rated": figures.rated,
-    }
-
-
-def figures_text(
-    catalog: Catalog,
-    lang: str,
-    figures: Sequence[CaseFigures],
-    topics: Mapping[int, Topic],
-    when: str,
-    months: int = 3,
-) -> str:
-    """The staff's figures of the last `months` months, the latest first: each month's, then
-    each topic's that had cases."""
-    shown = sorted({f.month for f in figures}, reverse=True)[:months]
-    lines = []
-    for month in shown:
-        of_month = [f for f in figures if f.month == month]
-        for f in of_month:
-            if f.topic_id is None:
-                lines.append(
-                    catalog.text(
-                        "casework.figures_month",
-                        lang,
-                        month=_month(month),
-                        **_figures_values(catalog, lang, f),
-                    )
-                )
-        for f in of_month:
-            if f.topic_id is not None:
-                lines.append(
-                    catalog.text(
-                        "casework.figures_topic",
-                        lang,
-                        topic=topic_label(catalog, lang, topics.get(f.topic_id)),
-                        **_figures_values(catalog, lang, f),
-                    )
-                )
-    body = "\n".join(lines) if lines else catalog.text("casework.figures_none", lang)
-    return catalog.text("casework.figures", lang, when=when, months=SafeHtml(body))
-
-
-def _month(month: str) -> str:
-    year, number = month.split("-")
-    return f"{number}/{year}"
-
-
-def figures_csv(
-    catalog: Catalog, lang: str, figures: Sequence[CaseFigures], topics: Mapping[int, Topic]
-) -> bytes:
-    """The figures by month and topic as a CSV file for Excel: a row per month for every
-    topic together, then a row per topic with cases; the median in whole hours."""
-    rows: list[list[object]] = [list(catalog.items("casework.csv_header", lang))]
-    every = catalog.text("casework.csv_all_topics", lang)
-    for f in sorted(
-        figures, key=lambda f: (f.month, f.topic_id is not None, _position(topics, f.topic_id))
-    ):
-        topic = every if f.topic_id is None else topic_label(catalog, lang, topics.get(f.topic_id))
-        # Whole hours: a decimal mark would read differently in each Excel's language.
-        median = "" if f.median_hours is None else round(f.median_hours)
-        rows.append(
-            [f.month, topic, f.received, f.answered, f.on_time, median, f.satisfied,
-             f.rated - f.satisfied]
-        )  # fmt: skip
-    return excel_csv(rows)
-
-
-def figures_csv_view(
-    catalog: Catalog,
-    lang: str,
-    figures: Sequence[CaseFigures],
-    topics: Mapping[int, Topic],
-    now: datetime,
-    tz: tzinfo,
-) -> View:
-    """/casescsv: the figures as a CSV file, named by the local month."""
-    name = f"phan-anh-{now.astimezone(tz):%Y-%m}.csv"
-    csv = figures_csv(catalog, lang, figures, topics)
-    return View(catalog.text("casework.csv_caption", lang), file=File("document", csv, name))
-
-
-def _position(topics: Mapping[int, Topic], topic_id: int | None) -> tuple[int, int]:
-    topic = topics.get(topic_id) if topic_id is not None else None
-    return (topic.position if topic else 0, topic_id or 0)
-
-
-def month_of(moment: datetime, tz: tzinfo) -> str:
-    """The local month of a moment, as YYYY-MM."""
-    return f"{moment.astimezone(tz):%Y-%m}"
