@@ -18,7 +18,8 @@
   tell of a reopened case (`to_tell_of_reopened`); /casescsv's twelve months (`figures`).
 
 The lists, reminder marks and figures are read from `storage.casework` (`store`). The front end
-renders with `bot.views.casework` (the figures: `bot.views.casefigures`) and sends.
+renders with `bot.views.casework` (the jobs' words: `bot.views.casejobs`; the figures:
+`bot.views.casefigures`) and sends.
 """
 
 from __future__ import annotations

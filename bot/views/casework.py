@@ -1,6 +1,6 @@
 """What staff see of residents' reports (góp ý – phản ánh): /cases, a case with its buttons,
-the choices under them, reminders, the morning summary. The figures and their CSV file are
-`bot.views.casefigures`'.
+the choices under them, what an assignee is told. The reminders and the morning summary are
+`bot.views.casejobs`', the figures and their CSV file `bot.views.casefigures`'.
 
 Residents never see any of this: what they are told at each change is the cases service's
 notification view. Who reported is shown here, to staff only.
@@ -38,10 +38,7 @@ __all__ = [
     "not_now_said",
     "open_button",
     "pick_view",
-    "reminder_text",
-    "reminder_view",
     "step_said",
-    "summary_text",
     "topic_label",
     "typed_said",
     "typed_view",
@@ -49,7 +46,6 @@ __all__ = [
 ]
 
 _NOTES_SHOWN = 5  # the latest internal notes under a case
-_SUMMARY_LINES = 10  # overdue cases named in the morning summary
 _MAX_SHOWN = 3500  # a case's page is cut to stay under Telegram's 4,096 characters
 
 
@@ -453,39 +449,12 @@ def confirm_view(catalog: Catalog, lang: str, case: Case, what: CaseActionName) 
     )
 
 
-# -- reminders and the morning summary --------------------------------------------------------
-
-
-def reminder_text(
-    catalog: Catalog,
-    lang: str,
-    key: str,
-    case: Case,
-    topic: Topic | None,
-    assignee: str,
-) -> str:
-    """A reminder: to the assignee before the deadline, or to the owners once it passed."""
-    assert case.deadline is not None
-    return catalog.text(
-        key,
-        lang,
-        number=case.number,
-        topic=topic_label(catalog, lang, topic),
-        day=formats.day(case.deadline, lang=lang),
-        assignee=assignee or catalog.text("casework.assignee_none", lang),
-    )
+# -- messages nobody asked for ----------------------------------------------------------------
 
 
 def open_button(case: Case) -> Button:
     """The case's number, opening its view (under a message nobody asked for)."""
     return Button(case.number, CaseAction(case.case_id, "open"))
-
-
-def reminder_view(
-    catalog: Catalog, lang: str, key: str, case: Case, topic: Topic | None, assignee: str
-) -> View:
-    """A reminder with the button that opens the case."""
-    return View(reminder_text(catalog, lang, key, case, topic, assignee), ((open_button(case),),))
 
 
 def assigned_you_view(catalog: Catalog, lang: str, case: Case, topic: Topic | None) -> View:
@@ -503,40 +472,3 @@ def assigned_you_view(catalog: Catalog, lang: str, case: Case, topic: Topic | No
         deadline=deadline,
     )
     return View(text, ((open_button(case),),))
-
-
-def summary_text(
-    catalog: Catalog,
-    lang: str,
-    today: date,
-    counts: tuple[int, int, int],
-    late: Sequence[Case],
-    topics: Mapping[int, Topic],
-    names: Mapping[int, str],
-) -> str:
-    """The owners' morning summary: what is open and what is late."""
-    open_, overdue, unassigned = counts
-    lines = [
-        catalog.text(
-            "casework.summary_line",
-            lang,
-            number=case.number,
-            topic=topic_label(catalog, lang, topics.get(case.topic_id)),
-            day=formats.day(case.deadline, lang=lang) if case.deadline else "",
-            assignee=(names.get(case.assignee) or str(case.assignee))
-            if case.assignee is not None
-            else catalog.text("casework.assignee_none", lang),
-        )
-        for case in late[:_SUMMARY_LINES]
-    ]
-    if len(late) > _SUMMARY_LINES:
-        lines.append(catalog.text("casework.summary_more", lang, count=len(late) - _SUMMARY_LINES))
-    return catalog.text(
-        "casework.summary",
-        lang,
-        day=formats.day(today, lang=lang),
-        open=open_,
-        late=overdue,
-        unassigned=unassigned,
-        lines=SafeHtml("\n".join(lines)),
-    )
