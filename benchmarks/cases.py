@@ -161,7 +161,7 @@ async def main(count: int, repeat: int) -> None:
             overdue = await timed(overdue_page, max(repeat // 4, 20))
             since = NOW - timedelta(days=92)
             figures = await timed(
-                lambda: services.cases.store.figures(since, settings.tz), max(repeat // 20, 20)
+                lambda: services.casework.store.figures(since, settings.tz), max(repeat // 20, 20)
             )
         finally:
             await services.close()

@@ -34,7 +34,9 @@ from storage import DEFAULT_CHANNEL, AuditLog, Database, PollStore, StaffStore, 
 from storage.articles import ArticleReader, ArticleStore
 from storage.broadcasts import BroadcastStore
 from storage.case_notices import CaseNoticeStore
+from storage.case_topics import CaseTopicStore
 from storage.cases import CaseStore
+from storage.casework import CaseworkStore
 from storage.chats import ChatStore
 from storage.dialogs import DialogStore
 from storage.ingest import IngestLog, State
@@ -164,11 +166,19 @@ class Services:
         self.zalo_privacy = Privacy(
             lambda: self.stats, self.zalo_dialogs, lambda _: None, channel=ZALO
         )
-        self.cases = Cases(stores.cases, stores.staff, stores.audit, self.settings)
+        self.cases = Cases(
+            stores.cases, stores.case_topics, stores.staff, stores.audit, self.settings
+        )
         self.reporting = Reporting(self.dialogs, self.cases)
         self.zalo_reporting = Reporting(self.zalo_dialogs, self.cases)
         self.casework = Casework(
-            self.cases, self.dialogs, stores.staff, self._users, stores.state, self.settings
+            self.cases,
+            stores.casework,
+            self.dialogs,
+            stores.staff,
+            self._users,
+            stores.state,
+            self.settings,
         )
         # Residents can answer /poll from the very first start.
         await self.polls.ensure_default(self.settings.POLL_QUESTION, self.settings.POLL_OPTIONS)
@@ -448,6 +458,8 @@ class _Stores:
         self.broadcasts = BroadcastStore(db)
         self.digests = DigestReader(db)
         self.cases = CaseStore(db)
+        self.case_topics = CaseTopicStore(db)
+        self.casework = CaseworkStore(db)
         self.case_notices = CaseNoticeStore(db)
         self.zalo_people = ZaloPeople(db)
         self.zalo_broadcasts = ZaloBroadcastStore(db)

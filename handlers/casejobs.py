@@ -3,7 +3,7 @@ owners' morning summary.
 
 What to send to whom, each once, is `bot.services.casework.Casework` (`due_reminders`,
 `morning_summary`: remembered in the database before anything is sent, so a restart repeats
-nothing); the words are `bot.views.casework`'s. This module only names the owners as Telegram
+nothing); the words are `bot.views.casejobs`'. This module only names the owners as Telegram
 knows them and sends. The jobs are scheduled in `handlers.schedule`.
 """
 
@@ -19,7 +19,7 @@ from bot.adapter import message_staff, private_name
 from bot.context import BotContext
 from bot.services.casework import SUMMARY_HOUR
 from bot.views import View
-from bot.views.casework import reminder_view, summary_text
+from bot.views.casejobs import reminder_view, summary_text
 
 __all__ = [
     "REMINDER_JOB",

@@ -38,6 +38,7 @@ from bot.callbacks import CaseAction, CaseList
 from bot.context import BotContext, Services
 from bot.services.cases import Case, Change, Told
 from bot.views import View
+from bot.views.casefigures import figures_csv_view
 from bot.views.casework import (
     ask_view,
     assign_view,
@@ -45,7 +46,6 @@ from bot.views.casework import (
     case_page_view,
     confirm_view,
     deadline_view,
-    figures_csv_view,
     list_view,
     not_now_said,
     pick_view,

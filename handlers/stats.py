@@ -13,7 +13,7 @@ from bot.adapter import opening, refused, replace, reply
 from bot.callbacks import ForgetAnswer
 from bot.context import BotContext
 from bot.services.stats import channel_counts
-from bot.views.casework import figures_text
+from bot.views.casefigures import figures_text
 from bot.views.stats import (
     SUBSCRIPTION_WEEKS,
     Subscriptions,
@@ -118,7 +118,7 @@ async def staffstats_command(update: Update, context: BotContext) -> None:
     )
     # Residents' reports, by month and topic: the last three months (/casescsv has a year).
     since = services.cases.month_of(now - timedelta(days=62))[0]
-    cases = await services.cases.store.figures(since, services.settings.tz)
+    cases = await services.casework.store.figures(since, services.settings.tz)
     topics = {topic.topic_id: topic for topic in await services.cases.topics(everything=True)}
     await message.reply_text(figures_text(catalog, lang, cases, topics, when))
     days = [formats.day_month(day) for day, _, _ in figures.daily]

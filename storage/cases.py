@@ -1,4 +1,11 @@
-"""Residents' reports ("cases", Góp ý – phản ánh): the tables of migration 0021.
+"""Residents' reports ("cases", Góp ý – phản ánh): each case's own life — its number, its
+steps, events, notes and photos (the tables `cases`, `case_numbers`, `case_photos`,
+`case_events` and `case_notes` of migration 0021).
+
+Beside it: the topics and who handles them (`case_topics`, `staff_topics`) are
+storage.case_topics'; the staff's lists, reminders and figures are storage.casework's (it reads
+`cases` through `SELECT_CASES`, and writes only migration 0022's reminder columns); what a Zalo
+reporter could not be told yet is storage.case_notices' (migration 0025).
 
 The contract other parts rely on (bot.services.cases builds on it; nothing else writes these
 tables):
@@ -23,10 +30,9 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, get_args
 
 import aiosqlite
@@ -39,17 +45,16 @@ __all__ = [
     "CLOSED_STATES",
     "MAX_PHOTOS",
     "OPEN_STATES",
+    "SELECT_CASES",
     "UPDATABLE",
     "Case",
     "CaseEvent",
-    "CaseFigures",
     "CaseNote",
     "CaseState",
     "CaseStore",
     "LimitReached",
     "NewCase",
     "Reporter",
-    "Topic",
     "format_number",
     "parse_number",
 ]
@@ -81,7 +86,8 @@ _PHOTOS = (
     "(SELECT group_concat(file_ref, char(10)) FROM (SELECT file_ref FROM case_photos p"
     " WHERE p.case_id = cases.case_id ORDER BY position)) AS photos"
 )
-_SELECT = f"SELECT {_COLUMNS}, {_PHOTOS} FROM cases"
+# Every column `Case.of` reads, photos included (storage.casework selects its lists with it).
+SELECT_CASES = f"SELECT {_COLUMNS}, {_PHOTOS} FROM cases"
 
 
 def format_number(year: int, seq: int) -> str:
@@ -103,17 +109,6 @@ class LimitReached(Exception):
         super().__init__(f"{limit}: {allowed}")
         self.limit: Literal["open", "day"] = limit
         self.allowed = allowed
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    """A topic residents choose from."""
-
-    topic_id: int
-    code: str | None  # a topic the bot seeded (its label is the catalogue's), else None
-    name: str
-    position: int
-    active: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,59 +263,6 @@ class CaseNote:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class CaseFigures:
-    """The figures of the cases received in a month, of one topic or (None) of all."""
-
-    month: str  # YYYY-MM, local
-    topic_id: int | None
-    received: int
-    answered: int
-    on_time: int  # answered on or before the deadline's day (or without a deadline)
-    median_hours: float | None  # from receipt to the answer, of those answered
-    satisfied: int
-    rated: int
-
-
-def _figures(
-    month: str, topic_id: int | None, rows: Sequence[aiosqlite.Row], tz: tzinfo
-) -> CaseFigures:
-    answered = on_time = satisfied = rated = 0
-    hours: list[float] = []
-    for row in rows:
-        if row["answered_at"] is not None:
-            answered += 1
-            at = datetime.fromisoformat(str(row["answered_at"]))
-            received = datetime.fromisoformat(str(row["created_at"]))
-            hours.append((at - received).total_seconds() / 3600)
-            deadline = row["deadline"]
-            if deadline is None or at.astimezone(tz).date() <= date.fromisoformat(deadline):
-                on_time += 1
-        if row["rating"] is not None:
-            rated += 1
-            satisfied += row["rating"] == "satisfied"
-    return CaseFigures(
-        month=month,
-        topic_id=topic_id,
-        received=len(rows),
-        answered=answered,
-        on_time=on_time,
-        median_hours=statistics.median(hours) if hours else None,
-        satisfied=satisfied,
-        rated=rated,
-    )
-
-
-def _topic(row: aiosqlite.Row) -> Topic:
-    return Topic(
-        topic_id=int(row["topic_id"]),
-        code=row["code"],
-        name=str(row["name"]),
-        position=int(row["position"]),
-        active=bool(row["active"]),
-    )
-
-
 def _stored(value: Any) -> Any:
     """A value as its column keeps it (a date as YYYY-MM-DD, a moment as UTC ISO)."""
     if isinstance(value, datetime):
@@ -331,95 +273,11 @@ def _stored(value: Any) -> Any:
 
 
 class CaseStore:
-    """Reads and writes the cases' tables (migration 0021)."""
+    """Reads and writes a case's own tables: `cases`, `case_numbers`, `case_photos`,
+    `case_events`, `case_notes` (migration 0021)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
-
-    # -- topics ---------------------------------------------------------------------------------
-
-    async def topics(self, *, everything: bool = False) -> list[Topic]:
-        """The topics in their order: the active ones, or (`everything`) all of them."""
-        rows = await self._db.fetchall(
-            "SELECT topic_id, code, name, position, active FROM case_topics"
-            " WHERE ? OR active ORDER BY position, topic_id",
-            (everything,),
-        )
-        return [_topic(row) for row in rows]
-
-    async def topic(self, topic_id: int) -> Topic | None:
-        """One topic, active or not."""
-        row = await self._db.fetchone(
-            "SELECT topic_id, code, name, position, active FROM case_topics WHERE topic_id = ?",
-            (topic_id,),
-        )
-        return None if row is None else _topic(row)
-
-    async def add_topic(self, name: str) -> Topic:
-        """A new topic, last in the list."""
-        written = await self._db.write(
-            "INSERT INTO case_topics (name, position)"
-            " VALUES (?, (SELECT coalesce(max(position), 0) + 1 FROM case_topics))"
-            " RETURNING topic_id, code, name, position, active",
-            (name,),
-        )
-        return _topic(written.rows[0])
-
-    async def rename_topic(self, topic_id: int, name: str) -> Topic | None:
-        """Rename a topic (it is then shown by this name in every language)."""
-        written = await self._db.write(
-            "UPDATE case_topics SET name = ?, code = NULL WHERE topic_id = ?"
-            " RETURNING topic_id, code, name, position, active",
-            (name, topic_id),
-        )
-        return _topic(written.rows[0]) if written.rows else None
-
-    async def set_topic_active(self, topic_id: int, active: bool) -> Topic | None:
-        """Offer a topic to residents again, or stop offering it (its cases keep it)."""
-        written = await self._db.write(
-            "UPDATE case_topics SET active = ? WHERE topic_id = ?"
-            " RETURNING topic_id, code, name, position, active",
-            (int(active), topic_id),
-        )
-        return _topic(written.rows[0]) if written.rows else None
-
-    # -- who handles a topic ------------------------------------------------------------------
-
-    async def handlers_of(self, topic_id: int) -> list[int]:
-        """The staff ids who handle this topic (empty: nobody in particular)."""
-        rows = await self._db.fetchall(
-            "SELECT user_id FROM staff_topics WHERE topic_id = ? ORDER BY user_id", (topic_id,)
-        )
-        return [int(row["user_id"]) for row in rows]
-
-    async def topics_of(self, user_id: int) -> list[int]:
-        """The topic ids a staff member handles."""
-        rows = await self._db.fetchall(
-            "SELECT topic_id FROM staff_topics WHERE user_id = ? ORDER BY topic_id", (user_id,)
-        )
-        return [int(row["topic_id"]) for row in rows]
-
-    async def handles(self) -> dict[int, list[int]]:
-        """Every topic someone handles → their staff ids."""
-        rows = await self._db.fetchall(
-            "SELECT topic_id, user_id FROM staff_topics ORDER BY topic_id, user_id"
-        )
-        found: dict[int, list[int]] = {}
-        for row in rows:
-            found.setdefault(int(row["topic_id"]), []).append(int(row["user_id"]))
-        return found
-
-    async def set_handles(self, user_id: int, topic_id: int, handles: bool) -> None:
-        """Make a staff member handle a topic, or not."""
-        if handles:
-            await self._db.write(
-                "INSERT INTO staff_topics (user_id, topic_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (user_id, topic_id),
-            )
-        else:
-            await self._db.write(
-                "DELETE FROM staff_topics WHERE user_id = ? AND topic_id = ?", (user_id, topic_id)
-            )
 
     # -- residents' limits --------------------------------------------------------------------
 
@@ -515,18 +373,18 @@ class CaseStore:
 
     async def get(self, case_id: int) -> Case | None:
         """One case by its id."""
-        row = await self._db.fetchone(f"{_SELECT} WHERE case_id = ?", (case_id,))
+        row = await self._db.fetchone(f"{SELECT_CASES} WHERE case_id = ?", (case_id,))
         return None if row is None else Case.of(row)
 
     async def by_number(self, year: int, seq: int) -> Case | None:
         """One case by its number's parts (see `parse_number`)."""
-        row = await self._db.fetchone(f"{_SELECT} WHERE year = ? AND seq = ?", (year, seq))
+        row = await self._db.fetchone(f"{SELECT_CASES} WHERE year = ? AND seq = ?", (year, seq))
         return None if row is None else Case.of(row)
 
     async def of_reporter(self, channel: str, person_id: int, limit: int = 20) -> list[Case]:
         """A person's cases, the newest first."""
         rows = await self._db.fetchall(
-            f"{_SELECT} WHERE channel = ? AND person_id = ? ORDER BY case_id DESC LIMIT ?",
+            f"{SELECT_CASES} WHERE channel = ? AND person_id = ? ORDER BY case_id DESC LIMIT ?",
             (channel, person_id, limit),
         )
         return [Case.of(row) for row in rows]
@@ -567,6 +425,14 @@ class CaseStore:
             )
             for row in rows
         ]
+
+    async def answered_between(self, start: datetime, end: datetime) -> int:
+        """How many cases were (last) answered in [start, end) (the public /stats)."""
+        row = await self._db.fetchone(
+            "SELECT count(*) AS n FROM cases WHERE answered_at >= ? AND answered_at < ?",
+            (iso(start), iso(end)),
+        )
+        return int(row["n"]) if row else 0
 
     # -- changing -----------------------------------------------------------------------------
 
@@ -636,142 +502,6 @@ class CaseStore:
             await AuditLog.record_in(conn, str(author), "case_note", {"case": number}, moment)
         return CaseNote(note_id, case_id, author, body, datetime.fromisoformat(stamp))
 
-    # -- staff: the /cases list, reminders sent once, figures (migration 0022) ------------------
-
-    @staticmethod
-    def _where(
-        states: Sequence[CaseState], topic_id: int | None, late_before: date | None
-    ) -> tuple[str, list[Any]]:
-        """The WHERE clause of a /cases filter, and its parameters."""
-        clause = f"state IN ({', '.join('?' * len(states))})"
-        parameters: list[Any] = list(states)
-        if topic_id is not None:
-            clause += " AND topic_id = ?"
-            parameters.append(topic_id)
-        if late_before is not None:
-            clause += " AND deadline < ?"
-            parameters.append(late_before.isoformat())
-        return clause, parameters
-
-    async def listing(
-        self,
-        states: Sequence[CaseState],
-        *,
-        topic_id: int | None = None,
-        late_before: date | None = None,
-        limit: int = 8,
-        offset: int = 0,
-    ) -> list[Case]:
-        """A page of cases in `states` (of one topic; only those due before `late_before`):
-        the earliest deadline first — so the overdue come first — then those without one,
-        the oldest first."""
-        where, parameters = self._where(states, topic_id, late_before)
-        # The page's ids are chosen from the (state, deadline) index alone; only those few
-        # rows are then read whole, with their photos.
-        order = "ORDER BY deadline IS NULL, deadline, case_id"
-        rows = await self._db.fetchall(
-            f"{_SELECT} WHERE case_id IN (SELECT case_id FROM cases WHERE {where}"
-            f" {order} LIMIT ? OFFSET ?) {order}",
-            (*parameters, limit, offset),
-        )
-        return [Case.of(row) for row in rows]
-
-    async def listing_counts(
-        self,
-        states: Sequence[CaseState],
-        today: date,
-        *,
-        topic_id: int | None = None,
-        late_before: date | None = None,
-    ) -> tuple[int, int]:
-        """How many cases a /cases filter holds, and how many of them are overdue (open and
-        due before `today`)."""
-        where, parameters = self._where(states, topic_id, late_before)
-        row = await self._db.fetchone(
-            "SELECT count(*) AS total, coalesce(sum(deadline < ? AND state IN"
-            f" ({', '.join('?' * len(OPEN_STATES))})), 0) AS late FROM cases WHERE {where}",
-            (today.isoformat(), *OPEN_STATES, *parameters),
-        )
-        return (int(row["total"]), int(row["late"])) if row else (0, 0)
-
-    async def due_soon(self, today: date, until: date) -> list[Case]:
-        """Open, assigned cases due between `today` and `until` whose assignee was not yet
-        reminded of this deadline."""
-        rows = await self._db.fetchall(
-            f"{_SELECT} WHERE state IN ({', '.join('?' * len(OPEN_STATES))})"
-            " AND assignee IS NOT NULL AND deadline BETWEEN ? AND ?"
-            " AND reminded_for IS NOT deadline ORDER BY deadline, case_id",
-            (*OPEN_STATES, today.isoformat(), until.isoformat()),
-        )
-        return [Case.of(row) for row in rows]
-
-    async def overdue(self, today: date, *, untold: bool = False) -> list[Case]:
-        """Open cases due before `today` (`untold`: only those the owners were not yet told
-        of for this deadline), the earliest deadline first."""
-        rows = await self._db.fetchall(
-            f"{_SELECT} WHERE state IN ({', '.join('?' * len(OPEN_STATES))})"
-            " AND deadline < ? AND (NOT ? OR overdue_told_for IS NOT deadline)"
-            " ORDER BY deadline, case_id",
-            (*OPEN_STATES, today.isoformat(), untold),
-        )
-        return [Case.of(row) for row in rows]
-
-    async def claim_reminder(
-        self, case_id: int, kind: Literal["due", "overdue"], deadline: date
-    ) -> bool:
-        """Mark the reminder of `kind` about this deadline as sent; False if it already was
-        (or the deadline changed meanwhile). Claimed before sending, so it goes once."""
-        column = "reminded_for" if kind == "due" else "overdue_told_for"
-        written = await self._db.write(
-            f"UPDATE cases SET {column} = ?1 WHERE case_id = ?2 AND deadline = ?1"
-            f" AND {column} IS NOT ?1",
-            (deadline.isoformat(), case_id),
-        )
-        return written.rowcount > 0
-
-    async def release_reminder(
-        self, case_id: int, kind: Literal["due", "overdue"], deadline: date
-    ) -> None:
-        """Undo `claim_reminder` when the message could not be sent: it is tried again."""
-        column = "reminded_for" if kind == "due" else "overdue_told_for"
-        await self._db.write(
-            f"UPDATE cases SET {column} = NULL WHERE case_id = ? AND {column} = ?",
-            (case_id, deadline.isoformat()),
-        )
-
-    async def open_counts(self, today: date) -> tuple[int, int, int]:
-        """Open cases: how many, how many overdue, how many not assigned."""
-        row = await self._db.fetchone(
-            "SELECT count(*) AS total, coalesce(sum(deadline < ?), 0) AS late,"
-            " coalesce(sum(assignee IS NULL), 0) AS unassigned FROM cases"
-            f" WHERE state IN ({', '.join('?' * len(OPEN_STATES))})",
-            (today.isoformat(), *OPEN_STATES),
-        )
-        return (int(row["total"]), int(row["late"]), int(row["unassigned"])) if row else (0, 0, 0)
-
-    async def answered_between(self, start: datetime, end: datetime) -> int:
-        """How many cases were (last) answered in [start, end)."""
-        row = await self._db.fetchone(
-            "SELECT count(*) AS n FROM cases WHERE answered_at >= ? AND answered_at < ?",
-            (iso(start), iso(end)),
-        )
-        return int(row["n"]) if row else 0
-
-    async def figures(self, since: datetime, tz: tzinfo) -> list[CaseFigures]:
-        """The figures of the cases received since `since`, by local month of receipt: for
-        every topic together (`topic_id` None) and for each topic that had cases."""
-        rows = await self._db.fetchall(
-            "SELECT topic_id, deadline, rating, created_at, answered_at FROM cases"
-            " WHERE created_at >= ? ORDER BY created_at",
-            (iso(since),),
-        )
-        groups: dict[tuple[str, int | None], list[aiosqlite.Row]] = {}
-        for row in rows:
-            month = f"{datetime.fromisoformat(str(row['created_at'])).astimezone(tz):%Y-%m}"
-            groups.setdefault((month, None), []).append(row)
-            groups.setdefault((month, int(row["topic_id"])), []).append(row)
-        return [_figures(month, topic_id, of, tz) for (month, topic_id), of in groups.items()]
-
     # -- privacy ------------------------------------------------------------------------------
 
     @staticmethod
@@ -802,6 +532,6 @@ async def _event_in(
 
 
 async def _get_in(conn: aiosqlite.Connection, case_id: int) -> Case | None:
-    async with conn.execute(f"{_SELECT} WHERE case_id = ?", (case_id,)) as cursor:
+    async with conn.execute(f"{SELECT_CASES} WHERE case_id = ?", (case_id,)) as cursor:
         row = await cursor.fetchone()
     return None if row is None else Case.of(row)

@@ -22,6 +22,7 @@ from bot.services.cases import (
     working_days_after,
 )
 from storage import AuditLog, Database, StaffStore
+from storage.case_topics import CaseTopicStore
 from storage.cases import Case, CaseStore, parse_number
 from storage.privacy import forget
 
@@ -54,7 +55,9 @@ async def _core(tmp_path: Path, **settings: Any) -> AsyncIterator[Core]:
         await staff.add(STAFF, "Cán bộ A", OWNER)
         await staff.add(OTHER_STAFF, "Cán bộ B", OWNER)
         clock = Clock()
-        yield Core(db, Cases(CaseStore(db), staff, audit, config, clock), clock, audit)
+        yield Core(
+            db, Cases(CaseStore(db), CaseTopicStore(db), staff, audit, config, clock), clock, audit
+        )
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ async def test_cases_lists_the_overdue_first_with_filters_and_pages(
     telegram: FakeTelegram, bot: BotApplication, owner: User
 ) -> None:
     cases = [await report(bot, person=RESIDENT + n, topic=1 + n % 2) for n in range(10)]
-    store = services(bot).cases.store
+    store = services(bot).casework.store
     today = services(bot).cases.today()
     # The last one is overdue: it comes first, marked.
     await services(bot).cases.set_deadline(cases[-1].case_id, OWNER, today - timedelta(days=2))
@@ -358,7 +358,7 @@ async def test_a_deadline_passing_reminds_the_assignee_and_tells_the_owners_once
         await services(bot).cases.set_deadline(case.case_id, OWNER, new)
         assert await remind(context, late + timedelta(hours=2)) == 1
         assert len(sent_to(telegram, STAFF, mark)) == 1
-        assert not await services(bot).cases.store.overdue(date(2026, 12, 8))
+        assert not await services(bot).casework.store.overdue(date(2026, 12, 8))
 
 
 async def test_setting_a_deadline_with_the_buttons(

@@ -16,7 +16,9 @@ from bot.services.cases import Cases, NewCase, Reporter
 from bot.services.casework import CASEWORK, Casework
 from bot.services.dialogs import Dialogs
 from storage import AuditLog, Database, StaffStore, UserStore
+from storage.case_topics import CaseTopicStore
 from storage.cases import Case, CaseStore
+from storage.casework import CaseworkStore
 from storage.dialogs import DialogStore
 from storage.ingest import State
 
@@ -50,9 +52,11 @@ async def side(tmp_path: Path) -> AsyncIterator[Side]:
         staff = StaffStore(db)
         await staff.add(STAFF, "Cán bộ A", OWNER)
         clock = Clock()
-        cases = Cases(CaseStore(db), staff, AuditLog(db), config, clock)
+        cases = Cases(CaseStore(db), CaseTopicStore(db), staff, AuditLog(db), config, clock)
         dialogs = Dialogs(DialogStore(db), 1800)
-        casework = Casework(cases, dialogs, staff, UserStore(db), State(db), config)
+        casework = Casework(
+            cases, CaseworkStore(db), dialogs, staff, UserStore(db), State(db), config
+        )
         yield Side(cases, casework, dialogs, clock)
 
 

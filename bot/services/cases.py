@@ -30,7 +30,7 @@ The contract (stable; the staff side and every front end build on it):
   following that channel's rules (on Zalo, held until the resident writes: `Told.HELD`).
 
 Every step is one transaction with its `case_events` row and its audit entry (`case_<step>`),
-in `storage.cases`.
+in `storage.cases`; the topics and who handles them are `storage.case_topics`'.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ import holidays
 
 from bot.config import Settings
 from storage.audit import AuditLog
+from storage.case_topics import CaseTopicStore, Topic
 from storage.cases import (
     CLOSED_STATES,
     MAX_PHOTOS,
@@ -58,7 +59,6 @@ from storage.cases import (
     LimitReached,
     NewCase,
     Reporter,
-    Topic,
     parse_number,
 )
 from storage.staff import StaffStore
@@ -170,21 +170,18 @@ class Cases:
     def __init__(
         self,
         store: CaseStore,
+        topics: CaseTopicStore,
         staff: StaffStore,
         audit: AuditLog,
         settings: Settings,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._store = store
+        self._topics = topics
         self._staff = staff
         self._audit = audit
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(UTC))
-
-    @property
-    def store(self) -> CaseStore:
-        """The store (for the staff side's own queries: lists, figures)."""
-        return self._store
 
     def now(self) -> datetime:
         """The service's clock (tests move it)."""
@@ -209,18 +206,18 @@ class Cases:
 
     async def topics(self, *, everything: bool = False) -> list[Topic]:
         """The topics residents choose from (or every topic, offered or not)."""
-        return await self._store.topics(everything=everything)
+        return await self._topics.topics(everything=everything)
 
     async def topic(self, topic_id: int) -> Topic | None:
         """One topic."""
-        return await self._store.topic(topic_id)
+        return await self._topics.topic(topic_id)
 
     async def add_topic(self, name: str, actor: int) -> Topic | None:
         """A new topic; None if the name is empty or too long."""
         name = " ".join(clean(name).split())
         if not 1 <= len(name) <= MAX_TOPIC_CHARS:
             return None
-        topic = await self._store.add_topic(name)
+        topic = await self._topics.add_topic(name)
         await self._record(actor, "case_topic_added", topic=topic.topic_id, name=name)
         return topic
 
@@ -229,14 +226,14 @@ class Cases:
         name = " ".join(clean(name).split())
         if not 1 <= len(name) <= MAX_TOPIC_CHARS:
             return None
-        topic = await self._store.rename_topic(topic_id, name)
+        topic = await self._topics.rename_topic(topic_id, name)
         if topic is not None:
             await self._record(actor, "case_topic_renamed", topic=topic_id, name=name)
         return topic
 
     async def set_topic_active(self, topic_id: int, active: bool, actor: int) -> Topic | None:
         """Offer a topic, or stop offering it; None if there is no such topic."""
-        topic = await self._store.set_topic_active(topic_id, active)
+        topic = await self._topics.set_topic_active(topic_id, active)
         if topic is not None:
             await self._record(actor, "case_topic_offered", topic=topic_id, active=active)
         return topic
@@ -244,9 +241,9 @@ class Cases:
     async def set_handles(self, user_id: int, topic_id: int, handles: bool, actor: int) -> bool:
         """Make a staff member handle a topic (they are told of its new cases), or not; False if
         the person is not staff or the topic does not exist."""
-        if not await self.is_staff(user_id) or await self._store.topic(topic_id) is None:
+        if not await self.is_staff(user_id) or await self._topics.topic(topic_id) is None:
             return False
-        await self._store.set_handles(user_id, topic_id, handles)
+        await self._topics.set_handles(user_id, topic_id, handles)
         await self._record(
             actor, "case_topic_handler", topic=topic_id, staff=user_id, handles=handles
         )
@@ -257,13 +254,13 @@ class Cases:
         staff member and owner."""
         everyone = await self._everyone()
         chosen = [
-            user_id for user_id in await self._store.handlers_of(topic_id) if user_id in everyone
+            user_id for user_id in await self._topics.handlers_of(topic_id) if user_id in everyone
         ]
         return chosen or sorted(everyone)
 
     async def handled(self) -> dict[int, list[int]]:
         """Topic → the staff ids who handle it (topics nobody handles are left out)."""
-        return await self._store.handles()
+        return await self._topics.handles()
 
     async def is_staff(self, user_id: int) -> bool:
         """An owner or a staff member."""

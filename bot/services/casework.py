@@ -17,7 +17,9 @@
   of staff and owners for the messages nobody asked for (`names`, `language`), and whom to
   tell of a reopened case (`to_tell_of_reopened`); /casescsv's twelve months (`figures`).
 
-The front end renders with `bot.views.casework` and sends.
+The lists, reminder marks and figures are read from `storage.casework` (`store`). The front end
+renders with `bot.views.casework` (the jobs' words: `bot.views.casejobs`; the figures:
+`bot.views.casefigures`) and sends.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ from bot.services.cases import (
     working_days_after,
 )
 from bot.services.dialogs import Dialogs
-from storage.cases import STATES, CaseFigures, CaseNote, CaseState, Topic
+from storage.case_topics import Topic
+from storage.cases import STATES, CaseNote, CaseState
+from storage.casework import CaseFigures, CaseworkStore
 from storage.ingest import State
 from storage.staff import StaffStore
 from storage.users import UserStore
@@ -179,6 +183,7 @@ class Casework:
     def __init__(
         self,
         cases: Cases,
+        store: CaseworkStore,
         dialogs: Dialogs,
         staff: StaffStore,
         users: UserStore,
@@ -186,11 +191,17 @@ class Casework:
         settings: Settings,
     ) -> None:
         self._cases = cases
+        self._store = store
         self._dialogs = dialogs
         self._staff = staff
         self._users = users
         self._state = state
         self._settings = settings
+
+    @property
+    def store(self) -> CaseworkStore:
+        """The staff's queries: lists, reminders, figures (also /staffstats' months)."""
+        return self._store
 
     # -- people ---------------------------------------------------------------------------------
 
@@ -268,7 +279,7 @@ class Casework:
             (state,)  # type: ignore[assignment]
         )  # fmt: skip
         late_before = today if state == "late" else None
-        store = self._cases.store
+        store = self._store
         chosen = topic_id or None
         total, late = await store.listing_counts(
             states, today, topic_id=chosen, late_before=late_before
@@ -282,7 +293,7 @@ class Casework:
 
     async def figures(self, now: datetime) -> list[CaseFigures]:
         """/casescsv's figures: by month and topic, the last twelve local months."""
-        return await self._cases.store.figures(months_back(now, self._settings), self._settings.tz)
+        return await self._store.figures(months_back(now, self._settings), self._settings.tz)
 
     # -- /casetopics: the topics and who handles them -------------------------------------------
 
@@ -457,7 +468,7 @@ class Casework:
         """The reminders to send now, each claimed once per deadline in the database before it
         is sent: to the assignee on the working day before a deadline, to the owners once it
         has passed."""
-        store = self._cases.store
+        store = self._store
         today = now.astimezone(self._settings.tz).date()
         found: list[Reminder] = []
         # Due today or on the next working day: a Monday deadline is reminded of on the Friday.
@@ -474,7 +485,7 @@ class Casework:
         self, case: Case, kind: Literal["due", "overdue"], people: tuple[int, ...], key: str
     ) -> list[Reminder]:
         assert case.deadline is not None
-        if not await self._cases.store.claim_reminder(case.case_id, kind, case.deadline):
+        if not await self._store.claim_reminder(case.case_id, kind, case.deadline):
             return []  # another run was first
         topic = await self._cases.topic(case.topic_id)
         return [Reminder(case, kind, key, people, topic)]
@@ -482,7 +493,7 @@ class Casework:
     async def release(self, reminder: Reminder) -> None:
         """A reminder that could not go for a passing reason: tried again next run."""
         assert reminder.case.deadline is not None
-        await self._cases.store.release_reminder(
+        await self._store.release_reminder(
             reminder.case.case_id, reminder.kind, reminder.case.deadline
         )
 
@@ -498,7 +509,7 @@ class Casework:
         if await self._state.get(SUMMARY_STATE) == today.isoformat():
             return None
         await self._state.set(SUMMARY_STATE, today.isoformat())
-        store = self._cases.store
+        store = self._store
         counts = await store.open_counts(today)
         if counts[0] == 0:
             return None

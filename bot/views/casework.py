@@ -1,5 +1,6 @@
 """What staff see of residents' reports (góp ý – phản ánh): /cases, a case with its buttons,
-the choices under them, reminders, the morning summary, the figures and their CSV file.
+the choices under them, what an assignee is told. The reminders and the morning summary are
+`bot.views.casejobs`', the figures and their CSV file `bot.views.casefigures`'.
 
 Residents never see any of this: what they are told at each change is the cases service's
 notification view. Who reported is shown here, to staff only.
@@ -9,22 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 
 from bot import formats
 from bot.callbacks import CaseAction, CaseActionName, CaseList
-from bot.export import excel_csv
 from bot.i18n import Catalog, SafeHtml
 from bot.services.cases import Change, Told
 from bot.services.casework import FILTERS, PAGE_SIZE, CasePage, Listing, Typed, TypingWhat
-from bot.views import Button, File, View, rows_of
+from bot.views import Button, View, rows_of
 from bot.views.cases import topic_label
-from storage.cases import STATES, Case, CaseFigures, CaseNote, Topic
+from storage.case_topics import Topic
+from storage.cases import STATES, Case, CaseNote
 
 __all__ = [
     "FILTERS",
     "PAGE_SIZE",
-    "CaseFigures",
     "Listing",
     "answer_preview",
     "ask_view",
@@ -34,17 +34,11 @@ __all__ = [
     "case_view",
     "confirm_view",
     "deadline_view",
-    "figures_csv",
-    "figures_csv_view",
-    "figures_text",
     "list_view",
     "not_now_said",
     "open_button",
     "pick_view",
-    "reminder_text",
-    "reminder_view",
     "step_said",
-    "summary_text",
     "topic_label",
     "typed_said",
     "typed_view",
@@ -52,7 +46,6 @@ __all__ = [
 ]
 
 _NOTES_SHOWN = 5  # the latest internal notes under a case
-_SUMMARY_LINES = 10  # overdue cases named in the morning summary
 _MAX_SHOWN = 3500  # a case's page is cut to stay under Telegram's 4,096 characters
 
 
@@ -456,39 +449,12 @@ def confirm_view(catalog: Catalog, lang: str, case: Case, what: CaseActionName) 
     )
 
 
-# -- reminders and the morning summary --------------------------------------------------------
-
-
-def reminder_text(
-    catalog: Catalog,
-    lang: str,
-    key: str,
-    case: Case,
-    topic: Topic | None,
-    assignee: str,
-) -> str:
-    """A reminder: to the assignee before the deadline, or to the owners once it passed."""
-    assert case.deadline is not None
-    return catalog.text(
-        key,
-        lang,
-        number=case.number,
-        topic=topic_label(catalog, lang, topic),
-        day=formats.day(case.deadline, lang=lang),
-        assignee=assignee or catalog.text("casework.assignee_none", lang),
-    )
+# -- messages nobody asked for ----------------------------------------------------------------
 
 
 def open_button(case: Case) -> Button:
     """The case's number, opening its view (under a message nobody asked for)."""
     return Button(case.number, CaseAction(case.case_id, "open"))
-
-
-def reminder_view(
-    catalog: Catalog, lang: str, key: str, case: Case, topic: Topic | None, assignee: str
-) -> View:
-    """A reminder with the button that opens the case."""
-    return View(reminder_text(catalog, lang, key, case, topic, assignee), ((open_button(case),),))
 
 
 def assigned_you_view(catalog: Catalog, lang: str, case: Case, topic: Topic | None) -> View:
@@ -506,151 +472,3 @@ def assigned_you_view(catalog: Catalog, lang: str, case: Case, topic: Topic | No
         deadline=deadline,
     )
     return View(text, ((open_button(case),),))
-
-
-def summary_text(
-    catalog: Catalog,
-    lang: str,
-    today: date,
-    counts: tuple[int, int, int],
-    late: Sequence[Case],
-    topics: Mapping[int, Topic],
-    names: Mapping[int, str],
-) -> str:
-    """The owners' morning summary: what is open and what is late."""
-    open_, overdue, unassigned = counts
-    lines = [
-        catalog.text(
-            "casework.summary_line",
-            lang,
-            number=case.number,
-            topic=topic_label(catalog, lang, topics.get(case.topic_id)),
-            day=formats.day(case.deadline, lang=lang) if case.deadline else "",
-            assignee=(names.get(case.assignee) or str(case.assignee))
-            if case.assignee is not None
-            else catalog.text("casework.assignee_none", lang),
-        )
-        for case in late[:_SUMMARY_LINES]
-    ]
-    if len(late) > _SUMMARY_LINES:
-        lines.append(catalog.text("casework.summary_more", lang, count=len(late) - _SUMMARY_LINES))
-    return catalog.text(
-        "casework.summary",
-        lang,
-        day=formats.day(today, lang=lang),
-        open=open_,
-        late=overdue,
-        unassigned=unassigned,
-        lines=SafeHtml("\n".join(lines)),
-    )
-
-
-# -- figures ----------------------------------------------------------------------------------
-
-
-def _median(catalog: Catalog, lang: str, hours: float | None) -> str:
-    if hours is None:
-        return catalog.text("casework.median_none", lang)
-    if hours < 48:
-        count = max(1, round(hours))
-        return catalog.text("casework.hours", lang, count=formats.number(count, lang))
-    days = round(hours / 24)
-    return catalog.text("casework.days", lang, count=formats.number(days, lang))
-
-
-def _figures_values(catalog: Catalog, lang: str, figures: CaseFigures) -> dict[str, object]:
-    return {
-        "received": figures.received,
-        "answered": figures.answered,
-        "on_time": figures.on_time,
-        "median": _median(catalog, lang, figures.median_hours),
-        "satisfied": figures.satisfied,
-        "rated": figures.rated,
-    }
-
-
-def figures_text(
-    catalog: Catalog,
-    lang: str,
-    figures: Sequence[CaseFigures],
-    topics: Mapping[int, Topic],
-    when: str,
-    months: int = 3,
-) -> str:
-    """The staff's figures of the last `months` months, the latest first: each month's, then
-    each topic's that had cases."""
-    shown = sorted({f.month for f in figures}, reverse=True)[:months]
-    lines = []
-    for month in shown:
-        of_month = [f for f in figures if f.month == month]
-        for f in of_month:
-            if f.topic_id is None:
-                lines.append(
-                    catalog.text(
-                        "casework.figures_month",
-                        lang,
-                        month=_month(month),
-                        **_figures_values(catalog, lang, f),
-                    )
-                )
-        for f in of_month:
-            if f.topic_id is not None:
-                lines.append(
-                    catalog.text(
-                        "casework.figures_topic",
-                        lang,
-                        topic=topic_label(catalog, lang, topics.get(f.topic_id)),
-                        **_figures_values(catalog, lang, f),
-                    )
-                )
-    body = "\n".join(lines) if lines else catalog.text("casework.figures_none", lang)
-    return catalog.text("casework.figures", lang, when=when, months=SafeHtml(body))
-
-
-def _month(month: str) -> str:
-    year, number = month.split("-")
-    return f"{number}/{year}"
-
-
-def figures_csv(
-    catalog: Catalog, lang: str, figures: Sequence[CaseFigures], topics: Mapping[int, Topic]
-) -> bytes:
-    """The figures by month and topic as a CSV file for Excel: a row per month for every
-    topic together, then a row per topic with cases; the median in whole hours."""
-    rows: list[list[object]] = [list(catalog.items("casework.csv_header", lang))]
-    every = catalog.text("casework.csv_all_topics", lang)
-    for f in sorted(
-        figures, key=lambda f: (f.month, f.topic_id is not None, _position(topics, f.topic_id))
-    ):
-        topic = every if f.topic_id is None else topic_label(catalog, lang, topics.get(f.topic_id))
-        # Whole hours: a decimal mark would read differently in each Excel's language.
-        median = "" if f.median_hours is None else round(f.median_hours)
-        rows.append(
-            [f.month, topic, f.received, f.answered, f.on_time, median, f.satisfied,
-             f.rated - f.satisfied]
-        )  # fmt: skip
-    return excel_csv(rows)
-
-
-def figures_csv_view(
-    catalog: Catalog,
-    lang: str,
-    figures: Sequence[CaseFigures],
-    topics: Mapping[int, Topic],
-    now: datetime,
-    tz: tzinfo,
-) -> View:
-    """/casescsv: the figures as a CSV file, named by the local month."""
-    name = f"phan-anh-{now.astimezone(tz):%Y-%m}.csv"
-    csv = figures_csv(catalog, lang, figures, topics)
-    return View(catalog.text("casework.csv_caption", lang), file=File("document", csv, name))
-
-
-def _position(topics: Mapping[int, Topic], topic_id: int | None) -> tuple[int, int]:
-    topic = topics.get(topic_id) if topic_id is not None else None
-    return (topic.position if topic else 0, topic_id or 0)
-
-
-def month_of(moment: datetime, tz: tzinfo) -> str:
-    """The local month of a moment, as YYYY-MM."""
-    return f"{moment.astimezone(tz):%Y-%m}"
