@@ -142,7 +142,7 @@ class JsonRequest(BaseRequest):
         self._fill = [max(1, limits.max_keepalive_connections or 0) for limits in self._limits]
         self._open = True
 
-    def _new_transports(self) -> list[httpx.AsyncHTTPTransport]:
+    def _new_transports(self) -> list[httpx.AsyncBaseTransport]:
         try:
             return [
                 httpx.AsyncHTTPTransport(limits=limits, proxy=self._proxy)
