@@ -54,13 +54,14 @@ IDLE_CONNECTIONS = 20
 
 # httpcore's pool, at the start and at the end of every request, checks each connection it holds
 # (an idle one with two system calls, to see whether the server closed it) and, for each idle
-# one, counts the idle ones again: the cost of a request grows with the connections open times
-# the idle ones. With 50 residents tapping at once that was most of the bot's CPU time per
-# update. Connections are therefore held in several smaller pools ("lanes") that share out one
-# pool's limits: a request goes to the first lane with fewer requests under way than it keeps
-# idle connections (so a quiet bot uses the first lane alone, reusing its connections), else to
-# the least busy lane (so a request waits for a connection only when every lane is full, as in
-# one pool). A pool smaller than LANES * LANE_MIN (the long poll's two connections) is one lane.
+# one, walks all of them again: the cost of a request grows with the connections open times the
+# idle ones. With 50 residents tapping at once that was the largest part of the bot's CPU time
+# per update (see docs/benchmarks.md). Connections are therefore held in several smaller pools
+# ("lanes") that share out one pool's limits: a request goes to the first lane with fewer
+# requests under way than it keeps idle connections (so a quiet bot uses the first lane alone,
+# reusing its connections), else to the least busy lane (so a request waits for a connection
+# only when every lane is full, as in one pool). A pool smaller than LANES * LANE_MIN (the long
+# poll's two connections) is one lane.
 LANES = 4
 LANE_MIN = 4
 
