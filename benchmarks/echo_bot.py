@@ -8,28 +8,34 @@ from __future__ import annotations
 
 import itertools
 import os
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
+    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 
-def main() -> None:
-    """Echo until SIGTERM."""
-    root = os.environ["TELEGRAM_API_URL"]
-    application = (
+def build(
+    token: str, root: str, request: BaseRequest | None = None
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The echo bot's application (PTB's own request class unless `request` is given)."""
+    builder = (
         ApplicationBuilder()
-        .token(os.environ["BOT_TOKEN"])
+        .token(token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .concurrent_updates(True)
-        .build()
     )
+    if request is not None:
+        builder = builder.request(request)
+    application = builder.build()
     edits = itertools.count()
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -44,7 +50,14 @@ def main() -> None:
 
     application.add_handler(MessageHandler(filters.TEXT, echo))
     application.add_handler(CallbackQueryHandler(press))
-    application.run_polling(poll_interval=0, timeout=10)
+    return application
+
+
+def main() -> None:
+    """Echo until SIGTERM."""
+    build(os.environ["BOT_TOKEN"], os.environ["TELEGRAM_API_URL"]).run_polling(
+        poll_interval=0, timeout=10
+    )
 
 
 if __name__ == "__main__":

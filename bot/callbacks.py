@@ -113,6 +113,19 @@ class CallbackData:
     @classmethod
     def unpack(cls, data: str) -> Self:
         """Parse `data` produced by `pack()`; raise CallbackError for anything else."""
+        # A press is unpacked several times on its way (the handler's pattern, the handler, the
+        # interaction log, the metrics): the values are frozen, so one parse serves them all.
+        unpacked = _UNPACKED.get((cls, data))
+        if unpacked is not None:
+            return typing.cast(Self, unpacked)
+        value = cls._parse_data(data)
+        if len(_UNPACKED) >= _UNPACKED_MAX:  # a bound, not an LRU: a few recent presses win
+            _UNPACKED.clear()
+        _UNPACKED[cls, data] = value
+        return value
+
+    @classmethod
+    def _parse_data(cls, data: str) -> Self:
         parts = data.split(":")
         layout = _layout(cls)
         if parts[0] != cls.prefix or len(parts) != len(layout) + 1:
@@ -139,6 +152,9 @@ class CallbackData:
 
 
 _LAYOUTS: dict[type, tuple[tuple[str, Any], ...]] = {}
+# Data unpacked lately, by kind and text (only what unpacked: a refusal is parsed again).
+_UNPACKED: dict[tuple[type, str], CallbackData] = {}
+_UNPACKED_MAX = 1024
 
 
 def _layout(cls: type) -> tuple[tuple[str, Any], ...]:

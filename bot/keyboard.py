@@ -26,7 +26,7 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
-from bot.views import Menu, View
+from bot.views import Button, Menu, View
 
 __all__ = ["Keyboard", "Rendered", "for_telegram", "markup", "menu_keyboard"]
 
@@ -71,19 +71,27 @@ def markup(view: View) -> Keyboard | None:
     """A view's buttons as Telegram's inline keyboard (None for a view without buttons)."""
     if not view.buttons:
         return None
-    return Keyboard(
-        [
-            [
-                InlineKeyboardButton(
-                    button.label,
-                    callback_data=None if button.action is None else button.action.pack(),
-                    url=button.url,
-                )
-                for button in row
-            ]
-            for row in view.buttons
-        ]
-    )
+    return Keyboard([[_telegram_button(button) for button in row] for row in view.buttons])
+
+
+# PTB's buttons are frozen values, and building one costs about 6 µs (a view has six): the
+# buttons of the views shown lately (a list's, "back to the list") are made once.
+_BUTTONS: dict[Button, InlineKeyboardButton] = {}
+_BUTTONS_KEPT = 1024
+
+
+def _telegram_button(button: Button) -> InlineKeyboardButton:
+    made = _BUTTONS.get(button)
+    if made is None:
+        made = InlineKeyboardButton(
+            button.label,
+            callback_data=None if button.action is None else button.action.pack(),
+            url=button.url,
+        )
+        if len(_BUTTONS) >= _BUTTONS_KEPT:  # a bound, not an LRU
+            _BUTTONS.clear()
+        _BUTTONS[button] = made
+    return made
 
 
 def menu_keyboard(menu: Menu) -> ReplyKeyboardMarkup:

@@ -11,7 +11,9 @@ python-telegram-bot's own `HTTPXRequest` does three things that cost this bot on
   cost about a fifth of each call's CPU time. The Bot API sets no cookies, takes the token in the
   path and does not redirect, so requests go straight to `httpx.AsyncHTTPTransport`, the
   client's own connection pool (a public httpx interface).
-- It keeps open as many connections as were ever busy at once (see `IDLE_CONNECTIONS`).
+- It keeps open as many connections as were ever busy at once (see `IDLE_CONNECTIONS`), in one
+  pool that httpcore checks whole, with system calls, at the start and the end of every request
+  (see `LANES`).
 
 This is PTB's documented way to change the networking backend: a `BaseRequest` subclass given to
 the `ApplicationBuilder` (and to the delivery engine's `Bot`). Timeouts, pool size and the errors
@@ -49,6 +51,19 @@ log = logging.getLogger(__name__)
 # expired. Above this many, a connection is closed when its request ends. Telegram at 30
 # messages a second and a 250 ms round trip keeps about 15 busy.
 IDLE_CONNECTIONS = 20
+
+# httpcore's pool, at the start and at the end of every request, checks each connection it holds
+# (an idle one with two system calls, to see whether the server closed it) and, for each idle
+# one, walks all of them again: the cost of a request grows with the connections open times the
+# idle ones. With 50 residents tapping at once that was the largest part of the bot's CPU time
+# per update (see docs/benchmarks.md). Connections are therefore held in several smaller pools
+# ("lanes") that share out one pool's limits: a request goes to the first lane with fewer
+# requests under way than it keeps idle connections (so a quiet bot uses the first lane alone,
+# reusing its connections), else to the least busy lane (so a request waits for a connection
+# only when every lane is full, as in one pool). A pool smaller than LANES * LANE_MIN (the long
+# poll's two connections) is one lane.
+LANES = 4
+LANE_MIN = 4
 
 _POOL_FULL = (
     "Pool timeout: All connections in the connection pool are occupied. Request was *not* sent "
@@ -111,17 +126,29 @@ class JsonRequest(BaseRequest):
             connect=connect_timeout, read=read_timeout, write=write_timeout, pool=pool_timeout
         )
         self._media_write_timeout = media_write_timeout
-        self._limits = httpx.Limits(
-            max_connections=connection_pool_size,
-            max_keepalive_connections=min(IDLE_CONNECTIONS, connection_pool_size),
-        )
+        lanes = LANES if connection_pool_size >= LANES * LANE_MIN else 1
+        idle = min(IDLE_CONNECTIONS, connection_pool_size)
+        # The pool size and the idle connections shared out: the lanes hold what one pool would.
+        self._limits = [
+            httpx.Limits(
+                max_connections=_share(connection_pool_size, lanes, lane),
+                max_keepalive_connections=_share(idle, lanes, lane),
+            )
+            for lane in range(lanes)
+        ]
         self._proxy = proxy
-        self._transport = self._new_transport()
+        self._transports = self._new_transports()
+        self._busy = [0] * lanes  # requests under way (or waiting for a connection) per lane
+        # A lane takes requests until this many are under way before the next is used.
+        self._fill = [max(1, limits.max_keepalive_connections or 0) for limits in self._limits]
         self._open = True
 
-    def _new_transport(self) -> httpx.AsyncHTTPTransport:
+    def _new_transports(self) -> list[httpx.AsyncBaseTransport]:
         try:
-            return httpx.AsyncHTTPTransport(limits=self._limits, proxy=self._proxy)
+            return [
+                httpx.AsyncHTTPTransport(limits=limits, proxy=self._proxy)
+                for limits in self._limits
+            ]
         except ImportError as exc:  # a socks5:// proxy without httpx's optional support
             raise NetworkError(
                 f"the proxy needs an extra package: python3 -m pip install 'httpx[socks]' ({exc})"
@@ -135,14 +162,15 @@ class JsonRequest(BaseRequest):
     async def initialize(self) -> None:
         """Open new connections if this request was shut down before (PTB may re-initialize)."""
         if not self._open:
-            self._transport = self._new_transport()
+            self._transports = self._new_transports()
             self._open = True
 
     async def shutdown(self) -> None:
         """Close the connections."""
         if self._open:
             self._open = False
-            await self._transport.aclose()
+            for transport in self._transports:
+                await transport.aclose()
 
     async def do_request(
         self,
@@ -187,8 +215,15 @@ class JsonRequest(BaseRequest):
             request = httpx.Request(
                 method, address, headers=headers, content=body, extensions=extensions
             )
+        busy = self._busy
+        lane = 0
+        while lane < len(busy) and busy[lane] >= self._fill[lane]:
+            lane += 1
+        if lane == len(busy):  # every lane as busy as its share: the least busy one
+            lane = busy.index(min(busy))
+        busy[lane] += 1
         try:
-            response = await self._transport.handle_async_request(request)
+            response = await self._transports[lane].handle_async_request(request)
             try:
                 content = await response.aread()
             finally:
@@ -199,6 +234,8 @@ class JsonRequest(BaseRequest):
             raise TimedOut from exc
         except httpx.HTTPError as exc:  # the base of httpx's errors: last
             raise NetworkError(f"httpx.{type(exc).__name__}: {exc}") from exc
+        finally:
+            busy[lane] -= 1
         # At DEBUG, each call is logged as httpx's client would (the token is masked by bot.logs).
         if log.isEnabledFor(logging.DEBUG):
             log.debug("HTTP Request: %s %s %d", method, url, response.status_code)
@@ -210,6 +247,11 @@ class JsonRequest(BaseRequest):
                 response.headers.get("content-type", ""),
             )
         return response.status_code, content
+
+
+def _share(total: int, parts: int, part: int) -> int:
+    """Part `part` of `total` shared out as evenly as can be (the first parts take the rest)."""
+    return total // parts + (1 if part < total % parts else 0)
 
 
 @functools.lru_cache(maxsize=64)

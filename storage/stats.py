@@ -58,6 +58,7 @@ NUMBER_MASK = "***"
 
 KEY_STATE = "stats_key"  # the bot_state row holding the generated key
 KEY_HEX_CHARS = 32  # 128 bits of the HMAC: no collisions among a commune's residents
+KEYS_KEPT = 10_000  # people whose key is kept in memory (a commune's active residents)
 
 
 def mask_numbers(text: str) -> str:
@@ -137,6 +138,7 @@ class InteractionLog:
         self._db = db
         self.tz = tz
         self._secret = secret
+        self._keys: dict[tuple[str, int], str] = {}  # (channel, id) → key, see key_of
         # Events wait here for a moment and are written together: one transaction for many
         # updates instead of a write on every resident's tap (see FLUSH_AFTER).
         self._pending: list[list[Any]] = []
@@ -160,7 +162,13 @@ class InteractionLog:
 
     def key_of(self, user_id: int, channel: str = DEFAULT_CHANNEL) -> str:
         """The pseudonymous key of a person on a channel (a Telegram id by default)."""
-        return user_key(self._secret, user_id, channel)
+        # Every update is logged under its sender's key: an HMAC computed once per person.
+        key = self._keys.get((channel, user_id))
+        if key is None:
+            if len(self._keys) >= KEYS_KEPT:  # a bound, not an LRU: recomputing is cheap
+                self._keys.clear()
+            key = self._keys[channel, user_id] = user_key(self._secret, user_id, channel)
+        return key
 
     def local_day(self, now: datetime) -> date:
         """The date `now` falls on in the configured time zone."""

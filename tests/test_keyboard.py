@@ -130,3 +130,48 @@ def test_an_article_view_is_channel_neutral_and_renders_to_the_same_message() ->
     second = render_article(article, 2, 3, (6, None), Catalog.load("vi"), "vi", tz, "tinxa_bot")
     assert second.picture is None
     assert for_telegram(second).preview == LinkPreviewOptions(is_disabled=True)
+
+
+def test_the_buttons_of_views_shown_lately_are_made_once() -> None:
+    """PTB's button objects are frozen values: the same button in two views is one object,
+    made once, and the keyboard says the same as a freshly made one."""
+    article = StoredArticle(
+        article_id=9,
+        url="https://xa.example.vn/tin/9",
+        title="Lịch tiêm chủng",
+        summary="Tóm tắt.",
+        body_html="Nội dung.",
+        body_text="Nội dung.",
+        author=None,
+        image_url=None,
+        published_at=datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+        published_estimated=False,
+        category=None,
+        first_seen_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+    )
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    catalog = Catalog.load("vi")
+
+    def keyboard(page: int) -> Keyboard:
+        view = render_article(article, page, 0, (8, 10), catalog, "vi", tz, "tinxa_bot")
+        made = for_telegram(view).keyboard
+        assert isinstance(made, Keyboard)
+        return made
+
+    first, again, full = keyboard(0), keyboard(0), keyboard(1)
+    assert first is not again
+    assert all(
+        a is b
+        for row, other in zip(first.inline_keyboard, again.inline_keyboard, strict=True)
+        for a, b in zip(row, other, strict=True)
+    )
+    back = ListPage(0, 1).pack()
+    assert first.inline_keyboard[-1][0].callback_data == back
+    assert full.inline_keyboard[-1][0] is first.inline_keyboard[-1][0]  # "☰ Danh sách tin"
+    fresh = [
+        [InlineKeyboardButton(b.text, callback_data=b.callback_data, url=b.url) for b in row]
+        for row in again.inline_keyboard
+    ]
+    assert again.to_dict() == InlineKeyboardMarkup(fresh).to_dict()
+    assert again == InlineKeyboardMarkup(fresh)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 
 import pytest
+from telegram import Bot
 from telegram.error import NetworkError
 
-from bot.request import JsonRequest, proxy_from_environment
+from bot.request import IDLE_CONNECTIONS, LANES, JsonRequest, proxy_from_environment
+from bot.standins.telegram import FakeTelegram
 
 API = "https://api.telegram.org"
 
@@ -44,3 +47,38 @@ def test_a_socks_proxy_without_its_package_says_what_to_install() -> None:
         return
     with pytest.raises(NetworkError, match=r"pip install 'httpx\[socks\]'"):
         JsonRequest(proxy="socks5://10.0.0.1:1080")
+
+
+def _connections(request: JsonRequest) -> list[int]:
+    """Connections open in each lane (read from httpx's pool, for this test only)."""
+    return [len(transport._pool.connections) for transport in request._transports]
+
+
+async def test_connections_are_held_in_lanes_with_one_pools_limits(telegram: FakeTelegram) -> None:
+    request = JsonRequest(256)
+    # The lanes hold what one pool would: 256 connections at most, 20 kept idle.
+    assert len(request._limits) == LANES
+    assert sum(limits.max_connections or 0 for limits in request._limits) == 256
+    assert sum(limits.max_keepalive_connections or 0 for limits in request._limits) == (
+        IDLE_CONNECTIONS
+    )
+    # The long poll's two connections stay one pool.
+    assert len(JsonRequest(2)._limits) == 1
+    bot = Bot(telegram.token, base_url=f"{telegram.url}/bot", request=request)
+    async with bot:
+        # A quiet bot: one call after another reuses one connection of the first lane.
+        for _ in range(3):
+            await bot.get_me()
+        assert _connections(request) == [1] + [0] * (LANES - 1)
+        # A few calls at once still fit in the first lane, which keeps that many idle.
+        share = IDLE_CONNECTIONS // LANES
+        telegram.slow("getMe", 0.3, times=share)
+        await asyncio.gather(*(bot.get_me() for _ in range(share)))
+        assert _connections(request) == [share] + [0] * (LANES - 1)
+        # More: each lane takes its share, then the least busy lane the next. Each lane's pool,
+        # which httpcore checks whole at every request, holds a share of the connections, and
+        # keeps its share open once the calls are done: IDLE_CONNECTIONS in all, as one pool.
+        calls = (share + 1) * LANES
+        telegram.slow("getMe", 0.3, times=calls)
+        await asyncio.gather(*(bot.get_me() for _ in range(calls)))
+        assert _connections(request) == [share] * LANES

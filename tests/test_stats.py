@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+import storage.stats
 from storage import AuditLog, Database
 from storage.articles import ArticleReader
+from storage.channels import DEFAULT_CHANNEL
 from storage.stats import (
     FLUSH_AFTER,
     FLUSH_AT,
@@ -105,6 +107,25 @@ async def test_no_raw_telegram_id_is_stored(db: Database, stats: InteractionLog)
 def test_the_key_is_a_truncated_hmac() -> None:
     assert user_key(b"k", 42) == user_key(b"k", 42) != user_key(b"other", 42)
     assert len(user_key(b"k", 42)) == 32
+
+
+async def test_a_persons_key_is_computed_once(
+    stats: InteractionLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every update is logged under its sender's key: the HMAC is computed once per person."""
+    computed: list[tuple[int, str]] = []
+    real = storage.stats.user_key
+
+    def counting(secret: bytes, user_id: int, channel: str = DEFAULT_CHANNEL) -> str:
+        computed.append((user_id, channel))
+        return real(secret, user_id, channel)
+
+    monkeypatch.setattr(storage.stats, "user_key", counting)
+    first = stats.key_of(4242)
+    assert stats.key_of(4242) == first
+    assert stats.key_of(4242, "zalo") != first  # the same number on another channel: another
+    assert stats.key_of(4242, "zalo") == stats.key_of(4242, "zalo")
+    assert computed == [(4242, "telegram"), (4242, "zalo")]
 
 
 async def test_the_generated_key_is_kept(db: Database) -> None:

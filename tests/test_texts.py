@@ -72,6 +72,21 @@ def test_forged_callback_data_is_refused(data: str) -> None:
     assert not _Page.matches(data)
     with pytest.raises(CallbackError):
         decode(data)
+    with pytest.raises(CallbackError):  # every time: a refusal is not remembered
+        _Page.unpack(data)
+
+
+def test_a_press_is_parsed_once_on_its_way() -> None:
+    """The handler's pattern, the handler, the interaction log and the metrics all unpack the
+    same data: the frozen value is parsed once and shared."""
+    packed = _Page(article=42, page=1, full=False, view="cat").pack()
+    first = _Page.unpack(packed)
+    assert _Page.matches(packed)
+    assert _Page.unpack(packed) is first
+    assert decode(packed) is first
+    assert first == _Page(article=42, page=1, full=False, view="cat")
+    # The same text is another kind's only if that kind's prefix says so.
+    assert not SetLanguage.matches(packed)
 
 
 def test_callback_data_that_would_not_fit_is_refused_when_packing() -> None:

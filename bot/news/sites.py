@@ -9,6 +9,7 @@ Article keys carry the site (`dnn:<site>:<nid>`), so two portals that both have 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -35,9 +36,11 @@ def site_of(url: str) -> str | None:
     return host
 
 
+@functools.lru_cache(maxsize=512)
 def absolute_http(url: str | None) -> bool:
     """True for an absolute http(s) address with a valid host and port and nothing a browser
-    (or Telegram) would refuse: no spaces, no control characters."""
+    (or Telegram) would refuse: no spaces, no control characters. (Kept for the addresses seen
+    lately: every article view checks its link and its picture.)"""
     if not url or any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in url):
         return False
     return site_of(url) is not None

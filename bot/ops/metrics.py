@@ -193,6 +193,10 @@ class MeasuredUpdates(ChatOrder):
         super().__init__(max_concurrent_updates)
         self._metrics = metrics
         self._describe = describe
+        # Each label's child, looked up once (prometheus_client checks and locks at each
+        # `labels()`); the labels are the few update types and the interaction log's kinds.
+        self._timed: dict[str, Histogram] = {}
+        self._counted: dict[str, Counter] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the handlers, then count the update by kind and record how long it took."""
@@ -201,9 +205,16 @@ class MeasuredUpdates(ChatOrder):
             await super().do_process_update(update, coroutine)
         finally:
             elapsed = time.perf_counter() - started
-            self._metrics.update_seconds.labels(update_type(update)).observe(elapsed)
+            kind = update_type(update)
+            timed = self._timed.get(kind)
+            if timed is None:
+                timed = self._timed[kind] = self._metrics.update_seconds.labels(kind)
+            timed.observe(elapsed)
             try:
                 kind = self._describe(update) if isinstance(update, Update) else "other"
             except Exception:  # counting must never cost an update its handling
                 kind = "other"
-            self._metrics.updates.labels(kind).inc()
+            counted = self._counted.get(kind)
+            if counted is None:
+                counted = self._counted[kind] = self._metrics.updates.labels(kind)
+            counted.inc()
