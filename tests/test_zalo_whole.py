@@ -456,7 +456,8 @@ async def test_sendpoll_reaches_both_channels_and_waits_outside_the_window(
     hoa_results = await services.polls.results(
         poll.poll_id, await services.zalo_people.person(HOA), channel="zalo"
     )
-    assert hoa_results is not None and hoa_results.choice is None
+    assert hoa_results is not None
+    assert hoa_results.choice is None
     # Kim: nothing was sent to her (the engine skipped her row), until she writes.
     assert zalo.messages_to(KIM)[before[KIM] :] == []
     held, answer = await kim.say("thống kê")
@@ -466,11 +467,12 @@ async def test_sendpoll_reaches_both_channels_and_waits_outside_the_window(
     assert changed.startswith(f"Cảm ơn bạn! Đã ghi nhận: {second}")
     # Telegram's tap, and the one poll's totals hold every channel's votes.
     start = telegram.mark()
-    await telegram.tap(tan, on_telegram["message_id"],
-                       on_telegram["reply_markup"]["inline_keyboard"][0][0]["callback_data"])  # fmt: skip
+    first_button = on_telegram["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await telegram.tap(tan, on_telegram["message_id"], first_button)
     await telegram.wait_for("editMessageText", after=start, chat_id=tan.id)
     results = await services.polls.results(poll.poll_id, None)
-    assert results is not None and results.total == 3
+    assert results is not None
+    assert results.total == 3
     # Brought once: Kim's next message is its answer alone.
     [alone] = await kim.say("thống kê")
     assert alone.text.startswith("📈 Thống kê sử dụng bot")
