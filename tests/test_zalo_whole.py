@@ -476,3 +476,32 @@ async def test_sendpoll_reaches_both_channels_and_waits_outside_the_window(
     # Brought once: Kim's next message is its answer alone.
     [alone] = await kim.say("thống kê")
     assert alone.text.startswith("📈 Thống kê sử dụng bot")
+
+
+async def test_a_held_poll_leaves_the_numbers_to_the_list_asked_for(
+    telegram: FakeTelegram, zalo: FakeZalo, both: BotApplication
+) -> None:
+    """Kim, outside her window when the poll was sent, asks for the latest news: the poll
+    comes first without numbers (buttons, and "bình chọn" to type), her "1" opens the first
+    article of the list she asked for; "bình chọn" then brings the poll with its numbers."""
+    services = both.bot_data.services
+    poll = await services.polls.current()
+    assert poll is not None
+    kim = Resident(zalo, both, KIM)
+    await subscribe_to_everything(kim)
+    long_ago = datetime.now(UTC) - timedelta(hours=services.settings.ZALO_WINDOW_HOURS + 1)
+    await services.zalo_people.inbound(await services.zalo_people.person(KIM), long_ago)
+    done = await telegram.reply_to(telegram.user(OWNER, "Chị Hoa"), "/sendpoll")
+    assert "Zalo: 0 người nhận ngay; 1 người chờ" in done.params["text"]
+    await settle(services)
+    held, latest = await kim.say("tin mới")
+    assert poll.question in held.text
+    assert "Gõ “bình chọn” để trả lời bằng số." in held.text
+    vote = packed_action(Vote(poll.poll_id, poll.options[0].option_id))
+    assert vote in {button.get("payload") for button in held.buttons}
+    assert latest.text.startswith("📰 Tin mới nhất")
+    opened = await kim.say("1")
+    assert listed(latest.text, 1) in opened[0].text
+    asked = await kim.say_one("bình chọn")
+    voted = await kim.say_one(choice(asked, poll.options[0].label))
+    assert voted.startswith(f"Cảm ơn bạn! Đã ghi nhận: {poll.options[0].label}")
