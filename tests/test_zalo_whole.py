@@ -476,6 +476,9 @@ async def test_sendpoll_reaches_both_channels_and_waits_outside_the_window(
     # Brought once: Kim's next message is its answer alone.
     [alone] = await kim.say("thống kê")
     assert alone.text.startswith("📈 Thống kê sử dụng bot")
+    # The audit log names each channel's recipients.
+    audit = (await telegram.reply_to(owner, "/audit")).params["text"]
+    assert f"gửi cuộc thăm dò số {poll.poll_id} tới 4 nơi nhận (Telegram 1, Zalo 3)" in audit
 
 
 async def test_a_held_poll_leaves_the_numbers_to_the_list_asked_for(
