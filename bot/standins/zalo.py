@@ -3,10 +3,11 @@
 The bot reaches it through its real client (`ZALO_API_URL` and `ZALO_OAUTH_URL` point here). It
 serves the consultation message (`POST /v3.0/oa/message/cs`: text, a buttons template, an image
 media template), the OAuth refresh (`POST /v4/oa/access_token`), which rotates single-use
-refresh tokens, and the OA's profile (`GET /v2.0/oa/getoa`, unverified, for doctor). Tests make followers, send signed webhook events to the bot in Zalo's JSON
-shape (a text, a photo, a location), read every call the bot made (`calls`, `sent`,
-`wait_for`, `wait_sent`), and make the API answer each of Zalo's errors, expire access
-tokens, refuse a refresh token, and enforce the interaction window and a rate. The error
+refresh tokens, and the OA's profile (`GET /v2.0/oa/getoa`, unverified, for doctor). Tests
+make followers, send signed webhook events to the bot in Zalo's JSON shape (a text, a photo, a
+location), read every call the bot made (`calls`, `sent`, `wait_for`, `wait_sent`), and make
+the API answer each of Zalo's errors, expire access tokens, refuse a refresh token, and enforce
+the interaction window and a rate. The error
 codes and shapes are those of ZALO.md (a secondary source): the stand-in holds what the bot is
 written against, nothing more certain.
 """
