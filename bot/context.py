@@ -232,6 +232,7 @@ class Services:
         )
         if self.zalo is not None:  # Zalo's rows, inside each resident's window, at Zalo's pace
             from bot.zalo.delivery import ZaloPace, ZaloSender
+            from bot.zalo.poll import ResidentNumbers
 
             senders.append(
                 ZaloSender(
@@ -240,6 +241,7 @@ class Services:
                     ZaloPace(self.settings.ZALO_SEND_RATE_PER_SECOND),
                     window=self.zalo.window,
                     messages=self.zalo.window_messages,
+                    numbers=ResidentNumbers(self),  # the poll's numbers become theirs
                 )
             )
         engine = DeliveryEngine(self.outbox, self.chats, senders, on_outcome=self.metrics.sent)

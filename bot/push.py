@@ -29,13 +29,17 @@ from bot.i18n import Catalog
 from bot.keyboard import for_telegram
 from bot.reading import render_alert, render_digest
 from bot.views import View
+from bot.views.polls import vote_view
 from bot.zalo.messages import MAX_TEXT
 from bot.zalo.messages import outgoing as zalo_outgoing
+from bot.zalo.poll import poll_body
 from bot.zalo.render import one_message
 from storage.articles import ArticleStore
 from storage.db import Database
 from storage.outbox import OutboxStore
+from storage.polls import PollResults, sent_key
 from storage.subscriptions import (
+    MODES,
     DigestBookmark,
     DigestReader,
     NewArticle,
@@ -46,12 +50,13 @@ from storage.subscriptions import (
 from storage.zalo import CHANNEL as ZALO
 from storage.zalo import ZaloPeople
 
-__all__ = ["DigestRun", "Pusher", "last_slot"]
+__all__ = ["DigestRun", "PollSent", "Pusher", "last_slot"]
 
 log = logging.getLogger(__name__)
 
 ALERT_PRIORITY = 3  # before digests: an alert is about now
 DIGEST_PRIORITY = 6
+POLL_PRIORITY = 4  # after broadcasts and alerts, before digests
 # Of a Zalo message's 2,000 characters, what a digest leaves for its last lines and the hint.
 ZALO_DIGEST_ROOM = 400
 
@@ -76,6 +81,26 @@ class DigestRun:
     recipients: int  # of them, those who had something new
     articles: int  # distinct articles in the run's digests
     delivery_id: int | None  # the job sending them, if any
+
+
+@dataclass(frozen=True)
+class PollSent:
+    """What /sendpoll wrote: a job (None: this poll was sent before) and who it is for."""
+
+    delivery_id: int | None
+    telegram: int  # Telegram's subscribers
+    zalo_now: int = 0  # Zalo's inside their window: a message now
+    zalo_waiting: int = 0  # Zalo's outside it: their next message brings it
+
+    @property
+    def total(self) -> int:
+        """Everyone it is for."""
+        return self.telegram + self.zalo_now + self.zalo_waiting
+
+    @property
+    def by_channel(self) -> dict[str, int]:
+        """Who it is for, on each channel (for the audit log)."""
+        return {"telegram": self.telegram, ZALO: self.zalo_now + self.zalo_waiting}
 
 
 def _body(view: View) -> dict[str, Any]:
@@ -306,6 +331,58 @@ class Pusher:
             self._wake()
             log.info("digests written for %d subscribers (%d due)", len(recipients), len(due))
         return DigestRun(len(due), len(recipients), len(shown), delivery_id)
+
+    # -- the poll (/sendpoll) ---------------------------------------------------------------
+
+    async def send_poll(self, results: PollResults, created_by: int | None = None) -> PollSent:
+        """Write the poll for every subscriber, once per poll: on Telegram with its buttons;
+        on Zalo for each subscriber who follows the OA, with its numbered choices
+        (`bot.zalo.poll`). The engine sends it to the Zalo residents inside their window and
+        skips the others ("window"): for them it waits, and their next message brings it
+        (`bot.zalo.held.take_held_poll`)."""
+        bodies: list[dict[str, Any]] = []
+        variants: dict[tuple[str, str], int] = {}
+        recipients: list[tuple[int, int] | tuple[str, int, int]] = []
+
+        def variant(channel: str, language: str) -> int:
+            if (channel, language) not in variants:
+                variants[channel, language] = len(bodies)
+                if channel == ZALO:
+                    bodies.append(poll_body(self._catalog, language, results))
+                else:
+                    bodies.append(_body(vote_view(self._catalog, language, results)))
+            return variants[channel, language]
+
+        telegram = await self._reader.subscribers(*MODES)
+        for subscriber in telegram:
+            language = subscriber.subscription.language
+            recipients.append(("telegram", subscriber.chat_id, variant("telegram", language)))
+        inside: list[int] = []
+        outside: list[int] = []
+        if self._settings.zalo_enabled:
+            on_zalo = {s.chat_id: s for s in await self._reader.subscribers(*MODES, channel=ZALO)}
+            inside, outside = await self._zalo.windows(
+                list(on_zalo),
+                timedelta(hours=self._settings.ZALO_WINDOW_HOURS),
+                self._settings.ZALO_WINDOW_MESSAGES,
+            )
+            for person in inside + outside:
+                language = on_zalo[person].subscription.language
+                recipients.append((ZALO, person, variant(ZALO, language)))
+        delivery_id = await self._outbox.create(
+            "poll",
+            bodies,
+            recipients,
+            label=results.poll.question[:60],
+            dedupe_key=sent_key(results.poll.poll_id),
+            priority=POLL_PRIORITY,
+            created_by=created_by,
+        )
+        if delivery_id is not None:
+            self._wake()
+            log.info("poll %s queued for %d subscribers (on Zalo %d now, %d waiting)",
+                     results.poll.poll_id, len(recipients), len(inside), len(outside))  # fmt: skip
+        return PollSent(delivery_id, len(telegram), len(inside), len(outside))
 
     # -- Zalo: only inside the interaction window ------------------------------------------
 

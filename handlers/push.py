@@ -7,16 +7,12 @@ from datetime import UTC, datetime
 
 from telegram import Update
 
-from bot.adapter import markup, record, refused, reply
+from bot.adapter import record, refused, reply
 from bot.context import BotContext
-from bot.delivery import outgoing
-from bot.views.polls import vote_view
 from bot.views.push import senddigest_view, sendpoll_view
-from storage.subscriptions import MODES
 
 __all__ = [
     "DIGEST_JOB",
-    "POLL_PRIORITY",
     "digest_tick",
     "senddigest_command",
     "sendpoll_command",
@@ -25,7 +21,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DIGEST_JOB = "digests"
-POLL_PRIORITY = 4  # after broadcasts and alerts, before digests
 
 
 async def digest_tick(context: BotContext) -> None:
@@ -63,10 +58,11 @@ async def senddigest_command(update: Update, context: BotContext) -> None:
 
 
 async def sendpoll_command(update: Update, context: BotContext) -> None:
-    """/sendpoll (staff): the current poll, with its buttons, to every subscriber, once.
+    """/sendpoll (staff): the current poll to every subscriber on every channel, once.
 
-    Each subscriber gets the question in their language; tapping an answer there votes, as
-    under /poll. The outbox sends it at Telegram's pace, after alerts and announcements.
+    Each subscriber gets the question in their language; tapping an answer there (on Zalo,
+    typing its number) votes, as under /poll. The outbox sends it at each channel's pace,
+    after alerts and announcements; on Zalo only inside the window (bot.push.Pusher.send_poll).
     """
     message = update.effective_message
     if message is None:
@@ -82,35 +78,12 @@ async def sendpoll_command(update: Update, context: BotContext) -> None:
     if results is None or not results.poll.is_open:
         await reply(message, sendpoll_view(catalog, lang, "none"))
         return
-    bodies: list[dict[str, object]] = []
-    languages: dict[str, int] = {}
-    recipients: list[tuple[int, int]] = []
-    for subscriber in await services.digests.subscribers(*MODES):
-        language = subscriber.subscription.language
-        if language not in languages:
-            view = vote_view(catalog, language, results)
-            languages[language] = len(bodies)
-            bodies.append(
-                outgoing(
-                    "send_message", text=view.text, parse_mode="HTML", reply_markup=markup(view)
-                )
-            )
-        recipients.append((subscriber.chat_id, languages[language]))
-    delivery_id = await services.outbox.create(
-        "poll",
-        bodies,
-        recipients,
-        label=results.poll.question[:60],
-        dedupe_key=f"poll:{results.poll.poll_id}",
-        priority=POLL_PRIORITY,
-        created_by=user.id if user else None,
-    )
-    if delivery_id is None:
+    sent = await services.push.send_poll(results, user.id if user else None)
+    if sent.delivery_id is None:
         await reply(message, sendpoll_view(catalog, lang, "again"))
         return
-    services.delivery.wake()
-    log.info("poll %s queued for %d subscribers", results.poll.poll_id, len(recipients))
     if user is not None:
         await record(services, user, "poll_sent", poll_id=results.poll.poll_id,
-                     recipients=len(recipients))  # fmt: skip
-    await reply(message, sendpoll_view(catalog, lang, "done", len(recipients)))
+                     recipients=sent.total, by_channel=sent.by_channel)  # fmt: skip
+    zalo = (sent.zalo_now, sent.zalo_waiting) if services.settings.zalo_enabled else None
+    await reply(message, sendpoll_view(catalog, lang, "done", telegram=sent.telegram, zalo=zalo))

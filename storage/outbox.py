@@ -492,6 +492,19 @@ class OutboxStore:
         )
         return {str(row["channel"]): int(row["n"]) for row in rows}
 
+    async def skipped_for(
+        self, dedupe_key: str, channel: str, chat_id: int, reasons: Sequence[str]
+    ) -> bool:
+        """Whether the job made under `dedupe_key` skipped its row for `chat_id` on `channel`
+        for one of `reasons` (nothing was sent to them: a poll held for Zalo's window, say)."""
+        row = await self._db.fetchone(
+            "SELECT 1 FROM deliveries AS d JOIN outbox AS o ON o.delivery_id = d.delivery_id"
+            " WHERE d.dedupe_key = ? AND o.channel = ? AND o.chat_id = ? AND o.state = 'skipped'"
+            f" AND o.reason IN ({','.join('?' * len(reasons))})",
+            (dedupe_key, channel, chat_id, *reasons),
+        )
+        return row is not None
+
     async def recent(self, limit: int = 10) -> list[Progress]:
         """The latest jobs, newest first."""
         rows = await self._db.fetchall(

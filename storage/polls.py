@@ -29,6 +29,7 @@ __all__ = [
     "VoteOutcome",
     "VoteResult",
     "clean_text",
+    "sent_key",
     "shares",
 ]
 
@@ -131,6 +132,11 @@ def shares(counts: Sequence[int]) -> tuple[int, ...]:
     for index in order[:missing]:
         floors[index] += 1
     return tuple(floors)
+
+
+def sent_key(poll_id: int) -> str:
+    """The deduplication key of the outbox job /sendpoll writes for poll `poll_id`."""
+    return f"poll:{poll_id}"
 
 
 def clean_text(text: str) -> str:

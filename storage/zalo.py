@@ -153,6 +153,16 @@ class ZaloPeople:
                 (inside if row["open"] else outside).append(int(row["person_id"]))
         return inside, outside
 
+    async def bring_poll(self, person_id: int, poll_id: int) -> bool:
+        """Mark poll `poll_id` brought to the person with their message (migration 0027);
+        False if it was brought already. One statement: it is brought once."""
+        written = await self._db.write(
+            "UPDATE zalo_people SET poll_brought = ? WHERE person_id = ?"
+            " AND (poll_brought IS NULL OR poll_brought <> ?)",
+            (poll_id, person_id, poll_id),
+        )
+        return written.rowcount == 1
+
     @staticmethod
     async def forget_in(conn: aiosqlite.Connection, person_id: int) -> None:
         """Delete the person, inside the caller's transaction (storage.privacy)."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from storage.db import Database
 
-__all__ = ["TokenState", "ZaloTokenStore"]
+__all__ = ["StoredTokens", "TokenState", "ZaloTokenStore", "peek"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +97,48 @@ class ZaloTokenStore:
             ),
         )
         return written.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTokens:
+    """What `commune-bot doctor` may know of the stored tokens: the access token only to make
+    one read-only call with it (never shown), the rest as facts."""
+
+    seed_hash: str
+    access_token: str | None
+    access_expires_at: datetime | None  # UTC
+    refreshed_at: datetime | None  # UTC
+    refreshes: int
+
+    def __repr__(self) -> str:  # never the token
+        return f"StoredTokens(refreshes={self.refreshes}, expires={self.access_expires_at})"
+
+
+def peek(database: Path) -> StoredTokens | None:
+    """The `zalo_tokens` row of the database at `database`, read-only, touching nothing (for
+    doctor, safe while the bot runs); None when there is none yet. sqlite3.Error if the
+    database cannot be read."""
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        conn.row_factory = sqlite3.Row
+        try:
+            row = conn.execute(
+                "SELECT seed_hash, access_token, access_expires_at, refreshed_at, refreshes"
+                " FROM zalo_tokens WHERE id = 1"
+            ).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None  # a database from before Zalo (migration 0019 comes at start)
+            raise
+    finally:
+        conn.close()
+    if row is None:
+        return None
+    expires, refreshed = row["access_expires_at"], row["refreshed_at"]
+    return StoredTokens(
+        seed_hash=str(row["seed_hash"]),
+        access_token=row["access_token"],
+        access_expires_at=datetime.fromisoformat(expires) if expires else None,
+        refreshed_at=datetime.fromisoformat(refreshed) if refreshed else None,
+        refreshes=int(row["refreshes"]),
+    )

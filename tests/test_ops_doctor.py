@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.ops.runlock import RunLock
 from bot.standins.telegram import FakeTelegram
 from bot.standins.website import FakePortal
+from bot.standins.zalo import OAUTH_PATH, PROFILE_PATH, FakeZalo
 from storage import bundled_migrations
+from storage.db import Database
+from storage.zalo_tokens import ZaloTokenStore
 from tests.test_process import bot_env, run_cli
 
 pytestmark = pytest.mark.timeout(120)
@@ -227,8 +233,141 @@ async def test_doctor_with_zalo_alone_checks_no_telegram(
         "ZALO_OA_SECRET_KEY": "oaSECRETkey",
         "ZALO_REFRESH_TOKEN": "refresh-0123",
     }
-    code, lines = await doctor(tmp_path, **values, **zalo)
+    code, lines = await doctor(tmp_path, **values, **zalo, ZALO_WEBHOOK_LISTEN=free_address())
     assert code == 0, lines
-    assert list(lines) == ["settings", "database", "disk", "portal"]
+    assert list(lines) == ["settings", "database", "disk", *ZALO_CHECKS, "portal"]
     assert lines["settings"] == "✓ settings: read from the environment; Zalo alone, no Telegram"
     assert not any(secret in "".join(lines.values()) for secret in zalo.values())
+
+
+# -- Zalo: checked without spending the single-use refresh token -----------------------------
+
+ZALO_CHECKS = ["zalo", "zalo token", "zalo webhook", "zalo api"]
+
+
+def free_address() -> str:
+    """A loopback address nobody listens on (as far as anyone can know in advance)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+async def with_zalo(
+    telegram: FakeTelegram,
+    portal: FakePortal,
+    zalo: FakeZalo,
+    tmp_path: Path,
+    *,
+    valid_for: timedelta | None,
+) -> tuple[dict[str, str], str | None]:
+    """Settings with the stand-in Zalo; the database holding the tokens a refresh stored, the
+    access token valid for `valid_for` (negative: expired), or none stored (None)."""
+    values = settings_for(telegram, portal, tmp_path)
+    values.update(zalo.settings(), ZALO_WEBHOOK_LISTEN=free_address())
+    access = None
+    async with await Database.open(values["DATABASE_PATH"]) as db:
+        store = ZaloTokenStore(db)
+        await store.load(zalo.refresh_token)  # as the bot's first start does
+        if valid_for is not None:
+            access = zalo.issue_access_token()
+            rotated = "rt-rotated-" + access[-8:]
+            now = datetime.now(UTC)
+            assert await store.record_refresh(zalo.refresh_token, rotated, access, now + valid_for)
+    return values, access
+
+
+async def test_doctor_zalo_with_a_fresh_token_reads_the_oa_profile_and_spends_nothing(
+    telegram: FakeTelegram, portal: FakePortal, zalo: FakeZalo, tmp_path: Path
+) -> None:
+    values, access = await with_zalo(
+        telegram, portal, zalo, tmp_path, valid_for=timedelta(hours=20)
+    )
+    assert access is not None
+    code, lines = await doctor(tmp_path, **values)
+    assert code == 0, lines
+    assert list(lines) == [*CHECKS[:-1], *ZALO_CHECKS, "portal"]
+    assert lines["settings"].endswith("long polling, and Zalo")
+    assert lines["zalo"].startswith(f"✓ zalo: the four keys are set; OA API {zalo.url}, ")
+    assert lines["zalo token"].startswith("✓ zalo token: an access token is stored, valid ")
+    assert " more hours (until " in lines["zalo token"]
+    listen = values["ZALO_WEBHOOK_LISTEN"]
+    assert lines["zalo webhook"] == f"✓ zalo webhook: {listen} is free for the bot to listen on"
+    assert lines["zalo api"] == (
+        f"✓ zalo api: {zalo.url} answers with the stored token: the OA is 'UBND xã Tân Hòa' "
+        f"(GET {PROFILE_PATH} (an unverified endpoint))"
+    )
+    [asked] = zalo.calls_to(PROFILE_PATH)
+    assert asked.access_token == access
+    assert zalo.calls_to(OAUTH_PATH) == []  # nothing refreshed: the refresh token is unspent
+    shown = "".join(lines.values())
+    assert access not in shown
+    assert not any(secret in shown for secret in (zalo.app_secret, zalo.oa_secret_key,
+                                                  zalo.refresh_token))  # fmt: skip
+
+
+async def test_doctor_zalo_with_an_expired_token_calls_nobody(
+    telegram: FakeTelegram, portal: FakePortal, zalo: FakeZalo, tmp_path: Path
+) -> None:
+    values, _ = await with_zalo(telegram, portal, zalo, tmp_path, valid_for=timedelta(hours=-2))
+    code, lines = await doctor(tmp_path, **values)
+    assert code == 0, lines
+    assert lines["zalo token"].startswith("✓ zalo token: the stored access token expired at ")
+    assert "the bot refreshes it when it starts; last refreshed " in lines["zalo token"]
+    assert lines["zalo api"].startswith("✓ zalo api: not called: no valid access token is stored")
+    assert zalo.calls == []  # neither the OA API nor the token server was asked anything
+
+
+async def test_doctor_zalo_says_when_the_api_refuses(
+    telegram: FakeTelegram, portal: FakePortal, zalo: FakeZalo, tmp_path: Path
+) -> None:
+    values, _ = await with_zalo(telegram, portal, zalo, tmp_path, valid_for=timedelta(hours=20))
+    zalo.fail(-224, path=PROFILE_PATH)  # Zalo refuses the call: its words, and what to do
+    code, lines = await doctor(tmp_path, **values)
+    assert code == 1
+    assert failing(lines) == ["zalo api"]
+    assert lines["zalo api"].startswith(
+        f"✗ zalo api: Zalo refused GET {PROFILE_PATH} (an unverified endpoint) (-224: "
+    )
+    assert "this line alone is not a fault" in lines["zalo api"]
+    zalo.revoke_access_tokens()  # Zalo no longer takes the stored access token (-216)
+    code, lines = await doctor(tmp_path, **values)
+    assert code == 1
+    assert failing(lines) == ["zalo api"]
+    assert lines["zalo api"].startswith(
+        "✗ zalo api: Zalo refused the stored access token (-216: Access token is invalid): "
+    )
+    assert lines["zalo api"].endswith("restart the bot and read the log's 'Zalo' lines")
+    assert zalo.calls_to(OAUTH_PATH) == []  # refused or not, nothing was refreshed
+
+
+async def test_doctor_zalo_webhook_port_busy_or_held_by_the_running_bot(
+    telegram: FakeTelegram, portal: FakePortal, zalo: FakeZalo, tmp_path: Path
+) -> None:
+    values, _ = await with_zalo(telegram, portal, zalo, tmp_path, valid_for=None)
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        taken = f"127.0.0.1:{other.getsockname()[1]}"
+        values["ZALO_WEBHOOK_LISTEN"] = taken
+        code, lines = await doctor(tmp_path, **values)
+        assert code == 1
+        assert failing(lines) == ["zalo webhook"]
+        assert lines["zalo webhook"].startswith(
+            f"✗ zalo webhook: {taken} is taken by another program and the bot is not running: "
+        )
+        assert "set ZALO_WEBHOOK_LISTEN to a free port" in lines["zalo webhook"]
+        assert lines["zalo token"] == (
+            "✓ zalo token: no access token stored yet: the bot gets one at start"
+        )
+        # The bot runs (it holds the run lock) and listens there: that is as it should be.
+        lock = RunLock(Path(values["DATABASE_PATH"]))
+        with lock.held():
+            code, lines = await doctor(tmp_path, **values)
+    assert lines["zalo webhook"] == (
+        f"✓ zalo webhook: {taken} is in use by the running bot (process {os.getpid()})"
+    )
+    # The running bot holding no access token is a fault: Zalo would not give it one.
+    assert code == 1
+    assert failing(lines) == ["zalo token"]
+    assert "see the log's 'Zalo' lines" in lines["zalo token"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application, running
-from bot.callbacks import OpenArticle
+from bot.callbacks import OpenArticle, Vote
 from bot.context import BotApplication
 from bot.standins.telegram import FakeTelegram
 from bot.standins.website import FakePortal
@@ -28,6 +28,7 @@ from tests.test_broadcast import OWNER, button, final_report, panel
 from tests.test_delivery import until
 from tests.test_news_job import run_poll, wait_for_runs
 from tests.test_poll import data_of
+from tests.test_push import settle
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -401,3 +402,109 @@ async def test_a_daily_digest_goes_by_the_engine_inside_the_window_and_waits_out
     assert held.text.startswith("🔔 Bạn có 1 tin mới:")
     assert title in held.text
     assert answer.text.startswith("📰 Tin mới nhất")
+
+
+async def test_sendpoll_reaches_both_channels_and_waits_outside_the_window(
+    telegram: FakeTelegram, zalo: FakeZalo, both: BotApplication
+) -> None:
+    """/sendpoll: a Telegram subscriber gets it with buttons; Lan (inside her window) gets it
+    from the engine with numbers, and her typed number votes; Hoa (inside, writing a report)
+    gets it without numbers, and her number stays the report's; Kim (outside her window)
+    gets nothing until she writes, then the poll comes first, once, and her number votes.
+    Every vote is in the one poll's totals."""
+    services = both.bot_data.services
+    poll = await services.polls.current()
+    assert poll is not None
+    first, second = poll.options[0].label, poll.options[1].label
+    lan, kim, hoa = (Resident(zalo, both, who) for who in (LAN, KIM, HOA))
+    for resident in (lan, kim, hoa):
+        await subscribe_to_everything(resident)
+    long_ago = datetime.now(UTC) - timedelta(hours=services.settings.ZALO_WINDOW_HOURS + 1)
+    kim_person = await services.zalo_people.person(KIM)
+    await services.zalo_people.inbound(kim_person, long_ago)
+    topics = await hoa.say_one("góp ý")  # a report under way: its numbers are the topics
+    tan = telegram.user(7301, "Tân")
+    await services.subscriptions.save(Subscription(tan.id, "daily"))
+    owner = telegram.user(OWNER, "Chị Hoa")
+    before = {who: len(zalo.messages_to(who)) for who in (LAN, KIM, HOA)}
+    done = await telegram.reply_to(owner, "/sendpoll")
+    assert done.params["text"] == (
+        "Đang gửi cuộc thăm dò. Telegram: 1 người đăng ký. Zalo: 2 người nhận ngay; 1 người chờ"
+        " (ngoài thời gian Zalo cho phép nhắn, họ sẽ nhận khi nhắn tin cho OA lần tới)."
+    )
+    await settle(services)
+    # Telegram: the poll with its buttons, as before.
+    (on_telegram,) = telegram.chat_messages(tan.id)
+    assert poll.question in on_telegram["text"]
+    # Lan: one message, its choices numbered; her number votes.
+    [sent] = zalo.messages_to(LAN)[before[LAN] :]
+    assert poll.question in sent.text
+    assert "Gõ “bình chọn”" not in sent.text
+    assert packed_action(Vote(poll.poll_id, poll.options[0].option_id)) in {
+        button.get("payload") for button in sent.buttons
+    }
+    voted = await lan.say_one(choice(sent.text, first))
+    assert voted.startswith(f"Cảm ơn bạn! Đã ghi nhận: {first}")
+    # Hoa: the poll without numbers (buttons, and the word to type); her "1" is a topic.
+    [quiet] = zalo.messages_to(HOA)[before[HOA] :]
+    assert poll.question in quiet.text
+    assert "Gõ “bình chọn” để trả lời bằng số." in quiet.text
+    assert not re.search(rf"(?m)^\d+ — {re.escape(first)}", quiet.text)
+    assert re.search(r"(?m)^1 — ", topics) or re.search(r"(?m)^1\. ", topics), topics
+    for reply in await hoa.say("1"):
+        assert "Đã ghi nhận" not in reply.text
+    hoa_results = await services.polls.results(
+        poll.poll_id, await services.zalo_people.person(HOA), channel="zalo"
+    )
+    assert hoa_results is not None
+    assert hoa_results.choice is None
+    # Kim: nothing was sent to her (the engine skipped her row), until she writes.
+    assert zalo.messages_to(KIM)[before[KIM] :] == []
+    held, answer = await kim.say("thống kê")
+    assert poll.question in held.text
+    assert answer.text.startswith("📈 Thống kê sử dụng bot")
+    changed = await kim.say_one(choice(held.text, second))
+    assert changed.startswith(f"Cảm ơn bạn! Đã ghi nhận: {second}")
+    # Telegram's tap, and the one poll's totals hold every channel's votes.
+    start = telegram.mark()
+    first_button = on_telegram["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await telegram.tap(tan, on_telegram["message_id"], first_button)
+    await telegram.wait_for("editMessageText", after=start, chat_id=tan.id)
+    results = await services.polls.results(poll.poll_id, None)
+    assert results is not None
+    assert results.total == 3
+    # Brought once: Kim's next message is its answer alone.
+    [alone] = await kim.say("thống kê")
+    assert alone.text.startswith("📈 Thống kê sử dụng bot")
+    # The audit log names each channel's recipients.
+    audit = (await telegram.reply_to(owner, "/audit")).params["text"]
+    assert f"gửi cuộc thăm dò số {poll.poll_id} tới 4 nơi nhận (Telegram 1, Zalo 3)" in audit
+
+
+async def test_a_held_poll_leaves_the_numbers_to_the_list_asked_for(
+    telegram: FakeTelegram, zalo: FakeZalo, both: BotApplication
+) -> None:
+    """Kim, outside her window when the poll was sent, asks for the latest news: the poll
+    comes first without numbers (buttons, and "bình chọn" to type), her "1" opens the first
+    article of the list she asked for; "bình chọn" then brings the poll with its numbers."""
+    services = both.bot_data.services
+    poll = await services.polls.current()
+    assert poll is not None
+    kim = Resident(zalo, both, KIM)
+    await subscribe_to_everything(kim)
+    long_ago = datetime.now(UTC) - timedelta(hours=services.settings.ZALO_WINDOW_HOURS + 1)
+    await services.zalo_people.inbound(await services.zalo_people.person(KIM), long_ago)
+    done = await telegram.reply_to(telegram.user(OWNER, "Chị Hoa"), "/sendpoll")
+    assert "Zalo: 0 người nhận ngay; 1 người chờ" in done.params["text"]
+    await settle(services)
+    held, latest = await kim.say("tin mới")
+    assert poll.question in held.text
+    assert "Gõ “bình chọn” để trả lời bằng số." in held.text
+    vote = packed_action(Vote(poll.poll_id, poll.options[0].option_id))
+    assert vote in {button.get("payload") for button in held.buttons}
+    assert latest.text.startswith("📰 Tin mới nhất")
+    opened = await kim.say("1")
+    assert listed(latest.text, 1) in opened[0].text
+    asked = await kim.say_one("bình chọn")
+    voted = await kim.say_one(choice(asked, poll.options[0].label))
+    assert voted.startswith(f"Cảm ơn bạn! Đã ghi nhận: {poll.options[0].label}")

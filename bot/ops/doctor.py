@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import shutil
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
@@ -19,8 +22,13 @@ from bot.logs import redact
 from bot.news import news_client
 from bot.news.probe import ProbeError, probe
 from bot.ops.backups import backups_in
+from bot.ops.runlock import RunLock
 from bot.request import JsonRequest, NotBotApi, proxy_from_environment
+from bot.zalo.api import UNVERIFIED_PROFILE_PATH, oa_profile
+from bot.zalo.errors import Kind, ZaloError
+from bot.zalo.tokens import REFRESH_MARGIN
 from storage import bundled_migrations
+from storage.zalo_tokens import StoredTokens, peek, seed_hash
 
 __all__ = ["Finding", "diagnose", "run_doctor"]
 
@@ -93,6 +101,9 @@ async def diagnose(env_file: str) -> AsyncIterator[Finding]:
         yield await asyncio.to_thread(check_backups, settings)
     if telegram:
         for finding in await check_telegram(settings):
+            yield finding
+    if settings.zalo_enabled:
+        for finding in await check_zalo(settings):
             yield finding
     yield await check_portal(settings)
 
@@ -292,6 +303,149 @@ async def check_telegram(settings: Settings) -> list[Finding]:
     else:
         found.append(good("webhook", f"none (long polling); {pending} updates waiting"))
     return found
+
+
+async def check_zalo(settings: Settings) -> list[Finding]:
+    """Zalo, without spending anything: the settings, the stored access token's age, the
+    webhook's address, and — with a still-valid stored access token only — one read-only call
+    to the OA API. No refresh: Zalo's refresh token is single-use, and a refresh here would
+    leave the running bot holding a spent one."""
+    host, port = settings.zalo_listen
+    found = [
+        good(
+            "zalo",
+            f"the four keys are set; OA API {settings.ZALO_API_URL}, token server "
+            f"{settings.ZALO_OAUTH_URL}, webhook {host}:{port}/zalo/webhook, window "
+            f"{settings.ZALO_WINDOW_HOURS} h / {settings.ZALO_WINDOW_MESSAGES} messages",
+        )
+    ]
+    running, pid = RunLock(Path(settings.DATABASE_PATH)).holder()
+    tokens, finding = await asyncio.to_thread(_zalo_tokens, settings, running)
+    found.append(finding)
+    found.append(await asyncio.to_thread(_zalo_listen, host, port, running, pid))
+    found.append(await _zalo_api(settings, tokens))
+    return found
+
+
+def _zalo_tokens(settings: Settings, running: bool) -> tuple[StoredTokens | None, Finding]:
+    """The access token the database holds: there and not expired, or what the bot will do."""
+    path = Path(os.path.abspath(settings.DATABASE_PATH))
+    try:
+        stored = peek(path) if path.is_file() else None
+    except sqlite3.Error as exc:
+        return None, bad("zalo token", f"cannot read the tokens in {path} ({exc}): see the "
+                         "database line above")  # fmt: skip
+    seed = settings.ZALO_REFRESH_TOKEN
+    first = seed.get_secret_value() if seed is not None else ""
+    if stored is None:
+        return None, good("zalo token", "none stored yet: the bot gets one with "
+                          "ZALO_REFRESH_TOKEN at its first start")  # fmt: skip
+    if stored.seed_hash != seed_hash(first):
+        return None, good(
+            "zalo token",
+            "ZALO_REFRESH_TOKEN is a new one (not the one the stored tokens came from): the bot "
+            "starts with it at its next start; make sure it comes from a new authorisation",
+        )
+    now = datetime.now(UTC)
+    refreshed = (
+        f"; last refreshed {stored.refreshed_at:%Y-%m-%d %H:%M} UTC"
+        if stored.refreshed_at is not None
+        else ""
+    )
+    expires = stored.access_expires_at
+    if stored.access_token is None or expires is None:
+        if running:
+            return None, bad(
+                "zalo token",
+                "the running bot holds no access token: Zalo refused to give one; see the "
+                "log's 'Zalo' lines (a refused refresh token: authorise the app again and put "
+                "the new one in ZALO_REFRESH_TOKEN)",
+            )
+        return None, good("zalo token", "no access token stored yet: the bot gets one at "
+                          f"start{refreshed}")  # fmt: skip
+    left = expires - now
+    if left <= REFRESH_MARGIN:
+        if running:
+            return None, bad(
+                "zalo token",
+                f"the access token expired at {expires:%Y-%m-%d %H:%M} UTC and the running bot "
+                "has not refreshed it: see the log's 'Zalo' lines; if Zalo refused the refresh "
+                "token, authorise the app again and put the new one in ZALO_REFRESH_TOKEN",
+            )
+        return None, good(
+            "zalo token",
+            f"the stored access token expired at {expires:%Y-%m-%d %H:%M} UTC: the bot "
+            f"refreshes it when it starts{refreshed}",
+        )
+    hours = left.total_seconds() / 3600
+    return stored, good(
+        "zalo token",
+        f"an access token is stored, valid {hours:.1f} more hours "
+        f"(until {expires:%Y-%m-%d %H:%M} UTC){refreshed}",
+    )
+
+
+def _zalo_listen(host: str, port: int, running: bool, pid: int | None) -> Finding:
+    """Whether ZALO_WEBHOOK_LISTEN can be bound (or is, by the running bot)."""
+    where = f"{host}:{port}"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe_socket:
+            probe_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tornado
+            probe_socket.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE and running:
+            by = f" (process {pid})" if pid else ""
+            return good("zalo webhook", f"{where} is in use by the running bot{by}")
+        if exc.errno == errno.EADDRINUSE:
+            return bad(
+                "zalo webhook",
+                f"{where} is taken by another program and the bot is not running: stop that "
+                "program (ss -ltnp shows which), or set ZALO_WEBHOOK_LISTEN to a free port and "
+                "point the reverse proxy there",
+            )
+        return bad(
+            "zalo webhook",
+            f"cannot listen on {where} ({exc.strerror or exc}): set ZALO_WEBHOOK_LISTEN to an "
+            "address of this server (127.0.0.1 behind a reverse proxy) and a port above 1023",
+        )
+    state = "; the bot is running, but not listening there" if running else ""
+    return good("zalo webhook", f"{where} is free for the bot to listen on{state}")
+
+
+async def _zalo_api(settings: Settings, tokens: StoredTokens | None) -> Finding:
+    """One read-only call with a still-valid stored access token; nothing refreshed."""
+    what = "zalo api"
+    if tokens is None or tokens.access_token is None:
+        return good(what, "not called: no valid access token is stored, and getting one would "
+                    "spend the single-use refresh token (the bot does it at start)")  # fmt: skip
+    root = settings.ZALO_API_URL.rstrip("/")
+    endpoint = f"GET {UNVERIFIED_PROFILE_PATH} (an unverified endpoint)"
+    try:
+        async with httpx.AsyncClient(headers={"User-Agent": "commune-bot doctor"}) as http:
+            profile = await oa_profile(http, root, tokens.access_token)
+    except ZaloError as exc:
+        words = redact(exc.message, settings.secrets)
+        if exc.kind is Kind.RETRY and exc.code == 0:
+            return bad(what, f"cannot reach Zalo at {root} ({words}): check the network, "
+                       "ZALO_API_URL and HTTPS_PROXY")  # fmt: skip
+        if exc.kind is Kind.TOKEN:
+            return bad(
+                what,
+                f"Zalo refused the stored access token ({exc.code}: {words}): the running bot "
+                "refreshes it at its next send; if this stays, restart the bot and read the "
+                "log's 'Zalo' lines",
+            )
+        if exc.kind in (Kind.RETRY, Kind.RATE):
+            return bad(what, f"Zalo is not answering well now ({words}): try doctor again "
+                       "in a few minutes")  # fmt: skip
+        return bad(
+            what,
+            f"Zalo refused {endpoint} ({exc.code}: {words}): check ZALO_API_URL; this endpoint "
+            "is unverified, so if residents' messages go out, this line alone is not a fault",
+        )
+    name = str(profile.get("name") or "?")[:80]
+    return good(what, f"{root} answers with the stored token: the OA is {name!r} ({endpoint})")
 
 
 async def check_portal(settings: Settings) -> Finding:

@@ -64,6 +64,22 @@ class RunLock:
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
 
+    def holder(self) -> tuple[bool, int | None]:
+        """Whether a live process holds the lock now, and its pid if it wrote one; takes
+        nothing that outlives the call (doctor asks, safe while the bot runs)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return False, None  # no lock file: nobody has ever run here
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True, _read_pid(fd)
+            return False, None  # closing the descriptor below lets go at once
+        finally:
+            os.close(fd)
+
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         """Hold the lock for the body; AlreadyRunning if a live process holds it."""

@@ -2,11 +2,12 @@
 
 The bot reaches it through its real client (`ZALO_API_URL` and `ZALO_OAUTH_URL` point here). It
 serves the consultation message (`POST /v3.0/oa/message/cs`: text, a buttons template, an image
-media template) and the OAuth refresh (`POST /v4/oa/access_token`), which rotates single-use
-refresh tokens. Tests make followers, send signed webhook events to the bot in Zalo's JSON
-shape (a text, a photo, a location), read every call the bot made (`calls`, `sent`,
-`wait_for`, `wait_sent`), and make the API answer each of Zalo's errors, expire access
-tokens, refuse a refresh token, and enforce the interaction window and a rate. The error
+media template), the OAuth refresh (`POST /v4/oa/access_token`), which rotates single-use
+refresh tokens, and the OA's profile (`GET /v2.0/oa/getoa`, unverified, for doctor). Tests
+make followers, send signed webhook events to the bot in Zalo's JSON shape (a text, a photo, a
+location), read every call the bot made (`calls`, `sent`, `wait_for`, `wait_sent`), and make
+the API answer each of Zalo's errors, expire access tokens, refuse a refresh token, and enforce
+the interaction window and a rate. The error
 codes and shapes are those of ZALO.md (a secondary source): the stand-in holds what the bot is
 written against, nothing more certain.
 """
@@ -36,6 +37,7 @@ __all__ = [
     "ERRORS",
     "MESSAGE_PATH",
     "OAUTH_PATH",
+    "PROFILE_PATH",
     "WEBHOOK_PATH",
     "FakeZalo",
     "SentMessage",
@@ -50,6 +52,7 @@ OAUTH_PATH = "/v4/oa/access_token"
 ARTICLE_CREATE_PATH = "/v2.0/article/create"
 ARTICLE_VERIFY_PATH = "/v2.0/article/verify"
 BROADCAST_PATH = "/v2.0/oa/message"  # unverified in the real API (see bot.zalo.api)
+PROFILE_PATH = "/v2.0/oa/getoa"  # the OA's profile, GET; unverified in the real API too
 WEBHOOK_PATH = "/zalo/webhook"
 MAX_TEXT = 2000
 ACCESS_SECONDS = 90_000  # 25 hours, as Zalo gives
@@ -131,8 +134,10 @@ class FakeZalo:
         app_secret: str = "standinAPPsecret0123456789",
         oa_secret_key: str = "standinOAsecretKEY98765",
         oa_id: str = "2736451289301827364",
+        oa_name: str = "UBND xã Tân Hòa",
     ) -> None:
         self.app_id = app_id
+        self.oa_name = oa_name  # what the OA's profile (PROFILE_PATH) says
         self.app_secret = app_secret
         self.oa_secret_key = oa_secret_key
         self.oa_id = oa_id
@@ -180,6 +185,7 @@ class FakeZalo:
                 (ARTICLE_CREATE_PATH, _ArticleHandler, {"api": self, "path": ARTICLE_CREATE_PATH}),
                 (ARTICLE_VERIFY_PATH, _ArticleHandler, {"api": self, "path": ARTICLE_VERIFY_PATH}),
                 (BROADCAST_PATH, _ArticleHandler, {"api": self, "path": BROADCAST_PATH}),
+                (PROFILE_PATH, _ProfileHandler, {"api": self}),
             ],
             log_function=lambda handler: None,  # no access log: it would not help the tests
         )
@@ -642,6 +648,25 @@ class FakeZalo:
         message_id = f"{next(self._message_ids):032x}"
         return 200, {"error": 0, "message": "Success", "data": {"message_id": message_id}}
 
+    async def handle_profile(self, access_token: str | None) -> tuple[int, dict[str, Any]]:
+        """Answer GET PROFILE_PATH: the OA's profile, for a valid access token."""
+        call = ZaloCall(PROFILE_PATH, access_token, {}, time.monotonic())
+        await self._delay()
+        fault = self._take_fault(PROFILE_PATH, None)
+        token_error = self._token_error(access_token)
+        if fault is not None and fault.code >= 500:
+            call.status, call.response = fault.code, {}
+        elif token_error:
+            call.status, call.response = 200, _error(token_error)
+        elif fault is not None:
+            call.status, call.response = 200, _error(fault.code)
+        else:
+            profile = {"oa_id": self.oa_id, "name": self.oa_name, "description": "",
+                       "num_follower": len(self.followers)}  # fmt: skip
+            call.status, call.response = 200, {"error": 0, "message": "Success", "data": profile}
+        await self._record(call)
+        return call.status, call.response
+
     def spent(self, refresh_token: str) -> bool:
         """Whether `refresh_token` was exchanged already."""
         return refresh_token in self._spent
@@ -733,3 +758,18 @@ class _ArticleHandler(tornado.web.RequestHandler):
 
     def check_xsrf_cookie(self) -> None:
         """An API: no XSRF protection."""
+
+
+class _ProfileHandler(tornado.web.RequestHandler):
+    """GET /v2.0/oa/getoa (unverified in the real API)."""
+
+    def initialize(self, api: FakeZalo) -> None:
+        self.api = api
+
+    async def get(self) -> None:
+        status, body = await self.api.handle_profile(self.request.headers.get("access_token"))
+        if status >= 500:
+            _oops(self, status)
+            return
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))

@@ -9,7 +9,7 @@ from bot.views import View
 
 __all__ = ["SendPollOutcome", "senddigest_view", "sendpoll_view"]
 
-# What came of /sendpoll: no open poll, sent before, or queued for `count` subscribers.
+# What came of /sendpoll: no open poll, sent before, or queued.
 SendPollOutcome = Literal["none", "again", "done"]
 
 
@@ -25,8 +25,24 @@ def senddigest_view(
     )
 
 
-def sendpoll_view(catalog: Catalog, lang: str, outcome: SendPollOutcome, count: int = 0) -> View:
-    """/sendpoll: sent to `count` subscribers, sent before, or no poll open."""
+def sendpoll_view(
+    catalog: Catalog,
+    lang: str,
+    outcome: SendPollOutcome,
+    *,
+    telegram: int = 0,
+    zalo: tuple[int, int] | None = None,
+) -> View:
+    """/sendpoll: whom it goes to — `telegram` subscribers and, with Zalo, `zalo`: those who
+    get it now (inside their window) and those it waits for —, sent before, or no poll open."""
+    if outcome == "done" and zalo is not None:
+        now, waiting = zalo
+        return View(
+            catalog.text(
+                "push.sendpoll_done_zalo", lang, telegram=telegram, zalo_now=now,
+                zalo_waiting=waiting,
+            )
+        )  # fmt: skip
     if outcome == "done":
-        return View(catalog.text("push.sendpoll_done", lang, count=count))
+        return View(catalog.text("push.sendpoll_done", lang, count=telegram))
     return View(catalog.text(f"push.sendpoll_{outcome}", lang))

@@ -12,7 +12,7 @@ from typing import Literal
 from bot import formats
 from bot.i18n import Catalog, SafeHtml
 from bot.views import View
-from bot.views.announcements import audit_values
+from bot.views.announcements import audit_channels, audit_values
 from storage.audit import AuditEntry
 from storage.staff import StaffMember
 
@@ -72,6 +72,8 @@ def audit_line(
     }
     if entry.action == "broadcast":
         values.setdefault("channels", "")  # an entry from before the audit named the channels
+    if entry.action == "poll_sent":  # its recipients on each channel (none named before)
+        values["channels"] = audit_channels(catalog, lang, entry.detail.get("by_channel"))
     if entry.action == "broadcast" and "outcome_code" in entry.detail:
         # Stored as data: put in words in the reader's language.
         found = audit_values(catalog, lang, entry.detail, tz)

@@ -27,9 +27,11 @@ __all__ = [
     "ARTICLE_VERIFY_PATH",
     "MESSAGE_PATH",
     "UNVERIFIED_BROADCAST_PATH",
+    "UNVERIFIED_PROFILE_PATH",
     "ZaloClient",
     "article_json",
     "message_json",
+    "oa_profile",
 ]
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,9 @@ ARTICLE_TITLE_MAX = 149
 # `media_type: article`, the recipient a `target` rather than a user). If Zalo refuses it, the
 # staff are told Zalo's words and nothing is counted against the month.
 UNVERIFIED_BROADCAST_PATH = "/v2.0/oa/message"
+# UNVERIFIED: the OA's profile, read with GET (SDKs name `/v2.0/oa/getoa`; no current document
+# we could read confirms it). Only doctor calls it; a refusal there is reported, nothing more.
+UNVERIFIED_PROFILE_PATH = "/v2.0/oa/getoa"
 TIMEOUT = httpx.Timeout(15.0, connect=10.0)
 
 
@@ -159,26 +164,46 @@ class ZaloClient:
             )
         except httpx.HTTPError as exc:
             raise ZaloError(0, f"cannot reach Zalo: {type(exc).__name__}", Kind.RETRY) from None
-        status = response.status_code
-        if status >= 500 or status == 429:
-            raise ZaloError(status, f"Zalo answered HTTP {status}",
-                            Kind.RETRY if status >= 500 else Kind.RATE)  # fmt: skip
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict) or not isinstance(answer.get("error", 0), int):
-            kind = Kind.FAILED if status >= 400 else Kind.RETRY
-            words = f"not an answer of Zalo's OA API (HTTP {status}): check ZALO_API_URL"
-            raise ZaloError(status, words, kind)
-        code = int(answer.get("error", 0))
-        if code != 0:
-            raise ZaloError(code, str(answer.get("message") or "no reason given")[:300])
-        data = answer.get("data")
+        data = _answered(response).get("data")
         message_id = data.get(want) if isinstance(data, dict) else None
         if not message_id:
             raise ZaloError(0, f"Zalo accepted the request but gave no {want}", Kind.FAILED)
         return str(message_id)
+
+
+def _answered(response: httpx.Response) -> dict[str, Any]:
+    """Zalo's answer, if it says yes; ZaloError with its kind otherwise."""
+    status = response.status_code
+    if status >= 500 or status == 429:
+        raise ZaloError(status, f"Zalo answered HTTP {status}",
+                        Kind.RETRY if status >= 500 else Kind.RATE)  # fmt: skip
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("error", 0), int):
+        kind = Kind.FAILED if status >= 400 else Kind.RETRY
+        words = f"not an answer of Zalo's OA API (HTTP {status}): check ZALO_API_URL"
+        raise ZaloError(status, words, kind)
+    code = int(answer.get("error", 0))
+    if code != 0:
+        raise ZaloError(code, str(answer.get("message") or "no reason given")[:300])
+    return answer
+
+
+async def oa_profile(http: httpx.AsyncClient, api_url: str, access_token: str) -> dict[str, Any]:
+    """UNVERIFIED endpoint (`UNVERIFIED_PROFILE_PATH`): the OA's profile (`name`, ...), one
+    read-only call with `access_token` as it is — never refreshed here, so nothing is spent
+    (doctor's check). ZaloError as for a send."""
+    url = api_url.rstrip("/") + UNVERIFIED_PROFILE_PATH
+    try:
+        response = await http.get(url, headers={"access_token": access_token}, timeout=TIMEOUT)
+    except httpx.HTTPError as exc:
+        raise ZaloError(0, f"cannot reach Zalo: {type(exc).__name__}", Kind.RETRY) from None
+    data = _answered(response).get("data")
+    if not isinstance(data, dict):
+        raise ZaloError(0, "Zalo accepted the request but gave no profile", Kind.FAILED)
+    return data
 
 
 def article_json(title: str, text: str) -> dict[str, Any]:

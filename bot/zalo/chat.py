@@ -70,7 +70,7 @@ from bot.views.subscriptions import (
     stop_view,
     what_view,
 )
-from bot.zalo.held import held_view, take_held
+from bot.zalo.held import held_view, take_held, take_held_poll
 from bot.zalo.messages import ZaloEvent, ZaloMessage
 from bot.zalo.render import PAYLOAD_MARK, for_zalo
 from bot.zalo.reports import REPORT_COMMANDS, REPORT_WORDS, ZaloReports
@@ -167,6 +167,11 @@ def command_of(text: str) -> tuple[str, str] | None:
     return None
 
 
+def _offers(view: View) -> bool:
+    """Whether a view offers choices (which become numbers)."""
+    return any(button.action is not None for row in view.buttons for button in row)
+
+
 def _update_id(event: ZaloEvent) -> int:
     """A number for the event in the interaction log (Zalo's msg_id is a string)."""
     if event.msg_id:
@@ -250,20 +255,55 @@ class Conversation:
             # A photo or a location for a report being written; anything else is not read.
             reported = await self._reports.media(person, turn.lang, event)
             views = reported or [View(services.catalog.text("zalo.unsupported", turn.lang))]
+        quiet: list[View] = []  # offered as buttons only, their numbers left to the others
         if not turn.forgotten:
+            # What they were not told of their reports while the OA could not write: first.
+            before = await self._reports.held(person, turn.lang)
             held = await take_held(services.db, person)
             if held:
-                views.insert(0, held_view(held, services.catalog, turn.lang, services.settings.tz))
-            # What they were not told of their reports while the OA could not write: first.
-            views[:0] = await self._reports.held(person, turn.lang)
-        return await self._render(turn, views)
+                before.append(held_view(held, services.catalog, turn.lang, services.settings.tz))
+            poll = await self._held_poll(turn, views)
+            if poll is not None:
+                # Numbered only when nothing else this turn offers numbers: a number typed
+                # next means the list they asked for; "bình chọn" brings the poll's.
+                if any(_offers(view) for view in (*before, *views)):
+                    hint = services.catalog.text("zalo.poll_hint", turn.lang)
+                    poll = View(f"{poll.text}\n\n{hint}", poll.buttons)
+                    quiet.append(poll)
+                before.append(poll)
+            views = [*before, *views]
+        return await self._render(turn, views, quiet)
 
-    async def _render(self, turn: _Turn, views: Sequence[View]) -> list[ZaloMessage]:
-        """The views as messages; the last list offered becomes the person's numbers."""
+    async def _held_poll(self, turn: _Turn, answer: Sequence[View]) -> View | None:
+        """The poll /sendpoll could not send them (outside the window), if it waits for them:
+        still open, not voted, not brought before (bot.zalo.held.take_held_poll)."""
+        services = self._services
+        poll = await services.polls.current()
+        if poll is None or not poll.is_open:
+            return None
+        results = await services.polls.results(poll.poll_id, turn.person, channel=ZALO)
+        if results is None or results.choice is not None:
+            return None
+        if not await take_held_poll(services.db, turn.person, poll.poll_id):
+            return None
+        shown = any(
+            isinstance(button.action, Vote) and button.action.poll == poll.poll_id
+            for view in answer
+            for row in view.buttons
+            for button in row
+        )
+        return None if shown else vote_view(services.catalog, turn.lang, results)
+
+    async def _render(
+        self, turn: _Turn, views: Sequence[View], quiet: Sequence[View] = ()
+    ) -> list[ZaloMessage]:
+        """The views as messages; the last list offered becomes the person's numbers (the
+        `quiet` views offer theirs as buttons only)."""
         messages: list[ZaloMessage] = []
         choices: dict[int, str] = {}
         for view in views:
-            rendered = for_zalo(view, self._services.catalog, turn.lang)
+            numbered = not any(view is other for other in quiet)
+            rendered = for_zalo(view, self._services.catalog, turn.lang, numbered=numbered)
             messages += rendered.messages
             if rendered.choices:
                 choices = rendered.choices

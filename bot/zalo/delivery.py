@@ -17,11 +17,18 @@ For each outbox row on channel `zalo` (the recipient is a local person number, `
    minute) and the row waits without losing an attempt; 5xx or the network → retried with the
    engine's backoff, bounded. A refusal that means Zalo sent nothing gives the window's message
    back; a 5xx or a timeout does not (Zalo may have delivered it: the count errs on the safe side).
+
+A row whose body offers numbered choices (`bot.zalo.messages.choices_of`: the poll /sendpoll
+sends) is sent in the resident's turn (`Numbers.turn`: never in the middle of the answer to
+their own message), and once Zalo took it its choices become the resident's numbers, as a
+list they asked for would; a resident in the middle of a dialog (a report, /subscribe) gets
+the body's variant without numbers instead, so their dialog keeps its numbers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -31,11 +38,11 @@ from typing import Any, Protocol
 
 from bot.sending import Failed, Outcome, Retry, Skipped
 from bot.zalo.errors import Kind, ZaloError
-from bot.zalo.messages import ZaloMessage, from_body
+from bot.zalo.messages import ZaloMessage, choices_of, from_body
 from storage.outbox import Pending
 from storage.zalo import CHANNEL, ZaloPeople
 
-__all__ = ["RATE_BACKOFF", "ZaloPace", "ZaloSender"]
+__all__ = ["RATE_BACKOFF", "Numbers", "ZaloPace", "ZaloSender"]
 
 log = logging.getLogger("bot.delivery")  # the engine's log: one place for bulk sends' lines
 
@@ -53,6 +60,23 @@ class Messages(Protocol):
 
     async def send(self, user_id: str, message: ZaloMessage) -> str:
         """Send `message` to Zalo's `user_id`; Zalo's message id, or ZaloError."""
+        ...
+
+
+class Numbers(Protocol):
+    """Where a message sent unasked meets the conversation (`bot.zalo.poll.ResidentNumbers`):
+    the resident's turn, whether a dialog holds their numbers, and keeping new numbers."""
+
+    def turn(self, user_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """The resident's turn: the answer to their own message is not under way meanwhile."""
+        ...
+
+    def busy(self, person: int) -> bool:
+        """Whether a dialog (a report, /subscribe) holds the person's numbers."""
+        ...
+
+    async def keep(self, person: int, choices: Mapping[str, str]) -> None:
+        """Make `choices` (number → packed action) the person's numbers."""
         ...
 
 
@@ -134,8 +158,11 @@ class ZaloSender:
         *,
         window: timedelta,
         messages: int,
+        numbers: Numbers | None = None,
     ) -> None:
         self.client = client
+        # Without it (a sender made alone), a message offering numbers goes without them.
+        self.numbers = numbers
         self.people = people
         self._pace = pace
         self.window = window
@@ -163,11 +190,21 @@ class ZaloSender:
 
     async def send(self, row: Pending, body: Mapping[str, Any]) -> str:
         """The OA API call."""
-        message = from_body(body)
         user_id = await self.people.user_id(row.chat_id)
         if user_id is None:
             raise _Forgotten("the resident was forgotten")
-        message_id = await self.client.send(user_id, message)
+        choices = choices_of(body)
+        if choices is None:
+            message_id = await self.client.send(user_id, from_body(body))
+        elif self.numbers is None:
+            message_id = await self.client.send(user_id, from_body(body, busy=True))
+        else:
+            async with self.numbers.turn(user_id):
+                numbered = not self.numbers.busy(row.chat_id)
+                message = from_body(body, busy=not numbered)
+                message_id = await self.client.send(user_id, message)
+                if numbered:
+                    await self.numbers.keep(row.chat_id, choices)
         self._backoff = RATE_BACKOFF[0]
         return message_id
 

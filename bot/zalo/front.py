@@ -131,8 +131,9 @@ class ZaloFront:
         return None  # not reached: the last pass returns or raises
 
     def turn(self, user_id: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """The resident's turn, for a message sent unasked (a case's notice,
-        `bot.zalo.notices`): it waits for the event being answered, and the next waits for it."""
+        """The resident's turn, for a message sent unasked (a case's notice, `bot.zalo.notices`;
+        the poll /sendpoll sends, `bot.zalo.poll`): it waits for the event being answered, and
+        the next waits for it."""
         return self._turn(user_id)
 
     @contextlib.asynccontextmanager

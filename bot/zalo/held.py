@@ -11,6 +11,10 @@ What was missed: for alerts, the articles after the bookmark that alerts have ha
 articles after the bookmark stored by the last digest slot (a digest written moves the
 bookmark past everything stored by its slot, so only a skipped one leaves any). A staff
 announcement, kept as news, is not missed by whoever was sent it as a message.
+
+The poll staff send (/sendpoll) waits the same way: the engine skipped the resident's row
+("window"), and their next message brings it, once (`take_held_poll`), if it is still open and
+they have not voted.
 """
 
 from __future__ import annotations
@@ -24,13 +28,19 @@ from bot.i18n import Catalog
 from bot.views import Button, View
 from storage.broadcasts import BroadcastStore
 from storage.db import Database
+from storage.outbox import OutboxStore
+from storage.polls import sent_key
 from storage.subscriptions import DigestBookmark, DigestReader, NewArticle, SubscriptionStore
 from storage.zalo import CHANNEL as ZALO
+from storage.zalo import ZaloPeople
 
-__all__ = ["HELD_SHOWN", "held_view", "take_held"]
+__all__ = ["HELD_POLL_REASONS", "HELD_SHOWN", "held_view", "take_held", "take_held_poll"]
 
 HELD_SHOWN = 10  # articles listed; the rest are counted ("and N more")
 TITLE_CHARS = 48  # of a title on a button
+# Why the engine sent a Zalo resident nothing for Zalo's rules (bot.zalo.delivery): the poll
+# waits for them. A job cancelled, or a resident no longer following, is not waiting.
+HELD_POLL_REASONS = ("window", "night", "quota", "package")
 
 
 async def take_held(db: Database, person: int) -> list[NewArticle]:
@@ -72,3 +82,12 @@ def held_view(articles: list[NewArticle], catalog: Catalog, lang: str, tz: ZoneI
     if len(articles) > len(shown):
         lines += ["", catalog.text("zalo.held_more", lang, count=len(articles) - len(shown))]
     return View("\n".join(lines), tuple(rows))
+
+
+async def take_held_poll(db: Database, person: int, poll_id: int) -> bool:
+    """Whether the poll `poll_id` (open, not voted by them: the caller's to know) waits for the
+    Zalo resident `person` — /sendpoll's row for them was skipped for Zalo's rules — and was
+    not brought before; it counts as brought from now on (once)."""
+    if not await OutboxStore(db).skipped_for(sent_key(poll_id), ZALO, person, HELD_POLL_REASONS):
+        return False
+    return await ZaloPeople(db).bring_poll(person, poll_id)

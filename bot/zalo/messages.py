@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MAX_TEXT", "ZaloButton", "ZaloEvent", "ZaloMessage", "from_body", "outgoing"]
+__all__ = [
+    "MAX_TEXT",
+    "ZaloButton",
+    "ZaloEvent",
+    "ZaloMessage",
+    "choices_of",
+    "from_body",
+    "outgoing",
+]
 
 MAX_TEXT = 2000  # characters of a consultation message's text
 
@@ -49,8 +57,18 @@ class ZaloEvent:
     attachments: tuple[Mapping[str, Any], ...] = field(default=())
 
 
-def outgoing(message: ZaloMessage) -> dict[str, Any]:
-    """A message as the outbox keeps it (JSON)."""
+def outgoing(
+    message: ZaloMessage,
+    *,
+    choices: Mapping[int, str] | None = None,
+    busy: ZaloMessage | None = None,
+) -> dict[str, Any]:
+    """A message as the outbox keeps it (JSON).
+
+    With `choices` (number → packed action), a message sent unasked whose numbers are to
+    become the resident's when it is sent (`bot.zalo.delivery`); `busy` is the same message
+    without numbers, sent instead to a resident in the middle of a dialog, whose numbers it
+    must not take over."""
     body: dict[str, Any] = {"method": "zalo", "text": message.text}
     if message.buttons:
         body["buttons"] = [
@@ -59,11 +77,26 @@ def outgoing(message: ZaloMessage) -> dict[str, Any]:
         ]
     if message.image_url:
         body["image_url"] = message.image_url
+    if choices:
+        body["choices"] = {str(number): action for number, action in choices.items()}
+        if busy is not None:
+            body["busy"] = outgoing(busy)
     return body
 
 
-def from_body(body: Mapping[str, Any]) -> ZaloMessage:
-    """The message an outbox body written by `outgoing` holds; ValueError if it is not one."""
+def choices_of(body: Mapping[str, Any]) -> dict[str, str] | None:
+    """The numbers an outbox body's message offers (number → packed action), or None."""
+    choices = body.get("choices")
+    if not isinstance(choices, dict) or not choices:
+        return None
+    return {str(number): str(action) for number, action in choices.items()}
+
+
+def from_body(body: Mapping[str, Any], *, busy: bool = False) -> ZaloMessage:
+    """The message an outbox body written by `outgoing` holds (with `busy`, its variant
+    without numbers, if it has one); ValueError if it is not one."""
+    if busy and isinstance(body.get("busy"), dict):
+        return from_body(body["busy"])
     if body.get("method") != "zalo" or not isinstance(body.get("text"), str):
         raise ValueError("not a Zalo message")
     buttons = tuple(

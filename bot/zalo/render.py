@@ -31,6 +31,7 @@ __all__ = [
     "PAYLOAD_MARK",
     "Rendered",
     "for_zalo",
+    "numbered_message",
     "one_message",
     "packed_action",
     "plain",
@@ -190,11 +191,9 @@ def for_zalo(view: View, catalog: Catalog, lang: str, *, numbered: bool = True) 
     return Rendered(messages, choices)
 
 
-def one_message(view: View, catalog: Catalog, lang: str, hint: str = "") -> ZaloMessage:
-    """A view as a single message sent without being asked (an alert, a digest): choices as
-    buttons only, `hint` (a plain line saying what to type) after the text, and a text too long
-    for one message cut short between words."""
-    first, *rest = for_zalo(view, catalog, lang, numbered=False).messages
+def _single(rendered: Rendered, hint: str) -> ZaloMessage:
+    """A rendering's messages as one: `hint` after the text, cut short between words."""
+    first, *rest = rendered.messages
     text = "\n\n".join(m.text for m in (first, *rest))
     if hint:
         text = f"{text}\n\n{hint}"
@@ -202,3 +201,17 @@ def one_message(view: View, catalog: Catalog, lang: str, hint: str = "") -> Zalo
         text = split_text(text, MAX_TEXT - 1)[0] + "…"
     buttons = (rest[-1] if rest else first).buttons
     return ZaloMessage(text, buttons, first.image_url)
+
+
+def one_message(view: View, catalog: Catalog, lang: str, hint: str = "") -> ZaloMessage:
+    """A view as a single message sent without being asked (an alert, a digest): choices as
+    buttons only, `hint` (a plain line saying what to type) after the text, and a text too long
+    for one message cut short between words."""
+    return _single(for_zalo(view, catalog, lang, numbered=False), hint)
+
+
+def numbered_message(view: View, catalog: Catalog, lang: str) -> Rendered:
+    """A view as a single message sent unasked whose numbered choices become the resident's
+    numbers when it is sent (the poll /sendpoll sends): one message, and its choices."""
+    rendered = for_zalo(view, catalog, lang)
+    return Rendered([_single(rendered, "")], rendered.choices)
