@@ -445,6 +445,65 @@ async def test_a_digest_outside_the_window_waits_for_the_next_message(services: 
     assert title in held.text
 
 
+async def held_news(services: Services) -> tuple[Resident, list[int]]:
+    """Kim, subscribed to alerts, whose window closed before two articles came: they wait for
+    her next message (the newest first)."""
+    kim = await resident(services, "3002")
+    await services.subscriptions.save(Subscription(kim.person, "instant", channel="zalo"))
+    old = datetime.now(UTC) - timedelta(hours=services.settings.ZALO_WINDOW_HOURS + 1)
+    await services.zalo_people.inbound(kim.person, old)
+    category = (await services.reading.categories())[0].category_id
+    first = await add_article(services, "Lịch tiêm chủng tháng 12", category)
+    second = await add_article(services, "Họp dân thôn Phú Bình", category)
+    await pusher(services).announce()
+    assert await zalo_rows(services) == []  # nothing written: both wait
+    return kim, [second, first]
+
+
+async def test_held_news_leave_the_numbers_to_an_answer_that_offers_numbers(
+    services: Services,
+) -> None:
+    """The answer she asked for keeps the numbers; the held titles come without any, as
+    buttons, so that no number shown means two things or nothing."""
+    kim, held_ids = await held_news(services)
+    held, answer = await kim.say("chuyên mục")
+    assert held.text.startswith("🔔 Bạn có 2 tin mới:")
+    assert "• Họp dân thôn Phú Bình" in held.text
+    assert "• Lịch tiêm chủng tháng 12" in held.text
+    assert not re.search(r"(?m)^\d+[.— ]", held.text)  # no number shown beside a held title
+    assert "Gõ số" not in held.text
+    assert held.text.endswith("Bấm vào một tin để đọc, hoặc gõ “tin mới” để xem các tin mới nhất.")
+    assert [button.payload for button in held.buttons] == [
+        "#" + OpenArticle(article_id, 0, 0).pack() for article_id in held_ids
+    ]
+    assert [button.title for button in held.buttons] == [
+        "Họp dân thôn Phú Bình",
+        "Lịch tiêm chủng tháng 12",
+    ]
+    assert answer.text.startswith("📂 Các chuyên mục")
+    first = re.search(r"(?m)^1 — (.+?)(?: \(\d+\))?$", answer.text)
+    assert first, answer.text
+    # "1" is the answer's first category, as shown; a held title opens by its button.
+    opened = await kim.say_one("1")
+    assert opened.startswith(f"📂 {first.group(1)}"), opened
+    tapped = await kim.say_one(held.buttons[0].payload or "")
+    assert tapped.startswith("Họp dân thôn Phú Bình")
+
+
+async def test_held_news_are_numbered_when_the_answer_offers_none(services: Services) -> None:
+    kim, held_ids = await held_news(services)
+    held, answer = await kim.say("thống kê")
+    assert answer.text.startswith("📈 Thống kê sử dụng bot")
+    assert "1. Họp dân thôn Phú Bình" in held.text
+    assert "2. Lịch tiêm chủng tháng 12" in held.text
+    assert "Gõ số" in held.text
+    assert "Bấm vào một tin" not in held.text
+    assert (await kim.say_one("2")).startswith("Lịch tiêm chủng tháng 12")
+    assert (await kim.say_one("#" + OpenArticle(held_ids[0], 0, 0).pack())).startswith(
+        "Họp dân thôn Phú Bình"
+    )
+
+
 # -- /forget ---------------------------------------------------------------------------------
 
 

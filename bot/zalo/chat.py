@@ -13,7 +13,8 @@ what the Telegram handlers do, through the same services, stores and view builde
   with `bot.services.Dialogs` (channel "zalo"), so a typed number and a tap go the same way;
 - what Telegram does in place comes as a new message (an article's next page, the results
   after a vote);
-- news the resident missed while the OA could not write to them comes first (`bot.zalo.held`).
+- news the resident missed while the OA could not write to them comes first (`bot.zalo.held`),
+  numbered only when the answer offers no numbers of its own: every number shown works.
 
 Every event is logged in the interaction log as Telegram's are (channel "zalo"); a person is
 ('zalo', person) in every table. No Telegram import here: tests/test_imports.py checks it.
@@ -257,16 +258,26 @@ class Conversation:
             views = reported or [View(services.catalog.text("zalo.unsupported", turn.lang))]
         quiet: list[View] = []  # offered as buttons only, their numbers left to the others
         if not turn.forgotten:
-            # What they were not told of their reports while the OA could not write: first.
+            # What waited for them comes first, but a typed number means one item of one list:
+            # the answer they asked for keeps its numbers; the held news takes them only if the
+            # answer offers none (else its titles come unnumbered, as buttons, "gõ tin mới"),
+            # the held poll only if neither does ("gõ bình chọn"). One numbering across both
+            # was the other way; held news at 13–15 (or 91… after /subscribe's categories)
+            # reads worse, and a list's numbers are its own (page 2 starts at 6).
+            # Their reports' notices held meanwhile offer no numbers (the rating is by words).
             before = await self._reports.held(person, turn.lang)
+            taken = any(_offers(view) for view in (*before, *views))
             held = await take_held(services.db, person)
             if held:
-                before.append(held_view(held, services.catalog, turn.lang, services.settings.tz))
+                catalog, tz = services.catalog, services.settings.tz
+                news = held_view(held, catalog, turn.lang, tz, numbered=not taken)
+                if taken:
+                    quiet.append(news)
+                before.append(news)
+                taken = True
             poll = await self._held_poll(turn, views)
             if poll is not None:
-                # Numbered only when nothing else this turn offers numbers: a number typed
-                # next means the list they asked for; "bình chọn" brings the poll's.
-                if any(_offers(view) for view in (*before, *views)):
+                if taken:
                     hint = services.catalog.text("zalo.poll_hint", turn.lang)
                     poll = View(f"{poll.text}\n\n{hint}", poll.buttons)
                     quiet.append(poll)

@@ -3,8 +3,9 @@
 The OA may write to a resident only for a while after the resident's last message (ZALO.md).
 An alert or a digest due while that window is closed is not written (bot/push.py): the
 subscription's bookmark (`digest_cursor`) stays where it was. The next message the resident
-sends opens the window again, and its answer is preceded by "Bạn có N tin mới" with the
-numbered list of what they missed; the bookmark then moves past it.
+sends opens the window again, and its answer is preceded by "Bạn có N tin mới" with the list
+of what they missed; the bookmark then moves past it. The list is numbered only when the answer
+offers no numbers of its own (`held_view`): a number typed next means one item, of one list.
 
 What was missed: for alerts, the articles after the bookmark that alerts have had already
 (those not yet announced come as alerts, now that the window is open); for digests, the
@@ -68,19 +69,30 @@ async def take_held(db: Database, person: int) -> list[NewArticle]:
     return sorted(wanted, key=lambda a: (a.published_at, a.article_id), reverse=True)
 
 
-def held_view(articles: list[NewArticle], catalog: Catalog, lang: str, tz: ZoneInfo) -> View:
-    """ "Bạn có N tin mới": the missed articles, numbered, each opening it."""
+def held_view(
+    articles: list[NewArticle], catalog: Catalog, lang: str, tz: ZoneInfo, *, numbered: bool = True
+) -> View:
+    """ "Bạn có N tin mới": the missed articles, each a button opening it.
+
+    `numbered`: the titles are numbered and the numbers open them (the resident's numbers,
+    when nothing else in the answer offers numbers). Otherwise the answer they asked for holds
+    the numbers, so the titles are listed without numbers (a "1." shown here would open the
+    answer's first item, not this one), as buttons only (the caller renders this view
+    unnumbered), with a line saying to tap one or type "tin mới"."""
     shown = articles[:HELD_SHOWN]
     lines = [catalog.text("zalo.held", lang, count=len(articles)), ""]
     rows = []
     for number, article in enumerate(shown, start=1):
-        lines.append(
-            f"{number}. {html.escape(article.title)} — <i>{day(article.published_at, tz)}</i>"
-        )
+        mark = f"{number}." if numbered else "•"
+        when = day(article.published_at, tz)
+        lines.append(f"{mark} {html.escape(article.title)} — <i>{when}</i>")
         title = article.title if len(article.title) <= TITLE_CHARS else article.title[:47] + "…"
-        rows.append((Button(f"{number}. {title}", OpenArticle(article.article_id, 0, 0)),))
+        label = f"{number}. {title}" if numbered else title
+        rows.append((Button(label, OpenArticle(article.article_id, 0, 0)),))
     if len(articles) > len(shown):
         lines += ["", catalog.text("zalo.held_more", lang, count=len(articles) - len(shown))]
+    if not numbered:
+        lines += ["", catalog.text("zalo.held_hint", lang)]
     return View("\n".join(lines), tuple(rows))
 
 
