@@ -19,9 +19,10 @@ from bot.news.fetch import Fetcher
 from bot.news.reader import NewsReader, Source
 from bot.push import Pusher
 from bot.standins.website import FakePortal
-from bot.zalo.chat import CHOICES, Conversation, command_of
+from bot.zalo.chat import CHOICES, Conversation, command_of, in_dialog
 from bot.zalo.front import arrived
 from bot.zalo.messages import MAX_TEXT, ZaloEvent, ZaloMessage, from_body
+from bot.zalo.poll import ResidentNumbers
 from storage.stats import Interaction
 from storage.subscriptions import Subscription
 from tests.conftest import SOURCES, TZ, article_ids
@@ -502,6 +503,28 @@ async def test_held_news_are_numbered_when_the_answer_offers_none(services: Serv
     assert (await kim.say_one("#" + OpenArticle(held_ids[0], 0, 0).pack())).startswith(
         "Họp dân thôn Phú Bình"
     )
+
+
+async def test_one_check_tells_whether_a_resident_is_in_a_dialog(services: Services) -> None:
+    """A case's notice (bot.zalo.notices) and the poll /sendpoll sends (ResidentNumbers, the
+    delivery engine's) ask the same question, `in_dialog`: a report or /subscribe under way."""
+    lan = await resident(services)
+    numbers = ResidentNumbers(services)
+
+    def asked() -> tuple[bool, bool]:
+        return in_dialog(services, lan.person), numbers.busy(lan.person)
+
+    assert asked() == (False, False)
+    await lan.say("đăng ký")
+    assert asked() == (True, True)
+    await lan.say("hủy")
+    assert asked() == (False, False)
+    await lan.say("góp ý")
+    assert asked() == (True, True)
+    await lan.say("hủy")
+    assert asked() == (False, False)
+    await lan.say("tin mới")  # a list is not a dialog: the numbers are the list's to replace
+    assert asked() == (False, False)
 
 
 # -- /forget ---------------------------------------------------------------------------------

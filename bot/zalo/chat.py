@@ -84,7 +84,7 @@ from storage.zalo import CHANNEL as ZALO
 if TYPE_CHECKING:  # Services is built with Telegram's objects; only its type is named here
     from bot.context import Services
 
-__all__ = ["CHOICES", "WORDS", "Conversation", "command_of"]
+__all__ = ["CHOICES", "WORDS", "Conversation", "command_of", "in_dialog"]
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,16 @@ def command_of(text: str) -> tuple[str, str] | None:
         if _TRAILING.sub("", " ".join(folded[:size])) == phrase:
             return "search", " ".join(words[size:])
     return None
+
+
+def in_dialog(services: Services, person: int) -> bool:
+    """Whether the resident is in the middle of a dialog whose numbers a message sent unasked
+    must not take over: a report being written, or /subscribe under way. The one check for a
+    case's notice (`bot.zalo.notices`) and the poll /sendpoll sends (`bot.zalo.poll`)."""
+    return (
+        services.zalo_reporting.draft(person, person) is not None
+        or services.zalo_subscribing.where(person, person) is not None
+    )
 
 
 def _offers(view: View) -> bool:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from bot.services.cases import Change, Told
 from bot.views import View
 from bot.views.cases import resident_notice
-from bot.zalo.chat import CHOICES
+from bot.zalo.chat import CHOICES, in_dialog
 from bot.zalo.render import for_zalo
 from storage.zalo import CHANNEL as ZALO
 
@@ -64,10 +64,7 @@ async def tell(services: Services, change: Change) -> Told:
     async with front.turn(user_id):
         if not await services.case_notices.held(notice):
             return Told.SENT  # their own message, answered meanwhile, brought it
-        busy = (
-            services.zalo_reporting.draft(person, person) is not None
-            or services.zalo_subscribing.where(person, person) is not None
-        )
+        busy = in_dialog(services, person)
         lang = case.language
         catalog = services.catalog
         if busy and view.buttons:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from bot.i18n import Catalog
 from bot.views import View
 from bot.views.polls import vote_view
-from bot.zalo.chat import CHOICES
+from bot.zalo.chat import CHOICES, in_dialog
 from bot.zalo.messages import outgoing
 from bot.zalo.render import numbered_message, one_message
 from storage.polls import PollResults
@@ -58,12 +58,9 @@ class ResidentNumbers:
         return front.turn(user_id) if front is not None else contextlib.nullcontext()
 
     def busy(self, person: int) -> bool:
-        """A report being written or /subscribe under way holds the person's numbers."""
-        services = self._services
-        return (
-            services.zalo_reporting.draft(person, person) is not None
-            or services.zalo_subscribing.where(person, person) is not None
-        )
+        """A report being written or /subscribe under way holds the person's numbers
+        (`bot.zalo.chat.in_dialog`)."""
+        return in_dialog(self._services, person)
 
     async def keep(self, person: int, choices: Mapping[str, str]) -> None:
         """The poll's choices are the person's numbers from now on (written before the next
