@@ -3,6 +3,11 @@
 Pure functions: they take what the storage returned and the catalogue, and give back a
 channel-neutral `bot.views.View` (text, buttons with typed actions or links, an optional picture).
 Handlers fetch, call these, render the view (`bot.keyboard.for_telegram`) and send.
+
+The few lines that fetch and render for both front ends (Telegram's `handlers.reading`, Zalo's
+`bot.zalo.reading`) are here too, over the storage's `ArticleReader`: `article_view`,
+`list_view`, `search_found` (the first page of a search, once it is logged: the log is each
+channel's) and `search_page_view`.
 """
 
 from __future__ import annotations
@@ -21,13 +26,15 @@ from bot.i18n import Catalog
 from bot.news.sites import absolute_http
 from bot.news.text import plain_text
 from bot.views import Button, View
-from storage.articles import Category, Headline, StoredArticle
+from storage.articles import ArticleReader, Category, Headline, StoredArticle
 from storage.subscriptions import NewArticle
 
 __all__ = [
     "DIGEST_LIMIT",
     "LIST_SIZE",
     "article_pages",
+    "article_view",
+    "list_view",
     "plain_text",
     "render_alert",
     "render_article",
@@ -35,6 +42,8 @@ __all__ = [
     "render_digest",
     "render_links",
     "render_list",
+    "search_found",
+    "search_page_view",
     "split_html",
 ]
 
@@ -361,6 +370,66 @@ def render_list(
             ]
         )
     return View("\n".join(lines), _rows(rows))
+
+
+async def article_view(
+    reader: ArticleReader, article_id: int, page: int, category: int,
+    catalog: Catalog, lang: str, tz: ZoneInfo, bot_username: str,
+) -> View | None:  # fmt: skip
+    """An article's page with its older and newer neighbours (within `category`, if not 0);
+    None if it is gone. `bot_username` "" leaves Telegram's share link out."""
+    article, older, newer = await reader.open(article_id, category or None)
+    if article is None:
+        return None
+    return render_article(article, page, category, (older, newer), catalog, lang, tz, bot_username)
+
+
+async def list_view(
+    reader: ArticleReader, category_id: int, page: int, catalog: Catalog, lang: str, tz: ZoneInfo
+) -> View:
+    """A page of the newest articles, of one category (`category_id`) or all (0)."""
+    page = max(page, 1)
+    headlines, total = await reader.latest(category_id or None, (page - 1) * LIST_SIZE, LIST_SIZE)
+    if category_id:
+        category = await reader.category(category_id)
+        name = category.name if category else "?"
+        title = catalog.text("read.category_title", lang, name=name)
+        empty = catalog.text("read.empty_category", lang)
+    else:
+        title = catalog.text("read.latest_title", lang)
+        empty = catalog.text("read.empty", lang)
+    return render_list(title, headlines, total, page, category_id, catalog, lang, tz, empty=empty)
+
+
+async def search_found(
+    reader: ArticleReader, query: str, expression: str, found: tuple[list[Headline], int],
+    user_key: str | None, now: datetime, catalog: Catalog, lang: str, tz: ZoneInfo,
+) -> View:  # fmt: skip
+    """A search's first page, `found` by the caller (who logs it): kept for its pages to be
+    turned (`user_key`: whose it is, for /forget), or "nothing found"."""
+    headlines, total = found
+    if not headlines:
+        return View(catalog.text("read.search_none", lang, query=query))
+    search_id = await reader.save_search(query, expression, now, user_key)
+    title = catalog.text("read.search_title", lang, query=query, total=total)
+    return render_list(title, headlines, total, 1, 0, catalog, lang, tz, search_id=search_id)
+
+
+async def search_page_view(
+    reader: ArticleReader, search_id: int, page: int, catalog: Catalog, lang: str, tz: ZoneInfo
+) -> View | None:
+    """A page of a kept search's results; None if the search is no longer kept."""
+    saved = await reader.saved_search(search_id)
+    if saved is None:
+        return None
+    words, expression = saved
+    page = max(page, 1)
+    headlines, total = await reader.search(expression, (page - 1) * LIST_SIZE, LIST_SIZE)
+    title = catalog.text("read.search_title", lang, query=words, total=total)
+    return render_list(
+        title, headlines, total, page, 0, catalog, lang, tz,
+        search_id=search_id, empty=catalog.text("read.search_none", lang, query=words),
+    )  # fmt: skip
 
 
 def render_categories(categories: list[Category], catalog: Catalog, lang: str) -> View:

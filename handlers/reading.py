@@ -21,10 +21,13 @@ from bot.keyboard import for_telegram
 from bot.news.text import search_expression
 from bot.reading import (
     LIST_SIZE,
+    article_view,
+    list_view,
     render_article,
     render_categories,
     render_links,
-    render_list,
+    search_found,
+    search_page_view,
 )
 from bot.views import View
 
@@ -71,19 +74,10 @@ async def _edit(update: Update, view: View) -> None:
 async def _article_view(
     services: Services, context: BotContext, lang: str, article_id: int, page: int, category: int
 ) -> View | None:
-    article, older, newer = await services.reading.open(article_id, category or None)
-    if article is None:
-        return None
-    return render_article(
-        article,
-        page,
-        category,
-        (older, newer),
-        services.catalog,
-        lang,
-        services.settings.tz,
-        context.bot.username,
-    )
+    return await article_view(
+        services.reading, article_id, page, category, services.catalog, lang,
+        services.settings.tz, context.bot.username,
+    )  # fmt: skip
 
 
 async def send_article(update: Update, context: BotContext, article_id: int) -> None:
@@ -97,21 +91,8 @@ async def send_article(update: Update, context: BotContext, article_id: int) -> 
 
 
 async def _list(services: Services, lang: str, category_id: int, page: int) -> View:
-    catalog = services.catalog
-    offset = (max(page, 1) - 1) * LIST_SIZE
-    headlines, total = await services.reading.latest(category_id or None, offset, LIST_SIZE)
-    if category_id:
-        category = await services.reading.category(category_id)
-        name = category.name if category else "?"
-        title = catalog.text("read.category_title", lang, name=name)
-        empty = catalog.text("read.empty_category", lang)
-    else:
-        title = catalog.text("read.latest_title", lang)
-        empty = catalog.text("read.empty", lang)
-    return render_list(
-        title, headlines, total, max(page, 1), category_id, catalog, lang, services.settings.tz,
-        empty=empty,
-    )  # fmt: skip
+    tz = services.settings.tz
+    return await list_view(services.reading, category_id, page, services.catalog, lang, tz)
 
 
 async def latest_command(update: Update, context: BotContext) -> None:
@@ -146,32 +127,18 @@ async def _search(update: Update, context: BotContext, query: str) -> None:
     if expression is None:
         await _send(update, View(catalog.text("read.search_help", lang)))
         return
-    headlines, total = await services.reading.search(expression, 0, LIST_SIZE)
+    found = await services.reading.search(expression, 0, LIST_SIZE)
     try:  # the log gets the words and result count; a failure there must not stop the reply
-        await services.stats.searched(update.update_id, query, total)
+        await services.stats.searched(update.update_id, query, found[1])
     except Exception:
         log.exception("could not log the search")
-    if not headlines:
-        await _send(update, View(catalog.text("read.search_none", lang, query=query)))
-        return
     user = update.effective_user
     key = None if user is None else services.stats.key_of(user.id)  # for /forget
-    search_id = await services.reading.save_search(query, expression, datetime.now(UTC), key)
-    title = catalog.text("read.search_title", lang, query=query, total=total)
-    await _send(
-        update,
-        render_list(
-            title,
-            headlines,
-            total,
-            1,
-            0,
-            catalog,
-            lang,
-            services.settings.tz,
-            search_id=search_id,
-        ),
-    )
+    view = await search_found(
+        services.reading, query, expression, found, key, datetime.now(UTC), catalog, lang,
+        services.settings.tz,
+    )  # fmt: skip
+    await _send(update, view)
 
 
 async def search_command(update: Update, context: BotContext) -> None:
@@ -237,23 +204,14 @@ async def on_search_page(update: Update, context: BotContext) -> None:
     query, target, lang = tap.query, tap.data, tap.lang
     services = context.services
     catalog = services.catalog
-    saved = await services.reading.saved_search(target.search_id)
-    if saved is None:
+    view = await search_page_view(
+        services.reading, target.search_id, target.page, catalog, lang, services.settings.tz
+    )
+    if view is None:
         await query.answer(catalog.text("read.search_expired", lang), show_alert=True)
         return
-    words, expression = saved
-    offset = (max(target.page, 1) - 1) * LIST_SIZE
-    headlines, total = await services.reading.search(expression, offset, LIST_SIZE)
     await query.answer()
-    title = catalog.text("read.search_title", lang, query=words, total=total)
-    await _edit(
-        update,
-        render_list(
-            title, headlines, total, max(target.page, 1), 0, catalog, lang,
-            services.settings.tz, search_id=target.search_id,
-            empty=catalog.text("read.search_none", lang, query=words),
-        ),
-    )  # fmt: skip
+    await _edit(update, view)
 
 
 async def inline_search(update: Update, context: BotContext) -> None:
