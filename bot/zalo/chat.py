@@ -16,6 +16,13 @@ what the Telegram handlers do, through the same services, stores and view builde
 - news the resident missed while the OA could not write to them comes first (`bot.zalo.held`),
   numbered only when the answer offers no numbers of its own: every number shown works.
 
+Here: the entry point and the turn (`Conversation.handle`), what a typed text means (a number,
+a query button, a command word: `WORDS`, `command_of`), the numbers (`CHOICES`, `in_dialog`),
+the menu. What each choice or command does is in its part's module, as the reports' is:
+`bot.zalo.reading` (lists, articles, search), `bot.zalo.subscribing` (/subscribe, settings,
+stopping), `bot.zalo.voting` (the poll), `bot.zalo.stats` (/stats, /forget),
+`bot.zalo.reports` (góp ý – phản ánh).
+
 Every event is logged in the interaction log as Telegram's are (channel "zalo"); a person is
 ('zalo', person) in every table. No Telegram import here: tests/test_imports.py checks it.
 """
@@ -30,9 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot import formats
 from bot.callbacks import (
-    MAX_MASK_ID,
     CallbackData,
     CallbackError,
     ForgetAnswer,
@@ -51,34 +56,19 @@ from bot.callbacks import (
 )
 from bot.commands import KNOWN_COMMANDS
 from bot.i18n import SafeHtml, pick_language
-from bot.news.text import fold, search_expression
-from bot.reading import LIST_SIZE, render_article, render_categories, render_links, render_list
-from bot.services.stats import channel_counts
+from bot.news.text import fold
+from bot.reading import render_categories, render_links
 from bot.views import Button, View, rows_of
-from bot.views.polls import plain as plain_text
-from bot.views.polls import results_view, vote_view
-from bot.views.stats import counter_text, forget_view
-from bot.views.subscriptions import (
-    WEEKLY_HOUR,
-    categories_view,
-    day_view,
-    described,
-    hour_view,
-    how_view,
-    none_view,
-    nothing_to_stop_view,
-    settings_view,
-    stop_view,
-    what_view,
-)
-from bot.zalo.held import held_view, take_held, take_held_poll
+from bot.views.stats import forget_view
+from bot.zalo.held import held_view, take_held
 from bot.zalo.messages import ZaloEvent, ZaloMessage
+from bot.zalo.reading import ZaloReading
 from bot.zalo.render import PAYLOAD_MARK, for_zalo
 from bot.zalo.reports import REPORT_COMMANDS, REPORT_WORDS, ZaloReports
-from storage.articles import Category
-from storage.polls import VoteOutcome
+from bot.zalo.stats import ZaloStats
+from bot.zalo.subscribing import ZaloSubscriptions
+from bot.zalo.voting import ZaloVoting
 from storage.stats import Interaction
-from storage.subscriptions import DEFAULT_HOUR, Mode, Saved, Subscription
 from storage.zalo import CHANNEL as ZALO
 
 if TYPE_CHECKING:  # Services is built with Telegram's objects; only its type is named here
@@ -89,7 +79,6 @@ __all__ = ["CHOICES", "WORDS", "Conversation", "command_of", "in_dialog"]
 log = logging.getLogger(__name__)
 
 CHOICES = "choices"  # the dialog kind holding a person's last numbered choices
-MAX_CATEGORY_CHOICES = 90  # as on Telegram: the categories one /subscribe view offers
 _NUMBER = re.compile(r"[0-9]{1,4}")
 _TRAILING = re.compile(r"[\s.!?,;:…]+$")
 
@@ -228,6 +217,12 @@ class Conversation:
     def __init__(self, services: Services, *, clock: Callable[[], datetime] | None = None) -> None:
         self._services = services
         self._clock = clock or (lambda: datetime.now(UTC))
+        # Each part of what a resident can do, in its own module; the turn, the numbers and
+        # the words stay here.
+        self._reading = ZaloReading(services, self._clock)
+        self._subscriptions = ZaloSubscriptions(services)
+        self._voting = ZaloVoting(services)
+        self._stats = ZaloStats(services, self._clock)
         self._reports = ZaloReports(services)  # góp ý – phản ánh
 
     # -- the entry point ------------------------------------------------------------------
@@ -285,7 +280,7 @@ class Conversation:
                     quiet.append(news)
                 before.append(news)
                 taken = True
-            poll = await self._held_poll(turn, views)
+            poll = await self._voting.held(person, turn.lang, views)
             if poll is not None:
                 if taken:
                     hint = services.catalog.text("zalo.poll_hint", turn.lang)
@@ -294,26 +289,6 @@ class Conversation:
                 before.append(poll)
             views = [*before, *views]
         return await self._render(turn, views, quiet)
-
-    async def _held_poll(self, turn: _Turn, answer: Sequence[View]) -> View | None:
-        """The poll /sendpoll could not send them (outside the window), if it waits for them:
-        still open, not voted, not brought before (bot.zalo.held.take_held_poll)."""
-        services = self._services
-        poll = await services.polls.current()
-        if poll is None or not poll.is_open:
-            return None
-        results = await services.polls.results(poll.poll_id, turn.person, channel=ZALO)
-        if results is None or results.choice is not None:
-            return None
-        if not await take_held_poll(services.db, turn.person, poll.poll_id):
-            return None
-        shown = any(
-            isinstance(button.action, Vote) and button.action.poll == poll.poll_id
-            for view in answer
-            for row in view.buttons
-            for button in row
-        )
-        return None if shown else vote_view(services.catalog, turn.lang, results)
 
     async def _render(
         self, turn: _Turn, views: Sequence[View], quiet: Sequence[View] = ()
@@ -384,7 +359,7 @@ class Conversation:
         command, rest = named
         if command == "search" and rest.strip():
             await self._record(turn, "message")  # marked a search with its words below
-            return [await self._search(turn, rest)]
+            return [await self._reading.search(turn.person, turn.update_id, turn.lang, rest)]
         # A word for a command is logged as the command ("menu" is Zalo's own).
         await self._record(turn, f"cmd:{command}" if command in KNOWN_COMMANDS else "cmd:other")
         return await self._command(turn, command)
@@ -407,24 +382,29 @@ class Conversation:
         catalog = services.catalog
         lang = turn.lang
         if isinstance(action, OpenArticle):
-            view = await self._article(lang, action.article_id, action.page, action.category_id)
+            reading = self._reading
+            view = await reading.article(lang, action.article_id, action.page, action.category_id)
             return [view or View(catalog.text("read.article_gone", lang))]
         if isinstance(action, ListPage):
-            return [await self._list(lang, action.category_id, action.page)]
+            return [await self._reading.list(lang, action.category_id, action.page)]
         if isinstance(action, ShowCategories):
             return [render_categories(await services.reading.categories(), catalog, lang)]
         if isinstance(action, SearchPage):
-            return [await self._search_page(lang, action.search_id, action.page)]
+            return [await self._reading.search_page(lang, action.search_id, action.page)]
         if isinstance(action, Vote):
-            return [await self._vote(turn, action)]
+            return [await self._voting.vote(turn.person, lang, turn.seq, action)]
         if isinstance(action, ShowResults):
-            return [await self._results(turn, action.poll)]
+            return [await self._voting.results(turn.person, lang, action.poll)]
         if isinstance(action, SubscribeStep):
-            return [await self._step(turn, action)]
+            return [await self._subscriptions.step(turn.person, lang, action)]
         if isinstance(action, StopSubscription):
-            return [await self._stop(turn, action)]
+            return [await self._subscriptions.stop(turn.person, lang, action)]
         if isinstance(action, ForgetAnswer):
-            return [await self._forget(turn, action.confirmed)]
+            # The answer is in the language asked in (`lang`, read before it is deleted); from
+            # now on nothing more is kept about them.
+            view = await self._stats.forget(turn.person, lang, action.confirmed)
+            turn.forgotten = action.confirmed
+            return [view]
         if isinstance(action, SetLanguage):
             await services.users.set_language(turn.person, action.language, channel=ZALO)
             turn.lang = action.language
@@ -445,7 +425,7 @@ class Conversation:
         if command == "menu":
             return [self._menu(lang, catalog.text("zalo.menu", lang))]
         if command == "latest":
-            return [await self._list(lang, 0, 1)]
+            return [await self._reading.list(lang, 0, 1)]
         if command == "categories":
             return [render_categories(await services.reading.categories(), catalog, lang)]
         if command == "search":
@@ -453,15 +433,15 @@ class Conversation:
         if command == "links":
             return [render_links(list(services.settings.WEB_LINKS), catalog, lang)]
         if command == "poll":
-            return [await self._poll(turn)]
+            return [await self._voting.poll(turn.person, lang)]
         if command == "stats":
-            return [await self._stats(lang)]
+            return [await self._stats.stats(lang)]
         if command == "subscribe":
-            return [await self._subscribe(turn)]
+            return [await self._subscriptions.subscribe(turn.person, lang)]
         if command == "settings":
-            return [await self._settings(turn)]
+            return [await self._subscriptions.settings(turn.person, lang)]
         if command == "unsubscribe":
-            return [await self._unsubscribe(turn)]
+            return [await self._subscriptions.unsubscribe(turn.person, lang)]
         if command == "forget":
             return [forget_view(catalog, lang)]
         if command in REPORT_COMMANDS:  # góp ý – phản ánh
@@ -496,281 +476,3 @@ class Conversation:
         catalog = self._services.catalog
         welcome = catalog.text("zalo.welcome", lang, commune=self._services.settings.COMMUNE_NAME)
         return self._menu(lang, f"{welcome}\n\n{catalog.text('zalo.menu', lang)}")
-
-    # -- reading --------------------------------------------------------------------------
-
-    async def _article(self, lang: str, article_id: int, page: int, category: int) -> View | None:
-        services = self._services
-        article, older, newer = await services.reading.open(article_id, category or None)
-        if article is None:
-            return None
-        return render_article(
-            article, page, category, (older, newer), services.catalog, lang,
-            services.settings.tz, "",  # no Telegram username: its share link is left out
-        )  # fmt: skip
-
-    async def _list(self, lang: str, category_id: int, page: int) -> View:
-        services = self._services
-        catalog = services.catalog
-        page = max(page, 1)
-        offset = (page - 1) * LIST_SIZE
-        headlines, total = await services.reading.latest(category_id or None, offset, LIST_SIZE)
-        if category_id:
-            category = await services.reading.category(category_id)
-            title = catalog.text(
-                "read.category_title", lang, name=category.name if category else "?"
-            )
-            empty = catalog.text("read.empty_category", lang)
-        else:
-            title = catalog.text("read.latest_title", lang)
-            empty = catalog.text("read.empty", lang)
-        return render_list(
-            title, headlines, total, page, category_id, catalog, lang, services.settings.tz,
-            empty=empty,
-        )  # fmt: skip
-
-    async def _search(self, turn: _Turn, query: str) -> View:
-        services = self._services
-        catalog = services.catalog
-        lang = turn.lang
-        query = " ".join(query.split())[:200]
-        expression = search_expression(query)
-        if expression is None:
-            return View(catalog.text("zalo.search_help", lang))
-        headlines, total = await services.reading.search(expression, 0, LIST_SIZE)
-        try:  # the log gets the words and result count; a failure there must not stop the reply
-            await services.stats.searched(turn.update_id, query, total, channel=ZALO)
-        except Exception:
-            log.exception("could not log the search")
-        if not headlines:
-            return View(catalog.text("read.search_none", lang, query=query))
-        key = services.stats.key_of(turn.person, ZALO)  # for /forget
-        search_id = await services.reading.save_search(query, expression, self._clock(), key)
-        title = catalog.text("read.search_title", lang, query=query, total=total)
-        return render_list(
-            title, headlines, total, 1, 0, catalog, lang, services.settings.tz,
-            search_id=search_id,
-        )  # fmt: skip
-
-    async def _search_page(self, lang: str, search_id: int, page: int) -> View:
-        services = self._services
-        catalog = services.catalog
-        saved = await services.reading.saved_search(search_id)
-        if saved is None:
-            return View(catalog.text("read.search_expired", lang))
-        words, expression = saved
-        page = max(page, 1)
-        headlines, total = await services.reading.search(
-            expression, (page - 1) * LIST_SIZE, LIST_SIZE
-        )
-        title = catalog.text("read.search_title", lang, query=words, total=total)
-        return render_list(
-            title, headlines, total, page, 0, catalog, lang, services.settings.tz,
-            search_id=search_id, empty=catalog.text("read.search_none", lang, query=words),
-        )  # fmt: skip
-
-    # -- the poll -------------------------------------------------------------------------
-
-    async def _poll(self, turn: _Turn) -> View:
-        services = self._services
-        poll = await services.polls.current()
-        results = (
-            None
-            if poll is None
-            else await services.polls.results(poll.poll_id, turn.person, channel=ZALO)
-        )
-        if results is None:
-            return View(services.catalog.text("poll.none", turn.lang))
-        if results.poll.is_open and results.choice is None:
-            return vote_view(services.catalog, turn.lang, results)
-        return results_view(services.catalog, turn.lang, results, shared=False)
-
-    async def _vote(self, turn: _Turn, tap: Vote) -> View:
-        """Record the choice, say what happened, and show the results (a new message)."""
-        services = self._services
-        catalog = services.catalog
-        lang = turn.lang
-        result = await services.polls.vote(
-            tap.poll, turn.person, tap.option, seq=turn.seq, channel=ZALO
-        )
-        poll = await services.polls.get(tap.poll)
-        if poll is None or result.outcome is VoteOutcome.NO_POLL:
-            return View(catalog.text("poll.gone", lang))
-        if result.outcome is VoteOutcome.NO_OPTION:
-            return View(catalog.text("errors.stale_button", lang))
-        if result.outcome is VoteOutcome.CLOSED:
-            said = catalog.text("poll.closed", lang)
-        else:
-            chosen = poll.option(result.choice)
-            said = plain_text(
-                catalog, lang, f"poll.{result.outcome.value}", option=chosen.label if chosen else ""
-            )
-        results = await self._results(turn, tap.poll)
-        return View(f"{said}\n\n{results.text}", results.buttons)
-
-    async def _results(self, turn: _Turn, poll_id: int) -> View:
-        services = self._services
-        results = await services.polls.results(poll_id, turn.person, channel=ZALO)
-        if results is None:
-            return View(services.catalog.text("poll.gone", turn.lang))
-        return results_view(services.catalog, turn.lang, results, shared=False)
-
-    # -- statistics and /forget -----------------------------------------------------------
-
-    async def _stats(self, lang: str) -> View:
-        services = self._services
-        now = self._clock()
-        counter = await services.stats.counter(now)
-        subscribers = await services.subscriptions.count()
-        channels = await channel_counts(services.stats, services.subscriptions, now)
-        when = formats.stamp(now, services.settings.tz)
-        zone = services.settings.TIMEZONE
-        answered = await services.cases.answered_this_month(now)
-        return View(
-            counter_text(
-                services.catalog, lang, counter, subscribers, zone, when, channels,
-                answered=answered,
-            )
-        )  # fmt: skip
-
-    async def _forget(self, turn: _Turn, confirmed: bool) -> View:
-        catalog = self._services.catalog
-        lang = turn.lang  # read before it is deleted: the answer is in the language asked in
-        if not confirmed:
-            return View(catalog.text("stats.forget_cancelled", lang))
-        forgotten = await self._services.zalo_privacy.forget(turn.person)
-        turn.forgotten = True
-        log.info("a Zalo resident asked to be forgotten")  # no id: the log must not undo it
-        profile = "stats.forget_profile_yes" if forgotten.profile else "stats.forget_profile_none"
-        subscription = (
-            "stats.forget_subscription_yes"
-            if forgotten.subscription
-            else "stats.forget_subscription_none"
-        )
-        return View(
-            catalog.text(
-                "stats.forget_done", lang,
-                profile=catalog.text(profile, lang),
-                subscription=catalog.text(subscription, lang),
-                votes=forgotten.votes, events=forgotten.events,
-            )
-        )  # fmt: skip
-
-    # -- subscribing ----------------------------------------------------------------------
-
-    async def _categories(self) -> tuple[list[Category], dict[int, str]]:
-        every = await self._services.reading.categories()
-        offered = [c for c in every if c.category_id <= MAX_MASK_ID][:MAX_CATEGORY_CHOICES]
-        return offered, {c.category_id: c.name for c in every}
-
-    async def _subscribe(self, turn: _Turn) -> View:
-        services = self._services
-        current = await services.subscriptions.get(turn.person, channel=ZALO)
-        offered, names = await self._categories()
-        if current is not None:
-            return settings_view(services.catalog, turn.lang, current, names, False)
-        view = what_view(services.catalog, turn.lang, offered, None)
-        await services.zalo_subscribing.shown(turn.person, turn.person, SubscribeStep("what"), view)
-        return view
-
-    async def _settings(self, turn: _Turn) -> View:
-        services = self._services
-        current = await services.subscriptions.get(turn.person, channel=ZALO)
-        if current is None:
-            return none_view(services.catalog, turn.lang, False)
-        _, names = await self._categories()
-        return settings_view(services.catalog, turn.lang, current, names, False)
-
-    async def _unsubscribe(self, turn: _Turn) -> View:
-        """ "Hủy": in the middle of /subscribe it cancels that; otherwise it asks to stop."""
-        services = self._services
-        if services.zalo_subscribing.where(turn.person, turn.person) is not None:
-            return await self._step(turn, SubscribeStep("cancel"))
-        if await services.subscriptions.get(turn.person, channel=ZALO) is None:
-            return nothing_to_stop_view(services.catalog, turn.lang, False)
-        return stop_view(services.catalog, turn.lang, False)
-
-    async def _step(self, turn: _Turn, tap: SubscribeStep) -> View:
-        """A step of the /subscribe dialog (as handlers.subscribe.on_step on Telegram)."""
-        services = self._services
-        catalog = services.catalog
-        lang = turn.lang
-        subscribing = services.zalo_subscribing
-        if tap.step == "cancel":
-            await subscribing.end(turn.person, turn.person)
-            return View(catalog.text("subscribe.cancelled", lang))
-        offered, names = await self._categories()
-        chosen = tap.chosen
-        known = {category.category_id for category in offered}
-        if not chosen <= known or (tap.step == "toggle" and tap.value not in known):
-            return View(catalog.text("errors.stale_button", lang))
-        if tap.step == "how" and not tap.every and not chosen:
-            view = categories_view(catalog, lang, offered, chosen)
-            view = View(
-                f"{catalog.text('subscribe.need_category', lang)}\n\n{view.text}", view.buttons
-            )
-            await subscribing.shown(turn.person, turn.person, SubscribeStep("pick"), view)
-            return view
-        if tap.step in ("instant", "hour", "day"):
-            return await self._save(turn, tap, names)
-        current = await services.subscriptions.get(turn.person, channel=ZALO)
-        if tap.step == "what":
-            view = what_view(catalog, lang, offered, current)
-        elif tap.step == "pick":
-            view = categories_view(catalog, lang, offered, chosen)
-        elif tap.step == "toggle":
-            view = categories_view(catalog, lang, offered, chosen ^ {tap.value})
-        elif tap.step == "how":
-            view = how_view(catalog, lang, tap.every, chosen, names)
-        elif tap.step == "daily":
-            daily = current is not None and current.mode == "daily"
-            view = hour_view(
-                catalog, lang, tap, current.hour if daily and current else DEFAULT_HOUR
-            )
-        else:  # "weekly"
-            weekly = current is not None and current.mode == "weekly"
-            view = day_view(catalog, lang, tap, current.weekday if weekly and current else None)
-        await subscribing.shown(turn.person, turn.person, tap, view)
-        return view
-
-    async def _save(self, turn: _Turn, tap: SubscribeStep, names: dict[int, str]) -> View:
-        services = self._services
-        catalog = services.catalog
-        mode: Mode = (
-            "instant" if tap.step == "instant" else "daily" if tap.step == "hour" else "weekly"
-        )
-        subscription = Subscription(
-            chat_id=turn.person,
-            mode=mode,
-            hour=tap.value if mode == "daily" else WEEKLY_HOUR,
-            weekday=tap.value if mode == "weekly" else 0,
-            all_categories=tap.every,
-            category_ids=frozenset() if tap.every else tap.chosen,
-            language=turn.lang,
-            channel=ZALO,
-        )
-        saved = await services.subscriptions.save(subscription)
-        await services.zalo_subscribing.end(turn.person, turn.person)
-        log.info("Zalo subscription %s: %s", saved.value, mode)
-        key = "subscribe.saved" if saved is Saved.NEW else "subscribe.changed"
-        return View(
-            catalog.text(key, turn.lang, **described(catalog, turn.lang, subscription, names))
-        )
-
-    async def _stop(self, turn: _Turn, tap: StopSubscription) -> View:
-        services = self._services
-        catalog = services.catalog
-        lang = turn.lang
-        if tap.action == "no":
-            return View(catalog.text("subscribe.kept", lang))
-        exists = await services.subscriptions.get(turn.person, channel=ZALO) is not None
-        if tap.action == "ask":
-            return (
-                stop_view(catalog, lang, False)
-                if exists
-                else nothing_to_stop_view(catalog, lang, False)
-            )
-        if await services.subscriptions.delete(turn.person, channel=ZALO):
-            log.info("Zalo subscription stopped")
-            return View(catalog.text("subscribe.stopped", lang))
-        return nothing_to_stop_view(catalog, lang, False)
