@@ -505,6 +505,21 @@ class OutboxStore:
         )
         return row is not None
 
+    async def skipped_rows(
+        self, kind: str, channel: str, chat_id: int, reasons: Sequence[str], after: int = 0
+    ) -> list[tuple[int, str]]:
+        """The rows for `chat_id` on `channel` of jobs of `kind`, numbered after `after`, that
+        were skipped for one of `reasons`: (outbox id, the job's dedupe key), oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT o.outbox_id, d.dedupe_key FROM outbox AS o"
+            " JOIN deliveries AS d ON d.delivery_id = o.delivery_id"
+            " WHERE o.channel = ? AND o.chat_id = ? AND o.outbox_id > ? AND d.kind = ?"
+            " AND o.state = 'skipped' AND d.dedupe_key IS NOT NULL"
+            f" AND o.reason IN ({','.join('?' * len(reasons))}) ORDER BY o.outbox_id",
+            (channel, chat_id, after, kind, *reasons),
+        )
+        return [(int(row["outbox_id"]), str(row["dedupe_key"])) for row in rows]
+
     async def recent(self, limit: int = 10) -> list[Progress]:
         """The latest jobs, newest first."""
         rows = await self._db.fetchall(

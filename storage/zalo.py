@@ -163,6 +163,22 @@ class ZaloPeople:
         )
         return written.rowcount == 1
 
+    async def alerts_brought(self, person_id: int) -> int:
+        """The newest outbox row of a skipped alert already brought to the person (0: none)."""
+        row = await self._db.fetchone(
+            "SELECT alerts_brought FROM zalo_people WHERE person_id = ?", (person_id,)
+        )
+        return int(row["alerts_brought"]) if row is not None else 0
+
+    @staticmethod
+    async def bring_alerts_in(conn: aiosqlite.Connection, person_id: int, upto: int) -> None:
+        """Skipped alerts up to outbox row `upto` are brought to the person (migration 0028),
+        inside the caller's transaction."""
+        await conn.execute(
+            "UPDATE zalo_people SET alerts_brought = max(alerts_brought, ?) WHERE person_id = ?",
+            (upto, person_id),
+        )
+
     @staticmethod
     async def forget_in(conn: aiosqlite.Connection, person_id: int) -> None:
         """Delete the person, inside the caller's transaction (storage.privacy)."""

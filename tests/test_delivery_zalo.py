@@ -16,10 +16,13 @@ from bot.i18n import Catalog
 from bot.standins.telegram import FakeTelegram
 from bot.standins.zalo import MESSAGE_PATH, FakeZalo
 from bot.zalo.delivery import ZaloPace
+from bot.zalo.held import take_held
 from bot.zalo.messages import ZaloMessage
 from bot.zalo.messages import outgoing as zalo_outgoing
+from storage.subscriptions import Subscription
 from tests.conftest import make_settings
 from tests.test_delivery import wait_done
+from tests.test_zalo_chat import add_article, pusher
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -324,3 +327,41 @@ async def test_a_refused_refresh_token_fails_rows_after_bounded_retries(
         assert got.sent_in_window == 0
     said = [r for r in caplog.records if "access token even after a refresh" in r.getMessage()]
     assert len(said) == 1
+
+
+async def test_an_alert_skipped_for_the_window_is_brought_with_the_next_message(
+    tmp_path: Path, telegram: FakeTelegram, zalo: FakeZalo
+) -> None:
+    """Two articles come at once for Lan, who takes alerts and has one message of her window
+    left: both alerts are written for her (she is inside it), the engine sends one and skips
+    the other. Her bookmark moved past both when they were written, so the skipped row itself
+    must bring its article with her next message (bot.zalo.held.take_held), once."""
+    settings = make_settings(tmp_path, telegram, ZALO_SEND_RATE_PER_SECOND=50, **zalo.settings())
+    services = Services(settings, Catalog.load("vi"))
+    await services.open()
+    try:
+        lan = await resident(services, zalo, "8300000000000000001")
+        await services.subscriptions.save(Subscription(lan, "instant", channel="zalo"))
+        written = await services.db.write(
+            "INSERT INTO categories (name) VALUES ('Tin tức') RETURNING category_id"
+        )
+        category = int(written.rows[0]["category_id"])
+        titles = ("Lịch tiếp công dân tháng 12", "Kế hoạch ra quân vệ sinh môi trường")
+        for title in titles:
+            await add_article(services, title, category)
+        await services.db.write(  # as if the OA had written to her all but once since her message
+            "UPDATE zalo_people SET sent_in_window = ? WHERE person_id = ?",
+            (settings.ZALO_WINDOW_MESSAGES - 1, lan),
+        )
+        jobs = await pusher(services).announce()  # written while no engine runs: both rows
+        assert len(jobs) == 2
+        await services.start_delivery()
+        for job in jobs:
+            await wait_done(services, job)
+        [sent] = texts(zalo, "8300000000000000001")
+        [skipped] = [title for title in titles if title not in sent]
+        held = await take_held(services.db, lan)
+        assert [article.title for article in held] == [skipped]
+        assert await take_held(services.db, lan) == []  # brought once
+    finally:
+        await services.close()

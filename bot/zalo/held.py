@@ -39,14 +39,20 @@ __all__ = ["HELD_POLL_REASONS", "HELD_SHOWN", "held_view", "take_held", "take_he
 
 HELD_SHOWN = 10  # articles listed; the rest are counted ("and N more")
 TITLE_CHARS = 48  # of a title on a button
-# Why the engine sent a Zalo resident nothing for Zalo's rules (bot.zalo.delivery): the poll
-# waits for them. A job cancelled, or a resident no longer following, is not waiting.
+# Why the engine sent a Zalo resident nothing for Zalo's rules (bot.zalo.delivery): the poll,
+# or an alert, waits for them. A job cancelled, or a resident no longer following, is not waiting.
 HELD_POLL_REASONS = ("window", "night", "quota", "package")
+_ALERT = "alert:"  # an alert job's dedupe key: "alert:<article id>" (bot.push)
 
 
 async def take_held(db: Database, person: int) -> list[NewArticle]:
     """The articles the Zalo subscriber `person` missed, newest first; the bookmark moves past
-    them (and past the other articles looked at) in one transaction."""
+    them (and past the other articles looked at) in one transaction.
+
+    Missed are also the alerts written for them inside the window that the delivery engine then
+    skipped for Zalo's rules (the window's messages used up by earlier alerts, or the window
+    closed before their turn): their bookmark had moved past those articles when the alert was
+    written, so the skipped rows themselves name them, each brought once (migration 0028)."""
     reader = DigestReader(db)
     subscriber = await reader.subscriber(person, ZALO)
     if subscriber is None:
@@ -57,11 +63,22 @@ async def take_held(db: Database, person: int) -> list[NewArticle]:
         candidates = await reader.articles_after(subscriber.cursor, stored_by=subscriber.slot)
     else:
         candidates = []
-    if not candidates:
+    skipped = await OutboxStore(db).skipped_rows(
+        "alert", ZALO, person, HELD_POLL_REASONS, after=await ZaloPeople(db).alerts_brought(person)
+    )
+    alerted = {int(key.removeprefix(_ALERT)) for _, key in skipped if key.startswith(_ALERT)}
+    alerted -= {article.article_id for article in candidates}
+    if alerted:
+        candidates += await reader.articles_after(0, only=sorted(alerted))
+    if not candidates and not skipped:
         return []
-    top = max(article.article_id for article in candidates)
     async with db.transaction() as conn:
-        await SubscriptionStore.save_bookmarks(conn, [DigestBookmark(person, top, None, ZALO)])
+        if candidates:
+            top = max(max(a.article_id for a in candidates), subscriber.cursor)
+            marks = [DigestBookmark(person, top, None, ZALO)]
+            await SubscriptionStore.save_bookmarks(conn, marks)
+        if skipped:
+            await ZaloPeople.bring_alerts_in(conn, person, skipped[-1][0])
     wanted = [a for a in candidates if subscriber.wants(a.categories)]
     # A staff announcement is kept as news too; whoever got it as a message has seen it.
     seen = await BroadcastStore(db).received(ZALO, person, [a.article_id for a in wanted])
