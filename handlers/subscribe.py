@@ -33,20 +33,17 @@ from bot.views import View
 from bot.views.subscriptions import (
     OFFERED_HOURS,
     WEEKLY_HOUR,
-    categories_view,
-    day_view,
     describe,
     described,
-    hour_view,
-    how_view,
     none_view,
     nothing_to_stop_view,
     settings_view,
+    step_view,
     stop_view,
     what_view,
 )
 from storage.articles import Category
-from storage.subscriptions import DEFAULT_HOUR, Mode, Saved, Subscription
+from storage.subscriptions import Mode, Saved, Subscription
 
 __all__ = [
     "MAX_CATEGORY_BUTTONS",
@@ -224,20 +221,7 @@ async def on_step(update: Update, context: BotContext) -> None:
         await _save(query, context, chat, tap, lang, names)
         return
     current = await services.subscriptions.get(chat.id)
-    if tap.step == "what":
-        view = what_view(catalog, lang, offered, current)
-    elif tap.step == "pick":
-        view = categories_view(catalog, lang, offered, chosen)
-    elif tap.step == "toggle":
-        view = categories_view(catalog, lang, offered, chosen ^ {tap.value})
-    elif tap.step == "how":
-        view = how_view(catalog, lang, tap.every, chosen, names)
-    elif tap.step == "daily":
-        daily = current is not None and current.mode == "daily"
-        view = hour_view(catalog, lang, tap, current.hour if daily and current else DEFAULT_HOUR)
-    else:  # "weekly"
-        weekly = current is not None and current.mode == "weekly"
-        view = day_view(catalog, lang, tap, current.weekday if weekly and current else None)
+    view = step_view(catalog, lang, tap, offered, names, current)
     # Where the dialog stands is kept on the bot's side too (see bot.services.subscribing).
     await services.subscribing.shown(chat.id, opened.user.id, tap, view)
     # Answer first so the button stops spinning, then turn the message to the next step.

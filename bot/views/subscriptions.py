@@ -25,6 +25,7 @@ __all__ = [
     "none_view",
     "nothing_to_stop_view",
     "settings_view",
+    "step_view",
     "stop_view",
     "what_view",
 ]
@@ -174,6 +175,33 @@ def day_view(catalog: Catalog, lang: str, tap: SubscribeStep, marked: int | None
     rows = [*_rows(days, 2), [_cancel(catalog, lang)]]
     text = catalog.text("subscribe.ask_day", lang, time=clock(WEEKLY_HOUR))
     return View(text, _keys(rows))
+
+
+def step_view(
+    catalog: Catalog,
+    lang: str,
+    tap: SubscribeStep,
+    offered: Sequence[Category],
+    names: dict[int, str],
+    current: Subscription | None,
+) -> View:
+    """The view of a /subscribe step that shows a choice ("what", "pick", "toggle", "how",
+    "daily", "weekly"), whatever the front end: `current` is the chat's subscription, whose
+    hour or weekday is marked."""
+    chosen = tap.chosen
+    if tap.step == "what":
+        return what_view(catalog, lang, offered, current)
+    if tap.step == "pick":
+        return categories_view(catalog, lang, offered, chosen)
+    if tap.step == "toggle":
+        return categories_view(catalog, lang, offered, chosen ^ {tap.value})
+    if tap.step == "how":
+        return how_view(catalog, lang, tap.every, chosen, names)
+    if tap.step == "daily":
+        daily = current is not None and current.mode == "daily"
+        return hour_view(catalog, lang, tap, current.hour if daily and current else DEFAULT_HOUR)
+    weekly = current is not None and current.mode == "weekly"
+    return day_view(catalog, lang, tap, current.weekday if weekly and current else None)
 
 
 def settings_view(

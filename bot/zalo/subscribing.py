@@ -18,18 +18,16 @@ from bot.views import View
 from bot.views.subscriptions import (
     WEEKLY_HOUR,
     categories_view,
-    day_view,
     described,
-    hour_view,
-    how_view,
     none_view,
     nothing_to_stop_view,
     settings_view,
+    step_view,
     stop_view,
     what_view,
 )
 from storage.articles import Category
-from storage.subscriptions import DEFAULT_HOUR, Mode, Saved, Subscription
+from storage.subscriptions import Mode, Saved, Subscription
 from storage.zalo import CHANNEL as ZALO
 
 if TYPE_CHECKING:  # Services is built with Telegram's objects; only its type is named here
@@ -106,22 +104,7 @@ class ZaloSubscriptions:
         if tap.step in ("instant", "hour", "day"):
             return await self._save(person, lang, tap, names)
         current = await services.subscriptions.get(person, channel=ZALO)
-        if tap.step == "what":
-            view = what_view(catalog, lang, offered, current)
-        elif tap.step == "pick":
-            view = categories_view(catalog, lang, offered, chosen)
-        elif tap.step == "toggle":
-            view = categories_view(catalog, lang, offered, chosen ^ {tap.value})
-        elif tap.step == "how":
-            view = how_view(catalog, lang, tap.every, chosen, names)
-        elif tap.step == "daily":
-            daily = current is not None and current.mode == "daily"
-            view = hour_view(
-                catalog, lang, tap, current.hour if daily and current else DEFAULT_HOUR
-            )
-        else:  # "weekly"
-            weekly = current is not None and current.mode == "weekly"
-            view = day_view(catalog, lang, tap, current.weekday if weekly and current else None)
+        view = step_view(catalog, lang, tap, offered, names, current)
         await subscribing.shown(person, person, tap, view)
         return view
 
