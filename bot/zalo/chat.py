@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -165,6 +165,19 @@ def in_dialog(services: Services, person: int) -> bool:
         services.zalo_reporting.draft(person, person) is not None
         or services.zalo_subscribing.where(person, person) is not None
     )
+
+
+async def keep_numbers(
+    services: Services, person: int, choices: Mapping[int, str] | Mapping[str, str]
+) -> None:
+    """The resident's numbers from now on: each number → the packed typed action it stands for
+    (the `choices` dialog). Written before the message offering them leaves, so the number
+    typed next finds them, after a restart too. The one place that sets them: the answers
+    (`Conversation._render`), a case's notice (`bot.zalo.notices`), the poll /sendpoll sends
+    (`bot.zalo.poll`)."""
+    packed = {str(number): action for number, action in choices.items()}
+    services.zalo_dialogs.begin(CHOICES, person, person, {"choices": packed})
+    await services.zalo_dialogs.save(CHOICES, person, person)
 
 
 def _offers(view: View) -> bool:
@@ -304,11 +317,7 @@ class Conversation:
             if rendered.choices:
                 choices = rendered.choices
         if choices and not turn.forgotten:
-            dialogs = self._services.zalo_dialogs
-            packed = {str(number): action for number, action in choices.items()}
-            dialogs.begin(CHOICES, turn.person, turn.person, {"choices": packed})
-            # Written before the reply leaves: the number typed next finds it after a restart.
-            await dialogs.save(CHOICES, turn.person, turn.person)
+            await keep_numbers(self._services, turn.person, choices)
         return messages
 
     async def _language(self, person: int) -> str:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from bot.services.cases import Change, Told
 from bot.views import View
 from bot.views.cases import resident_notice
-from bot.zalo.chat import CHOICES, in_dialog
+from bot.zalo.chat import in_dialog, keep_numbers
 from bot.zalo.render import for_zalo
 from storage.zalo import CHANNEL as ZALO
 
@@ -84,7 +84,5 @@ async def tell(services: Services, change: Change) -> Told:
                 return Told.HELD  # Zalo refused it (logged): their next message brings it
         await services.case_notices.drop(notice)
         if rendered.choices and not busy:
-            packed = {str(number): action for number, action in rendered.choices.items()}
-            services.zalo_dialogs.begin(CHOICES, person, person, {"choices": packed})
-            await services.zalo_dialogs.save(CHOICES, person, person)
+            await keep_numbers(services, person, rendered.choices)
     return Told.SENT

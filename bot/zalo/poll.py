@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from bot.i18n import Catalog
 from bot.views import View
 from bot.views.polls import vote_view
-from bot.zalo.chat import CHOICES, in_dialog
+from bot.zalo.chat import in_dialog, keep_numbers
 from bot.zalo.messages import outgoing
 from bot.zalo.render import numbered_message, one_message
 from storage.polls import PollResults
@@ -65,6 +65,4 @@ class ResidentNumbers:
     async def keep(self, person: int, choices: Mapping[str, str]) -> None:
         """The poll's choices are the person's numbers from now on (written before the next
         message can come, so a restart keeps them too)."""
-        dialogs = self._services.zalo_dialogs
-        dialogs.begin(CHOICES, person, person, {"choices": dict(choices)})
-        await dialogs.save(CHOICES, person, person)
+        await keep_numbers(self._services, person, choices)
