@@ -305,6 +305,16 @@ async def test_scheduled_announcement_can_be_called_off(
     assert await services.outbox.recent() == []
 
 
+async def no_row_in_flight(services: Services) -> None:
+    """Wait until no outbox row is being sent (each marked "sending" has its outcome)."""
+    async with asyncio.timeout(30):
+        while True:
+            row = await services.db.fetchone("SELECT COUNT(*) FROM outbox WHERE state = 'sending'")
+            if row is not None and row[0] == 0:
+                return
+            await asyncio.sleep(0.02)
+
+
 async def test_pause_resume_stop_and_report_adds_up(telegram: FakeTelegram, tmp_path: Path) -> None:
     # Slow enough that the stop always lands before the last message, however busy the
     # machine: after the resume, 20 more go out, then about 150 are left, 30 s at 5 a second.
@@ -322,8 +332,10 @@ async def test_pause_resume_stop_and_report_adds_up(telegram: FakeTelegram, tmp_
         await until(lambda: "Còn khoảng" in current(telegram, audience)["text"])
         await telegram.press(owner, audience, button(current(telegram, audience), "⏸"))
         await until(lambda: "Đã tạm dừng" in current(telegram, audience)["text"])
-        await asyncio.sleep(0.5)
+        await no_row_in_flight(services)  # what left before the pause has been answered
         held = len(telegram.calls_to("sendMessage"))
+        # Paused, nothing more goes out: a second in which the engine, at 5 a second, would
+        # have sent about five (an interval to watch, not a state to wait for).
         await asyncio.sleep(1.0)
         assert len(telegram.calls_to("sendMessage")) - held <= 1  # the progress edit aside
         await telegram.press(owner, audience, button(current(telegram, audience), "▶"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -157,8 +158,9 @@ async def test_a_job_due_before_a_late_start_still_runs(settings: Settings) -> N
     async def job(context: object) -> None:
         ran.set()
 
-    application.job_queue.run_once(job, when=0, name="due-now")
-    await asyncio.sleep(1.5)  # the late start itself: past APScheduler's default 1 s grace
+    # Due five seconds before the job queue starts: past APScheduler's default 1 s grace.
+    due = datetime.now(UTC) - timedelta(seconds=5)
+    application.job_queue.run_once(job, when=due, name="due-before-start")
     async with running(application):
         async with asyncio.timeout(30):
             await ran.wait()
