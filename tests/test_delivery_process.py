@@ -61,6 +61,24 @@ def query(database: Path, sql: str) -> list[tuple[object, ...]]:
         return conn.execute(sql).fetchall()
 
 
+async def finish_after_restart(
+    telegram: FakeTelegram,
+    database: Path,
+    log: Path,
+    delivery_id: int | None,
+    timeout: float,
+    **settings: str,
+) -> None:
+    """Start the bot again and wait until the job it resumes is done; then stop it."""
+    second = await start_bot(telegram, database, log, **settings)
+    try:
+        state = f"SELECT state FROM deliveries WHERE delivery_id = {delivery_id}"
+        await until(lambda: query(database, state) == [("done",)], timeout=timeout, step=0.1)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        await second.wait()
+
+
 @pytest.mark.timeout(120)
 async def test_send_survives_sigkill(telegram: FakeTelegram, tmp_path: Path) -> None:
     database = tmp_path / "bot.sqlite3"
@@ -90,13 +108,7 @@ async def test_send_survives_sigkill(telegram: FakeTelegram, tmp_path: Path) -> 
     sent_before = delivered()
     assert sent_before < RECIPIENTS  # killed midway indeed
 
-    second = await start_bot(telegram, database, log)
-    try:
-        state = f"SELECT state FROM deliveries WHERE delivery_id = {delivery_id}"
-        await until(lambda: query(database, state) == [("done",)], timeout=60, step=0.1)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        await second.wait()
+    await finish_after_restart(telegram, database, log, delivery_id, 60)
 
     got = Counter(call.chat_id for call in telegram.calls_to("sendMessage") if call.ok)
     assert set(got) == set(ids)  # every recipient got the message
@@ -174,13 +186,7 @@ async def test_both_channels_survive_sigkill(
     assert before[0] < RECIPIENTS  # killed midway indeed, on both channels
     assert before[1] < ZALO_RECIPIENTS
 
-    second = await start_bot(telegram, database, log, **zalo_settings)
-    try:
-        state = f"SELECT state FROM deliveries WHERE delivery_id = {delivery_id}"
-        await until(lambda: query(database, state) == [("done",)], timeout=90, step=0.1)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        await second.wait()
+    await finish_after_restart(telegram, database, log, delivery_id, 90, **zalo_settings)
 
     got = Counter(call.chat_id for call in telegram.calls_to("sendMessage") if call.ok)
     assert set(got) == set(chats)  # every chat got the message
