@@ -45,6 +45,7 @@ from typing import Literal
 import holidays
 
 from bot.config import Settings
+from bot.services.roles import Roles
 from storage.audit import AuditLog
 from storage.case_topics import CaseTopicStore, Topic
 from storage.cases import (
@@ -181,6 +182,7 @@ class Cases:
         self._staff = staff
         self._audit = audit
         self._settings = settings
+        self._roles = Roles(settings, staff, audit)
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def now(self) -> datetime:
@@ -263,8 +265,8 @@ class Cases:
         return await self._topics.handles()
 
     async def is_staff(self, user_id: int) -> bool:
-        """An owner or a staff member."""
-        return user_id in self._settings.ADMIN_IDS or await self._staff.get(user_id) is not None
+        """An owner or a staff member (`bot.services.roles.Roles.is_staff`)."""
+        return await self._roles.is_staff(user_id)
 
     async def _everyone(self) -> set[int]:
         return set(self._settings.ADMIN_IDS) | {m.user_id for m in await self._staff.members()}
