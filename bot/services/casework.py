@@ -480,24 +480,31 @@ class Casework:
         store = self._store
         today = now.astimezone(self._settings.tz).date()
         found: list[Reminder] = []
+        topics: dict[int, Topic] = {}  # read once, at the first reminder claimed
         # Due today or on the next working day: a Monday deadline is reminded of on the Friday.
         tomorrow = working_days_after(today, 1)
         for case in await store.due_soon(today, tomorrow):
             people = (case.assignee,) if case.assignee else ()
-            found += await self._claim(case, "due", people, "casework.remind_assignee")
+            found += await self._claim(case, "due", people, "casework.remind_assignee", topics)
         owners = tuple(sorted(self._settings.ADMIN_IDS))
         for case in await store.overdue(today, untold=True):
-            found += await self._claim(case, "overdue", owners, "casework.overdue")
+            found += await self._claim(case, "overdue", owners, "casework.overdue", topics)
         return found
 
     async def _claim(
-        self, case: Case, kind: Literal["due", "overdue"], people: tuple[int, ...], key: str
+        self,
+        case: Case,
+        kind: Literal["due", "overdue"],
+        people: tuple[int, ...],
+        key: str,
+        topics: dict[int, Topic],
     ) -> list[Reminder]:
         assert case.deadline is not None
         if not await self._store.claim_reminder(case.case_id, kind, case.deadline):
             return []  # another run was first
-        topic = await self._cases.topic(case.topic_id)
-        return [Reminder(case, kind, key, people, topic)]
+        if not topics:
+            topics.update(await self.topics())
+        return [Reminder(case, kind, key, people, topics.get(case.topic_id))]
 
     async def release(self, reminder: Reminder) -> None:
         """A reminder that could not go for a passing reason: tried again next run."""
