@@ -210,6 +210,10 @@ class Cases:
         """The topics residents choose from (or every topic, offered or not)."""
         return await self._topics.topics(everything=everything)
 
+    async def topics_by_id(self) -> dict[int, Topic]:
+        """Every topic, offered or not, by id (a case keeps a topic no longer offered)."""
+        return {topic.topic_id: topic for topic in await self.topics(everything=True)}
+
     async def topic(self, topic_id: int) -> Topic | None:
         """One topic."""
         return await self._topics.topic(topic_id)

@@ -262,7 +262,7 @@ class Casework:
 
     async def topics(self) -> dict[int, Topic]:
         """Every topic, offered or not, by id."""
-        return {topic.topic_id: topic for topic in await self._cases.topics(everything=True)}
+        return await self._cases.topics_by_id()
 
     @staticmethod
     def in_order(topics: dict[int, Topic]) -> list[Topic]:
