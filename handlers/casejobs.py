@@ -54,7 +54,8 @@ async def remind(context: BotContext, now: datetime) -> int:
     if not reminders:
         return 0
     names = await casework.names(
-        [reminder.case.assignee for reminder in reminders], partial(private_name, context.bot)
+        [reminder.case.assignee for reminder in reminders],
+        partial(private_name, context.bot, context.services),
     )
     for reminder in reminders:
         case = reminder.case
@@ -89,7 +90,7 @@ async def summarise(context: BotContext, now: datetime) -> bool:
         return False
     late = summary.late
     names = await casework.names(
-        [case.assignee for case in late], partial(private_name, context.bot)
+        [case.assignee for case in late], partial(private_name, context.bot, context.services)
     )
     for owner in summary.owners:
         lang = await casework.language(owner)

@@ -144,7 +144,7 @@ async def _stale(tap: Tap[Any], context: BotContext) -> None:
 async def case_page(context: BotContext, lang: str, case: Case, said: str = "") -> View:
     """A case's view, with what was just done above it."""
     services = context.services
-    page = await services.casework.page(case, partial(private_name, context.bot))
+    page = await services.casework.page(case, partial(private_name, context.bot, context.services))
     return case_page_view(services.catalog, lang, page, services.settings.tz, said)
 
 
@@ -189,7 +189,9 @@ async def _choose_assignee(tap: Tap[CaseAction], context: BotContext, case: Case
     if not case.is_open:
         await _not_now(tap, context, case)
         return
-    people = await context.services.casework.assignable(partial(private_name, context.bot))
+    people = await context.services.casework.assignable(
+        partial(private_name, context.bot, context.services)
+    )
     await _show(tap, context, assign_view(context.services.catalog, tap.lang, case, people))
 
 
@@ -208,7 +210,9 @@ async def _step(tap: Tap[CaseAction], context: BotContext, case: Case) -> None:
     change = step.change
     reached = await tell_resident(context, change)
     # The page names the new assignee and shows the topic: read once, for the notice too.
-    page = await services.casework.page(change.case, partial(private_name, context.bot))
+    page = await services.casework.page(
+        change.case, partial(private_name, context.bot, context.services)
+    )
     name, told = "", True
     if change.kind == "assigned":
         assignee = action.value
