@@ -20,13 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.stats import timed
 from bot.app import build_application
 from bot.callbacks import CaseList
 from bot.config import load_settings
@@ -65,18 +65,6 @@ def rows(count: int) -> Iterator[tuple[object, ...]]:
             "Xã đã xử lý." if answered else None, assignee if answered else None, rating,
             created.isoformat(), answered, created.isoformat(),
         )  # fmt: skip
-
-
-async def timed(run: Callable[[], Awaitable[object]], repeat: int) -> tuple[float, float]:
-    """Median and 99th percentile of `repeat` runs, in milliseconds."""
-    for _ in range(20):  # warm the page cache and the statement cache
-        await run()
-    samples = []
-    for _ in range(repeat):
-        begin = time.perf_counter()
-        await run()
-        samples.append((time.perf_counter() - begin) * 1000)
-    return statistics.median(samples), statistics.quantiles(samples, n=100)[98]
 
 
 async def main(count: int, repeat: int) -> None:

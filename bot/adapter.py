@@ -347,11 +347,13 @@ async def message_staff(bot: ExtBot[None], services: Services, chat_id: int, vie
     return True
 
 
-async def private_name(bot: ExtBot[None], user_id: int) -> str:
-    """The name Telegram gives a person in their private chat with the bot, or "" (an owner
-    not on the staff list is named this way)."""
+async def private_name(bot: ExtBot[None], services: Services, user_id: int) -> str:
+    """The name Telegram gives a person in their private chat with the bot now, or "" if the
+    bot cannot see their chat (an owner not on the staff list is named this way; /staff names
+    a person added by their id so)."""
     try:
         chat = await bot.get_chat(user_id)
-    except TelegramError:
+    except TelegramError as exc:
+        log.info("no name from Telegram for %s: %s", services.who(user_id), exc)
         return ""
     return (chat.full_name or "") if chat.type == ChatType.PRIVATE else ""

@@ -50,9 +50,15 @@ async def remind(context: BotContext, now: datetime) -> int:
     services = context.services
     casework = services.casework
     sent = 0
-    for reminder in await casework.due_reminders(now):
+    reminders = await casework.due_reminders(now)
+    if not reminders:
+        return 0
+    names = await casework.names(
+        [reminder.case.assignee for reminder in reminders],
+        partial(private_name, context.bot, context.services),
+    )
+    for reminder in reminders:
         case = reminder.case
-        names = await casework.names([case.assignee], partial(private_name, context.bot))
         assignee = names.get(case.assignee, str(case.assignee)) if case.assignee else ""
         for user_id in reminder.people:
             lang = await casework.language(user_id)
@@ -84,7 +90,7 @@ async def summarise(context: BotContext, now: datetime) -> bool:
         return False
     late = summary.late
     names = await casework.names(
-        [case.assignee for case in late], partial(private_name, context.bot)
+        [case.assignee for case in late], partial(private_name, context.bot, context.services)
     )
     for owner in summary.owners:
         lang = await casework.language(owner)

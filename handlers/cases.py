@@ -151,7 +151,7 @@ async def phananh_command(update: Update, context: BotContext) -> None:
     message, user, lang = opened
     services = context.services
     mine = await services.cases.mine(CHANNEL, user.id)
-    topics = {t.topic_id: t for t in await services.cases.topics(everything=True)}
+    topics = await services.cases.topics_by_id()
     view = mine_view(services.catalog, lang, mine, topics, services.settings.tz)
     await message.reply_text(view.text)
 

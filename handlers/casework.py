@@ -36,7 +36,7 @@ from bot.adapter import (
 )
 from bot.callbacks import CaseAction, CaseList
 from bot.context import BotContext, Services
-from bot.services.cases import Case, Change, Told
+from bot.services.cases import Case, Change, Told, Topic
 from bot.views import View
 from bot.views.casefigures import figures_csv_view
 from bot.views.casework import (
@@ -141,15 +141,10 @@ async def _stale(tap: Tap[Any], context: BotContext) -> None:
 # -- one case ---------------------------------------------------------------------------------
 
 
-async def _names(context: BotContext, ids: list[int | None]) -> dict[int, str]:
-    """Names of staff and owners: the staff list's, else Telegram's (owners), else none."""
-    return await context.services.casework.names(ids, partial(private_name, context.bot))
-
-
 async def case_page(context: BotContext, lang: str, case: Case, said: str = "") -> View:
     """A case's view, with what was just done above it."""
     services = context.services
-    page = await services.casework.page(case, partial(private_name, context.bot))
+    page = await services.casework.page(case, partial(private_name, context.bot, context.services))
     return case_page_view(services.catalog, lang, page, services.settings.tz, said)
 
 
@@ -194,7 +189,9 @@ async def _choose_assignee(tap: Tap[CaseAction], context: BotContext, case: Case
     if not case.is_open:
         await _not_now(tap, context, case)
         return
-    people = await context.services.casework.assignable(partial(private_name, context.bot))
+    people = await context.services.casework.assignable(
+        partial(private_name, context.bot, context.services)
+    )
     await _show(tap, context, assign_view(context.services.catalog, tap.lang, case, people))
 
 
@@ -212,21 +209,25 @@ async def _step(tap: Tap[CaseAction], context: BotContext, case: Case) -> None:
         return
     change = step.change
     reached = await tell_resident(context, change)
+    # The page names the new assignee and shows the topic: read once, for the notice too.
+    page = await services.casework.page(
+        change.case, partial(private_name, context.bot, context.services)
+    )
     name, told = "", True
     if change.kind == "assigned":
         assignee = action.value
-        name = (await _names(context, [assignee])).get(assignee) or str(assignee)
-        told = assignee == tap.user.id or await _tell_assignee(context, change.case)
+        name = page.names.get(assignee) or str(assignee)
+        told = assignee == tap.user.id or await _tell_assignee(context, change.case, page.topic)
     said = step_said(services.catalog, tap.lang, change, reached=reached, told=told, name=name)
-    await _show(tap, context, await case_page(context, tap.lang, change.case, said))
+    view = case_page_view(services.catalog, tap.lang, page, services.settings.tz, said)
+    await _show(tap, context, view)
 
 
-async def _tell_assignee(context: BotContext, case: Case) -> bool:
+async def _tell_assignee(context: BotContext, case: Case, topic: Topic | None) -> bool:
     """Tell the staff member a case was given to them; False if the bot cannot reach them."""
     services = context.services
     assert case.assignee is not None
     lang = await services.casework.language(case.assignee)
-    topic = await services.cases.topic(case.topic_id)
     return await message_staff(
         context.bot, services, case.assignee, assigned_you_view(services.catalog, lang, case, topic)
     )

@@ -22,10 +22,8 @@ from telegram import (
     Update,
     User,
 )
-from telegram.constants import ChatType
-from telegram.error import TelegramError
 
-from bot.adapter import record, refused, reply
+from bot.adapter import private_name, record, refused, reply
 from bot.context import BotContext
 from bot.menus import clear_staff_menu, set_staff_menu
 from bot.views.staff import (
@@ -99,16 +97,6 @@ def target_of(message: Message, args: Sequence[str]) -> Target | str:
     return Target(sender.id, sender.full_name, sender.is_bot)
 
 
-async def _name_from_telegram(context: BotContext, user_id: int) -> str:
-    """The person's name as Telegram gives it now; "" if the bot cannot see their chat."""
-    try:
-        chat = await context.bot.get_chat(user_id)
-    except TelegramError as exc:
-        log.info("no name from Telegram for %s: %s", context.services.who(user_id), exc)
-        return ""
-    return (chat.full_name or "") if chat.type == ChatType.PRIVATE else ""
-
-
 async def _target(update: Update, context: BotContext, command: str) -> Target | None:
     """The person the command is about, or None after explaining what to send instead."""
     message = update.effective_message
@@ -151,7 +139,7 @@ async def addstaff_command(update: Update, context: BotContext) -> None:
     services = context.services
     catalog = services.catalog
     lang = await services.language_of(owner)
-    name = target.name or await _name_from_telegram(context, target.user_id)
+    name = target.name or await private_name(context.bot, context.services, target.user_id)
     if target.user_id in services.settings.ADMIN_IDS:
         await reply(message, staff_change_view(catalog, lang, "is_owner", target.user_id, name))
         return
@@ -208,7 +196,10 @@ async def staff_command(update: Update, context: BotContext) -> None:
     services = context.services
     lang = await services.language_of(update.effective_user)
     admins = services.settings.ADMIN_IDS
-    owners = [(user_id, await _name_from_telegram(context, user_id)) for user_id in sorted(admins)]
+    owners = [
+        (user_id, await private_name(context.bot, context.services, user_id))
+        for user_id in sorted(admins)
+    ]
     members = [m for m in await services.staff.members() if m.user_id not in admins]
     view = staff_list_view(services.catalog, lang, owners, members, services.settings.tz)
     await reply(message, view)
@@ -239,5 +230,5 @@ async def _actor_names(context: BotContext, entries: Sequence[AuditEntry]) -> di
             names.setdefault(str(entry.detail.get("user_id")), str(entry.detail["name"]))
     for user_id in sorted(services.settings.ADMIN_IDS):
         if str(user_id) not in names and any(e.actor == str(user_id) for e in entries):
-            names[str(user_id)] = await _name_from_telegram(context, user_id)
+            names[str(user_id)] = await private_name(context.bot, context.services, user_id)
     return {actor: name for actor, name in names.items() if name}

@@ -119,7 +119,7 @@ async def staffstats_command(update: Update, context: BotContext) -> None:
     # Residents' reports, by month and topic: the last three months (/casescsv has a year).
     since = services.cases.month_of(now - timedelta(days=62))[0]
     cases = await services.casework.store.figures(since, services.settings.tz)
-    topics = {topic.topic_id: topic for topic in await services.cases.topics(everything=True)}
+    topics = await services.cases.topics_by_id()
     await message.reply_text(figures_text(catalog, lang, cases, topics, when))
     days = [formats.day_month(day) for day, _, _ in figures.daily]
     # Drawing takes a moment of CPU: off the event loop, so residents are not held up.

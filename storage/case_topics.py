@@ -101,13 +101,6 @@ class CaseTopicStore:
         )
         return [int(row["user_id"]) for row in rows]
 
-    async def topics_of(self, user_id: int) -> list[int]:
-        """The topic ids a staff member handles."""
-        rows = await self._db.fetchall(
-            "SELECT topic_id FROM staff_topics WHERE user_id = ? ORDER BY topic_id", (user_id,)
-        )
-        return [int(row["topic_id"]) for row in rows]
-
     async def handles(self) -> dict[int, list[int]]:
         """Every topic someone handles → their staff ids."""
         rows = await self._db.fetchall(

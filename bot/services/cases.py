@@ -45,6 +45,7 @@ from typing import Literal
 import holidays
 
 from bot.config import Settings
+from bot.services.roles import Roles
 from storage.audit import AuditLog
 from storage.case_topics import CaseTopicStore, Topic
 from storage.cases import (
@@ -181,6 +182,7 @@ class Cases:
         self._staff = staff
         self._audit = audit
         self._settings = settings
+        self._roles = Roles(settings, staff, audit)
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def now(self) -> datetime:
@@ -207,6 +209,10 @@ class Cases:
     async def topics(self, *, everything: bool = False) -> list[Topic]:
         """The topics residents choose from (or every topic, offered or not)."""
         return await self._topics.topics(everything=everything)
+
+    async def topics_by_id(self) -> dict[int, Topic]:
+        """Every topic, offered or not, by id (a case keeps a topic no longer offered)."""
+        return {topic.topic_id: topic for topic in await self.topics(everything=True)}
 
     async def topic(self, topic_id: int) -> Topic | None:
         """One topic."""
@@ -263,8 +269,8 @@ class Cases:
         return await self._topics.handles()
 
     async def is_staff(self, user_id: int) -> bool:
-        """An owner or a staff member."""
-        return user_id in self._settings.ADMIN_IDS or await self._staff.get(user_id) is not None
+        """An owner or a staff member (`bot.services.roles.Roles.is_staff`)."""
+        return await self._roles.is_staff(user_id)
 
     async def _everyone(self) -> set[int]:
         return set(self._settings.ADMIN_IDS) | {m.user_id for m in await self._staff.members()}

@@ -47,7 +47,7 @@ from storage.case_topics import Topic
 from storage.cases import STATES, CaseNote, CaseState
 from storage.casework import CaseFigures, CaseworkStore
 from storage.ingest import State
-from storage.staff import StaffStore
+from storage.staff import StaffMember, StaffStore
 from storage.users import UserStore
 
 __all__ = [
@@ -210,7 +210,15 @@ class Casework:
     ) -> dict[int, str]:
         """Names of staff and owners: the staff list's, else `owner_name` (the messenger's
         name of an owner who is not on the list), else none."""
-        names = {member.user_id: member.name for member in await self._staff.members()}
+        return await self._names(await self._staff.members(), ids, owner_name)
+
+    async def _names(
+        self,
+        members: Iterable[StaffMember],
+        ids: Iterable[int | None],
+        owner_name: Callable[[int], Awaitable[str]],
+    ) -> dict[int, str]:
+        names = {member.user_id: member.name for member in members}
         for user_id in {i for i in ids if i is not None} - set(names):
             if user_id in self._settings.ADMIN_IDS:
                 names[user_id] = await owner_name(user_id)
@@ -227,8 +235,9 @@ class Casework:
         """Whom a case may be given to, with their names: the owners first (named as for
         `names`, else ""), then the other staff members."""
         owners = sorted(self._settings.ADMIN_IDS)
-        members = [m for m in await self._staff.members() if m.user_id not in owners]
-        names = await self.names(owners, owner_name)
+        everyone = await self._staff.members()  # read once: for the names and the list
+        members = [m for m in everyone if m.user_id not in owners]
+        names = await self._names(everyone, owners, owner_name)
         people = [(user_id, names.get(user_id, "")) for user_id in owners]
         return people + [(member.user_id, member.name) for member in members]
 
@@ -253,7 +262,7 @@ class Casework:
 
     async def topics(self) -> dict[int, Topic]:
         """Every topic, offered or not, by id."""
-        return {topic.topic_id: topic for topic in await self._cases.topics(everything=True)}
+        return await self._cases.topics_by_id()
 
     @staticmethod
     def in_order(topics: dict[int, Topic]) -> list[Topic]:
@@ -471,24 +480,31 @@ class Casework:
         store = self._store
         today = now.astimezone(self._settings.tz).date()
         found: list[Reminder] = []
+        topics: dict[int, Topic] = {}  # read once, at the first reminder claimed
         # Due today or on the next working day: a Monday deadline is reminded of on the Friday.
         tomorrow = working_days_after(today, 1)
         for case in await store.due_soon(today, tomorrow):
             people = (case.assignee,) if case.assignee else ()
-            found += await self._claim(case, "due", people, "casework.remind_assignee")
+            found += await self._claim(case, "due", people, "casework.remind_assignee", topics)
         owners = tuple(sorted(self._settings.ADMIN_IDS))
         for case in await store.overdue(today, untold=True):
-            found += await self._claim(case, "overdue", owners, "casework.overdue")
+            found += await self._claim(case, "overdue", owners, "casework.overdue", topics)
         return found
 
     async def _claim(
-        self, case: Case, kind: Literal["due", "overdue"], people: tuple[int, ...], key: str
+        self,
+        case: Case,
+        kind: Literal["due", "overdue"],
+        people: tuple[int, ...],
+        key: str,
+        topics: dict[int, Topic],
     ) -> list[Reminder]:
         assert case.deadline is not None
         if not await self._store.claim_reminder(case.case_id, kind, case.deadline):
             return []  # another run was first
-        topic = await self._cases.topic(case.topic_id)
-        return [Reminder(case, kind, key, people, topic)]
+        if not topics:
+            topics.update(await self.topics())
+        return [Reminder(case, kind, key, people, topics.get(case.topic_id))]
 
     async def release(self, reminder: Reminder) -> None:
         """A reminder that could not go for a passing reason: tried again next run."""

@@ -61,7 +61,7 @@ def _deadline(catalog: Catalog, lang: str, case: Case, today: date) -> str:
     if case.deadline is None:
         return catalog.text("casework.deadline_none", lang)
     day = formats.day(case.deadline, lang=lang)
-    if case.is_open and case.deadline < today:
+    if _late(case, today):
         return catalog.text("casework.deadline_late", lang, day=day)
     return day
 

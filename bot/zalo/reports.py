@@ -131,7 +131,7 @@ class ZaloReports:
         catalog = services.catalog
         if command == "phananh":
             mine = await services.cases.mine(ZALO, person)
-            topics = {t.topic_id: t for t in await services.cases.topics(everything=True)}
+            topics = await services.cases.topics_by_id()
             return [mine_view(catalog, lang, mine, topics, services.settings.tz)]
         if command in ("rate_yes", "rate_no"):
             waiting = [c for c in await services.cases.mine(ZALO, person) if c.state == "answered"]
