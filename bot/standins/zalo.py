@@ -695,16 +695,15 @@ def _oops(handler: tornado.web.RequestHandler, status: int) -> None:
     handler.finish("<html><body><h1>502 Bad Gateway</h1></body></html>")
 
 
-class _MessageHandler(tornado.web.RequestHandler):
-    """POST /v3.0/oa/message/cs."""
+class _ApiHandler(tornado.web.RequestHandler):
+    """One of the stand-in's API addresses: `answer` sends what `FakeZalo.handle_*` decided."""
 
-    def initialize(self, api: FakeZalo) -> None:
+    def initialize(self, api: FakeZalo, path: str = "") -> None:
         self.api = api
+        self.path = path  # for the handler that serves several addresses
 
-    async def post(self) -> None:
-        status, body = await self.api.handle_message(
-            self.request.headers.get("access_token"), self.request.body
-        )
+    def answer(self, status: int, body: dict[str, Any]) -> None:
+        """A 5xx as the HTML page a proxy would give, anything else as Zalo's JSON."""
         if status >= 500:
             _oops(self, status)
             return
@@ -715,23 +714,23 @@ class _MessageHandler(tornado.web.RequestHandler):
         """An API: no XSRF protection."""
 
 
-class _OAuthHandler(tornado.web.RequestHandler):
-    """POST /v4/oa/access_token (form-encoded, header secret_key)."""
+class _MessageHandler(_ApiHandler):
+    """POST /v3.0/oa/message/cs."""
 
-    def initialize(self, api: FakeZalo) -> None:
-        self.api = api
+    async def post(self) -> None:
+        self.answer(
+            *await self.api.handle_message(
+                self.request.headers.get("access_token"), self.request.body
+            )
+        )
+
+
+class _OAuthHandler(_ApiHandler):
+    """POST /v4/oa/access_token (form-encoded, header secret_key)."""
 
     async def post(self) -> None:
         form = {name: values[-1].decode() for name, values in self.request.body_arguments.items()}
-        status, body = await self.api.handle_oauth(self.request.headers.get("secret_key"), form)
-        if status >= 500:
-            _oops(self, status)
-            return
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
-
-    def check_xsrf_cookie(self) -> None:
-        """An API: no XSRF protection."""
+        self.answer(*await self.api.handle_oauth(self.request.headers.get("secret_key"), form))
 
 
 def user_ids(count: int, start: int = 0) -> Iterable[str]:
@@ -739,37 +738,19 @@ def user_ids(count: int, start: int = 0) -> Iterable[str]:
     return (f"{8_000_000_000_000_000_000 + start + i}" for i in range(count))
 
 
-class _ArticleHandler(tornado.web.RequestHandler):
+class _ArticleHandler(_ApiHandler):
     """POST /v2.0/article/create, /v2.0/article/verify, and the (unverified) broadcast."""
 
-    def initialize(self, api: FakeZalo, path: str) -> None:
-        self.api = api
-        self.path = path
-
     async def post(self) -> None:
-        status, body = await self.api.handle_article(
-            self.path, self.request.headers.get("access_token"), self.request.body
+        self.answer(
+            *await self.api.handle_article(
+                self.path, self.request.headers.get("access_token"), self.request.body
+            )
         )
-        if status >= 500:
-            _oops(self, status)
-            return
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
-
-    def check_xsrf_cookie(self) -> None:
-        """An API: no XSRF protection."""
 
 
-class _ProfileHandler(tornado.web.RequestHandler):
+class _ProfileHandler(_ApiHandler):
     """GET /v2.0/oa/getoa (unverified in the real API)."""
 
-    def initialize(self, api: FakeZalo) -> None:
-        self.api = api
-
     async def get(self) -> None:
-        status, body = await self.api.handle_profile(self.request.headers.get("access_token"))
-        if status >= 500:
-            _oops(self, status)
-            return
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
+        self.answer(*await self.api.handle_profile(self.request.headers.get("access_token")))
