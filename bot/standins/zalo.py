@@ -38,7 +38,6 @@ __all__ = [
     "MESSAGE_PATH",
     "OAUTH_PATH",
     "PROFILE_PATH",
-    "WEBHOOK_PATH",
     "FakeZalo",
     "SentMessage",
     "ZaloCall",
@@ -53,7 +52,6 @@ ARTICLE_CREATE_PATH = "/v2.0/article/create"
 ARTICLE_VERIFY_PATH = "/v2.0/article/verify"
 BROADCAST_PATH = "/v2.0/oa/message"  # unverified in the real API (see bot.zalo.api)
 PROFILE_PATH = "/v2.0/oa/getoa"  # the OA's profile, GET; unverified in the real API too
-WEBHOOK_PATH = "/zalo/webhook"
 MAX_TEXT = 2000
 ACCESS_SECONDS = 90_000  # 25 hours, as Zalo gives
 
