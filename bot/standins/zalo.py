@@ -375,12 +375,16 @@ class FakeZalo:
         return response.status_code
 
     def _opened(self, user_id: str) -> None:
+        """The user follows and wrote (or followed) just now: their window opens."""
+        self.followers.add(user_id)
         self._last_inbound[user_id] = time.monotonic()
         self._window_sent[user_id] = 0
 
+    def _message_id(self, given: str | None = None) -> str:
+        return given or f"msg{next(self._msg_ids):012d}"
+
     async def follow(self, user_id: str) -> int:
         """The user follows the OA: Zalo posts `follow`."""
-        self.followers.add(user_id)
         self._opened(user_id)
         return await self.post(self.event("follow", user_id))
 
@@ -391,12 +395,11 @@ class FakeZalo:
 
     def text_event(self, user_id: str, text: str, msg_id: str | None = None) -> dict[str, Any]:
         """A `user_send_text` event, not yet posted (post it twice to repeat it)."""
-        message = {"msg_id": msg_id or f"msg{next(self._msg_ids):012d}", "text": text}
+        message = {"msg_id": self._message_id(msg_id), "text": text}
         return self.event("user_send_text", user_id, message=message)
 
     async def say(self, user_id: str, text: str, msg_id: str | None = None) -> int:
         """The user writes `text` to the OA: the window opens, Zalo posts `user_send_text`."""
-        self.followers.add(user_id)
         self._opened(user_id)
         return await self.post(self.text_event(user_id, text, msg_id))
 
@@ -405,11 +408,10 @@ class FakeZalo:
     ) -> int:
         """The user sends a photo (with an optional caption): Zalo posts `user_send_image`,
         the picture as an attachment holding its address on Zalo's servers."""
-        self.followers.add(user_id)
         self._opened(user_id)
         attachment = {"type": "image", "payload": {"url": url, "thumbnail": url + "?thumb"}}
         message = {
-            "msg_id": msg_id or f"msg{next(self._msg_ids):012d}",
+            "msg_id": self._message_id(msg_id),
             "text": caption,
             "attachments": [attachment],
         }
@@ -418,11 +420,10 @@ class FakeZalo:
     async def send_location(self, user_id: str, latitude: float, longitude: float) -> int:
         """The user shares a location: Zalo posts `user_send_location`, its coordinates in the
         attachment's payload."""
-        self.followers.add(user_id)
         self._opened(user_id)
         coordinates = {"latitude": str(latitude), "longitude": str(longitude)}
         attachment = {"type": "location", "payload": {"coordinates": coordinates}}
-        message = {"msg_id": f"msg{next(self._msg_ids):012d}", "attachments": [attachment]}
+        message = {"msg_id": self._message_id(), "attachments": [attachment]}
         return await self.post(self.event("user_send_location", user_id, message=message))
 
     # -- answering the bot ------------------------------------------------------------------
