@@ -389,13 +389,13 @@ class Pusher:
     async def _reachable_on_zalo(self, subscribers: list[Subscriber]) -> list[Subscriber]:
         """The Zalo subscribers the OA may write to now (ZaloPeople's window). The others get
         nothing written and keep their bookmark: their next message brings what they missed."""
-        window = timedelta(hours=self._settings.ZALO_WINDOW_HOURS)
-        limit = self._settings.ZALO_WINDOW_MESSAGES
-        return [
-            subscriber
-            for subscriber in subscribers
-            if await self._zalo.in_window(subscriber.chat_id, window, limit)
-        ]
+        inside, _ = await self._zalo.windows(
+            [subscriber.chat_id for subscriber in subscribers],
+            timedelta(hours=self._settings.ZALO_WINDOW_HOURS),
+            self._settings.ZALO_WINDOW_MESSAGES,
+        )
+        reachable = set(inside)
+        return [subscriber for subscriber in subscribers if subscriber.chat_id in reachable]
 
     def _zalo_body(self, view: View, language: str) -> dict[str, Any]:
         hint = self._catalog.text("zalo.alert_hint", language)

@@ -17,12 +17,12 @@ import re
 from http import HTTPStatus
 from typing import Any
 
-import tornado.web
 from telegram import Update
 from tornado.httpserver import HTTPServer
 from tornado.routing import PathMatches, Rule
 
 from bot.context import BotApplication
+from bot.streaming import Application, BodyHandler
 
 __all__ = ["MAX_BODY_BYTES", "SECRET_HEADER", "WebhookServer"]
 
@@ -31,25 +31,18 @@ log = logging.getLogger(__name__)
 # An update is a few kilobytes (a message of 4,096 characters with its entities and a reply is
 # under 100 kB); 1 MiB leaves room for anything Telegram sends and no more.
 MAX_BODY_BYTES = 1 << 20
-# A refused request with a small declared body has that body read and dropped before the answer:
-# closing a connection with unread bytes makes the kernel reset it, and the client may then see
-# the reset instead of the 403. Anything larger is cut off at once.
-DRAIN_BYTES = 64 << 10
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-@tornado.web.stream_request_body
-class _UpdateHandler(tornado.web.RequestHandler):
+class _UpdateHandler(BodyHandler):
     """POST an update: the secret first, then the size, then the body."""
 
-    SUPPORTED_METHODS = ("POST",)
+    max_body = MAX_BODY_BYTES
 
     def initialize(self, bot_app: BotApplication, secret: bytes) -> None:
         self.bot_app = bot_app
         self.secret = secret
-        self.body = bytearray()
-        self.answered = False  # refused already: the rest of the body is not ours to read
-        self.refusal: HTTPStatus | None = None  # to answer once a small body has been dropped
+        self.start_body()
 
     def prepare(self) -> None:
         """Runs with the headers only: refuse here and the body is never read."""
@@ -57,32 +50,16 @@ class _UpdateHandler(tornado.web.RequestHandler):
         # compare_digest: how long the comparison takes says nothing about the secret.
         declared = self.request.headers.get("Content-Length")
         if not hmac.compare_digest(given, self.secret):
-            length = declared or ""
-            if length.isascii() and length.isdigit() and int(length) <= DRAIN_BYTES:
-                self.refusal = HTTPStatus.FORBIDDEN  # dropped as it comes, answered in post()
-            else:
-                self._refuse(HTTPStatus.FORBIDDEN)
+            self.refuse_from_headers(HTTPStatus.FORBIDDEN, declared)
             return
         if declared is not None and (not declared.isascii() or not declared.isdigit()):
             self._refuse(HTTPStatus.BAD_REQUEST)
         elif declared is not None and int(declared) > MAX_BODY_BYTES:
             self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
 
-    def data_received(self, chunk: bytes) -> None:
-        """A piece of the body (chunked bodies declare no length: they are counted)."""
-        if self.answered or self.refusal is not None:
-            return
-        self.body += chunk
-        if len(self.body) > MAX_BODY_BYTES:
-            self.body.clear()
-            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-
     async def post(self) -> None:
         """The whole body arrived: an update for the application, or 400."""
-        if self.answered:
-            return
-        if self.refusal is not None:
-            self._refuse(self.refusal)
+        if self.settled():
             return
         try:
             data = json.loads(bytes(self.body))
@@ -97,31 +74,9 @@ class _UpdateHandler(tornado.web.RequestHandler):
         self.set_status(HTTPStatus.OK)
         self.finish()
 
-    def _refuse(self, status: HTTPStatus) -> None:
-        # Finishing before the body is read makes tornado close the connection once the answer
-        # is sent, instead of reading (and discarding) the rest of the body.
-        self.answered = True
-        self.set_status(status)
-        self.finish()
-
     def log_exception(self, *args: Any) -> None:
         """Tornado's own report would show the request's headers, the secret among them."""
         log.warning("the webhook could not handle a request")
-
-
-@tornado.web.stream_request_body
-class _NotFound(tornado.web.RequestHandler):
-    """Any other address: 404 from the headers (tornado's own 404 reads the body first)."""
-
-    def prepare(self) -> None:
-        self.set_status(HTTPStatus.NOT_FOUND)
-        self.finish()
-
-
-class _Application(tornado.web.Application):
-    def log_request(self, handler: tornado.web.RequestHandler) -> None:
-        """One DEBUG line per request, without its address or headers."""
-        log.debug("webhook request answered %d", handler.get_status())
 
 
 class WebhookServer:
@@ -135,7 +90,7 @@ class WebhookServer:
             _UpdateHandler,
             {"bot_app": application, "secret": secret.encode()},
         )
-        self._server = HTTPServer(_Application([rule], default_handler_class=_NotFound))
+        self._server = HTTPServer(Application([rule], log, "webhook"))
         self.listen = listen
         self.port = port
         self._stopped = False

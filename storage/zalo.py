@@ -25,6 +25,17 @@ class ZaloPerson:
     last_inbound_at: datetime | None  # UTC
     sent_in_window: int
 
+    def in_window(self, window: timedelta, messages: int, now: datetime | None = None) -> bool:
+        """Whether a message to them would be allowed now (taking nothing): following, their
+        last message less than `window` ago, fewer than `messages` sent since."""
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        return (
+            self.following
+            and self.last_inbound_at is not None
+            and self.last_inbound_at > moment - window
+            and self.sent_in_window < messages
+        )
+
 
 def _stamp(now: datetime | None) -> str:
     return (now or datetime.now(UTC)).astimezone(UTC).isoformat()
@@ -118,14 +129,7 @@ class ZaloPeople:
     ) -> bool:
         """Whether a message to the person would be allowed now (taking nothing)."""
         person = await self.get(person_id)
-        moment = (now or datetime.now(UTC)).astimezone(UTC)
-        return (
-            person is not None
-            and person.following
-            and person.last_inbound_at is not None
-            and person.last_inbound_at > moment - window
-            and person.sent_in_window < messages
-        )
+        return person is not None and person.in_window(window, messages, now)
 
     async def windows(
         self,

@@ -38,7 +38,6 @@ __all__ = [
     "MESSAGE_PATH",
     "OAUTH_PATH",
     "PROFILE_PATH",
-    "WEBHOOK_PATH",
     "FakeZalo",
     "SentMessage",
     "ZaloCall",
@@ -53,7 +52,6 @@ ARTICLE_CREATE_PATH = "/v2.0/article/create"
 ARTICLE_VERIFY_PATH = "/v2.0/article/verify"
 BROADCAST_PATH = "/v2.0/oa/message"  # unverified in the real API (see bot.zalo.api)
 PROFILE_PATH = "/v2.0/oa/getoa"  # the OA's profile, GET; unverified in the real API too
-WEBHOOK_PATH = "/zalo/webhook"
 MAX_TEXT = 2000
 ACCESS_SECONDS = 90_000  # 25 hours, as Zalo gives
 
@@ -377,12 +375,16 @@ class FakeZalo:
         return response.status_code
 
     def _opened(self, user_id: str) -> None:
+        """The user follows and wrote (or followed) just now: their window opens."""
+        self.followers.add(user_id)
         self._last_inbound[user_id] = time.monotonic()
         self._window_sent[user_id] = 0
 
+    def _message_id(self, given: str | None = None) -> str:
+        return given or f"msg{next(self._msg_ids):012d}"
+
     async def follow(self, user_id: str) -> int:
         """The user follows the OA: Zalo posts `follow`."""
-        self.followers.add(user_id)
         self._opened(user_id)
         return await self.post(self.event("follow", user_id))
 
@@ -393,12 +395,11 @@ class FakeZalo:
 
     def text_event(self, user_id: str, text: str, msg_id: str | None = None) -> dict[str, Any]:
         """A `user_send_text` event, not yet posted (post it twice to repeat it)."""
-        message = {"msg_id": msg_id or f"msg{next(self._msg_ids):012d}", "text": text}
+        message = {"msg_id": self._message_id(msg_id), "text": text}
         return self.event("user_send_text", user_id, message=message)
 
     async def say(self, user_id: str, text: str, msg_id: str | None = None) -> int:
         """The user writes `text` to the OA: the window opens, Zalo posts `user_send_text`."""
-        self.followers.add(user_id)
         self._opened(user_id)
         return await self.post(self.text_event(user_id, text, msg_id))
 
@@ -407,11 +408,10 @@ class FakeZalo:
     ) -> int:
         """The user sends a photo (with an optional caption): Zalo posts `user_send_image`,
         the picture as an attachment holding its address on Zalo's servers."""
-        self.followers.add(user_id)
         self._opened(user_id)
         attachment = {"type": "image", "payload": {"url": url, "thumbnail": url + "?thumb"}}
         message = {
-            "msg_id": msg_id or f"msg{next(self._msg_ids):012d}",
+            "msg_id": self._message_id(msg_id),
             "text": caption,
             "attachments": [attachment],
         }
@@ -420,11 +420,10 @@ class FakeZalo:
     async def send_location(self, user_id: str, latitude: float, longitude: float) -> int:
         """The user shares a location: Zalo posts `user_send_location`, its coordinates in the
         attachment's payload."""
-        self.followers.add(user_id)
         self._opened(user_id)
         coordinates = {"latitude": str(latitude), "longitude": str(longitude)}
         attachment = {"type": "location", "payload": {"coordinates": coordinates}}
-        message = {"msg_id": f"msg{next(self._msg_ids):012d}", "attachments": [attachment]}
+        message = {"msg_id": self._message_id(), "attachments": [attachment]}
         return await self.post(self.event("user_send_location", user_id, message=message))
 
     # -- answering the bot ------------------------------------------------------------------
@@ -695,16 +694,15 @@ def _oops(handler: tornado.web.RequestHandler, status: int) -> None:
     handler.finish("<html><body><h1>502 Bad Gateway</h1></body></html>")
 
 
-class _MessageHandler(tornado.web.RequestHandler):
-    """POST /v3.0/oa/message/cs."""
+class _ApiHandler(tornado.web.RequestHandler):
+    """One of the stand-in's API addresses: `answer` sends what `FakeZalo.handle_*` decided."""
 
-    def initialize(self, api: FakeZalo) -> None:
+    def initialize(self, api: FakeZalo, path: str = "") -> None:
         self.api = api
+        self.path = path  # for the handler that serves several addresses
 
-    async def post(self) -> None:
-        status, body = await self.api.handle_message(
-            self.request.headers.get("access_token"), self.request.body
-        )
+    def answer(self, status: int, body: dict[str, Any]) -> None:
+        """A 5xx as the HTML page a proxy would give, anything else as Zalo's JSON."""
         if status >= 500:
             _oops(self, status)
             return
@@ -715,23 +713,23 @@ class _MessageHandler(tornado.web.RequestHandler):
         """An API: no XSRF protection."""
 
 
-class _OAuthHandler(tornado.web.RequestHandler):
-    """POST /v4/oa/access_token (form-encoded, header secret_key)."""
+class _MessageHandler(_ApiHandler):
+    """POST /v3.0/oa/message/cs."""
 
-    def initialize(self, api: FakeZalo) -> None:
-        self.api = api
+    async def post(self) -> None:
+        self.answer(
+            *await self.api.handle_message(
+                self.request.headers.get("access_token"), self.request.body
+            )
+        )
+
+
+class _OAuthHandler(_ApiHandler):
+    """POST /v4/oa/access_token (form-encoded, header secret_key)."""
 
     async def post(self) -> None:
         form = {name: values[-1].decode() for name, values in self.request.body_arguments.items()}
-        status, body = await self.api.handle_oauth(self.request.headers.get("secret_key"), form)
-        if status >= 500:
-            _oops(self, status)
-            return
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
-
-    def check_xsrf_cookie(self) -> None:
-        """An API: no XSRF protection."""
+        self.answer(*await self.api.handle_oauth(self.request.headers.get("secret_key"), form))
 
 
 def user_ids(count: int, start: int = 0) -> Iterable[str]:
@@ -739,37 +737,19 @@ def user_ids(count: int, start: int = 0) -> Iterable[str]:
     return (f"{8_000_000_000_000_000_000 + start + i}" for i in range(count))
 
 
-class _ArticleHandler(tornado.web.RequestHandler):
+class _ArticleHandler(_ApiHandler):
     """POST /v2.0/article/create, /v2.0/article/verify, and the (unverified) broadcast."""
 
-    def initialize(self, api: FakeZalo, path: str) -> None:
-        self.api = api
-        self.path = path
-
     async def post(self) -> None:
-        status, body = await self.api.handle_article(
-            self.path, self.request.headers.get("access_token"), self.request.body
+        self.answer(
+            *await self.api.handle_article(
+                self.path, self.request.headers.get("access_token"), self.request.body
+            )
         )
-        if status >= 500:
-            _oops(self, status)
-            return
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
-
-    def check_xsrf_cookie(self) -> None:
-        """An API: no XSRF protection."""
 
 
-class _ProfileHandler(tornado.web.RequestHandler):
+class _ProfileHandler(_ApiHandler):
     """GET /v2.0/oa/getoa (unverified in the real API)."""
 
-    def initialize(self, api: FakeZalo) -> None:
-        self.api = api
-
     async def get(self) -> None:
-        status, body = await self.api.handle_profile(self.request.headers.get("access_token"))
-        if status >= 500:
-            _oops(self, status)
-            return
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
+        self.answer(*await self.api.handle_profile(self.request.headers.get("access_token")))

@@ -73,8 +73,10 @@ async def tell(services: Services, change: Change) -> Told:
         rendered = for_zalo(view, catalog, lang, numbered=not busy)
         someone = await services.zalo_people.get(person)
         room = 0 if someone is None else oa.window_messages - someone.sent_in_window
-        if room < len(rendered.messages) or not await services.zalo_people.in_window(
-            person, oa.window, oa.window_messages
+        if (
+            someone is None
+            or room < len(rendered.messages)
+            or not someone.in_window(oa.window, oa.window_messages)
         ):
             log.info("%s's notice (%s) waits: outside the reporter's Zalo window", case.number,
                      change.kind)  # fmt: skip

@@ -1,12 +1,12 @@
 """The Zalo webhook: Zalo posts the OA's events here, signed; nothing unsigned gets through.
 
-`ZaloWebhook` listens on `ZALO_WEBHOOK_LISTEN` at `/zalo/webhook` (a small tornado app, like
-bot/webhook.py for Telegram). A request without `X-ZEvent-Signature` is answered 401 from its
-headers; a body over `MAX_BODY_BYTES` gets 413; then the signature is checked against the raw
-body (`mac=` SHA-256 of app id + body + the body's timestamp + the OA secret key) before anything
-else is done with it: wrong, 401, and nothing is stored. A good event is answered 200 at once
-(Zalo wants an answer within seconds) and handed to `receive` after the answer, with its key
-for deduplication (`event_key`).
+`ZaloWebhook` listens on `ZALO_WEBHOOK_LISTEN` at `/zalo/webhook` (a small tornado app on
+bot/streaming.py, as bot/webhook.py for Telegram). A request without `X-ZEvent-Signature` is
+answered 401 from its headers; a body over `MAX_BODY_BYTES` gets 413; then the signature is
+checked against the raw body (`mac=` SHA-256 of app id + body + the body's timestamp + the OA
+secret key) before anything else is done with it: wrong, 401, and nothing is stored. A good event
+is answered 200 at once (Zalo wants an answer within seconds) and handed to `receive` after the
+answer, with its key for deduplication (`event_key`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
-import tornado.web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
+from bot.streaming import Application, BodyHandler
 from bot.zalo.messages import ZaloEvent
 
 __all__ = [
@@ -44,7 +44,6 @@ PATH = "/zalo/webhook"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 # An event is a few kilobytes (a text of 2,000 characters, a few attachments' addresses).
 MAX_BODY_BYTES = 256 << 10
-DRAIN_BYTES = 64 << 10  # a refused small body is read and dropped (see bot/webhook.py)
 # How long stopping waits for the events being handled (their replies) before cancelling them.
 STOP_SECONDS = 10.0
 
@@ -130,17 +129,14 @@ def event_key(app_id: str, event: ZaloEvent) -> str:
     return f"{event.name}:{app_id}:{event.timestamp_ms}:{event.user_id}"
 
 
-@tornado.web.stream_request_body
-class _EventHandler(tornado.web.RequestHandler):
+class _EventHandler(BodyHandler):
     """POST an event: the signature header, the size, the signature, then 200 and the work."""
 
-    SUPPORTED_METHODS = ("POST",)
+    max_body = MAX_BODY_BYTES
 
     def initialize(self, webhook: ZaloWebhook) -> None:
         self.webhook = webhook
-        self.body = bytearray()
-        self.answered = False
-        self.refusal: HTTPStatus | None = None
+        self.start_body()
 
     def prepare(self) -> None:
         """Runs with the headers only: refuse here and the body is never read."""
@@ -150,26 +146,11 @@ class _EventHandler(tornado.web.RequestHandler):
         elif declared is not None and int(declared) > MAX_BODY_BYTES:
             self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
         elif not self.request.headers.get(SIGNATURE_HEADER):
-            if declared is not None and int(declared) <= DRAIN_BYTES:
-                self.refusal = HTTPStatus.UNAUTHORIZED  # dropped as it comes, answered in post()
-            else:
-                self._refuse(HTTPStatus.UNAUTHORIZED)
-
-    def data_received(self, chunk: bytes) -> None:
-        """A piece of the body (a chunked body declares no length: it is counted)."""
-        if self.answered or self.refusal is not None:
-            return
-        self.body += chunk
-        if len(self.body) > MAX_BODY_BYTES:
-            self.body.clear()
-            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            self.refuse_from_headers(HTTPStatus.UNAUTHORIZED, declared)
 
     def post(self) -> None:
         """The whole body arrived: checked, answered, then handled."""
-        if self.answered:
-            return
-        if self.refusal is not None:
-            self._refuse(self.refusal)
+        if self.settled():
             return
         raw = bytes(self.body)
         webhook = self.webhook
@@ -186,32 +167,12 @@ class _EventHandler(tornado.web.RequestHandler):
             return
         webhook.hand_over(event)
 
-    def _refuse(self, status: HTTPStatus) -> None:
-        self.answered = True
-        self.set_status(status)
-        self.finish()
-
     def log_exception(self, *args: Any) -> None:
         """Tornado's own report would show the request's headers and body."""
         log.warning("the Zalo webhook could not handle a request")
 
     def check_xsrf_cookie(self) -> None:
         """A webhook: the signature is its protection."""
-
-
-@tornado.web.stream_request_body
-class _NotFound(tornado.web.RequestHandler):
-    """Any other address: 404 from the headers."""
-
-    def prepare(self) -> None:
-        self.set_status(HTTPStatus.NOT_FOUND)
-        self.finish()
-
-
-class _Application(tornado.web.Application):
-    def log_request(self, handler: tornado.web.RequestHandler) -> None:
-        """One DEBUG line per request, without its address, headers or body."""
-        log.debug("Zalo webhook request answered %d", handler.get_status())
 
 
 class ZaloWebhook:
@@ -227,7 +188,7 @@ class ZaloWebhook:
         self.port = port
         self._receive = receive
         routes = [(PATH, _EventHandler, {"webhook": self})]
-        self._server = HTTPServer(_Application(routes, default_handler_class=_NotFound))
+        self._server = HTTPServer(Application(routes, log, "Zalo webhook"))
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
 
