@@ -255,9 +255,9 @@ class Pusher:
             marks: list[DigestBookmark] = []
             telegram = await self._reader.subscribers("daily", "weekly")
             zalo = await self._reader.subscribers("daily", "weekly", channel=ZALO)
-            open_on_zalo = await self._reachable_on_zalo(zalo)
+            open_on_zalo = {s.chat_id for s in await self._reachable_on_zalo(zalo)}
             for subscriber in telegram + zalo:
-                if subscriber.channel == ZALO and subscriber not in open_on_zalo:
+                if subscriber.channel == ZALO and subscriber.chat_id not in open_on_zalo:
                     # Outside Zalo's window: nothing written, the bookmark stays; the slot is
                     # served, and the resident's next message brings the news (bot.zalo.held).
                     if not everyone:
@@ -389,13 +389,13 @@ class Pusher:
     async def _reachable_on_zalo(self, subscribers: list[Subscriber]) -> list[Subscriber]:
         """The Zalo subscribers the OA may write to now (ZaloPeople's window). The others get
         nothing written and keep their bookmark: their next message brings what they missed."""
-        window = timedelta(hours=self._settings.ZALO_WINDOW_HOURS)
-        limit = self._settings.ZALO_WINDOW_MESSAGES
-        return [
-            subscriber
-            for subscriber in subscribers
-            if await self._zalo.in_window(subscriber.chat_id, window, limit)
-        ]
+        inside, _ = await self._zalo.windows(
+            [subscriber.chat_id for subscriber in subscribers],
+            timedelta(hours=self._settings.ZALO_WINDOW_HOURS),
+            self._settings.ZALO_WINDOW_MESSAGES,
+        )
+        open_now = set(inside)
+        return [subscriber for subscriber in subscribers if subscriber.chat_id in open_now]
 
     def _zalo_body(self, view: View, language: str) -> dict[str, Any]:
         hint = self._catalog.text("zalo.alert_hint", language)
