@@ -255,9 +255,9 @@ class Pusher:
             marks: list[DigestBookmark] = []
             telegram = await self._reader.subscribers("daily", "weekly")
             zalo = await self._reader.subscribers("daily", "weekly", channel=ZALO)
-            open_on_zalo = await self._reachable_on_zalo(zalo)
+            open_on_zalo = {s.chat_id for s in await self._reachable_on_zalo(zalo)}
             for subscriber in telegram + zalo:
-                if subscriber.channel == ZALO and subscriber not in open_on_zalo:
+                if subscriber.channel == ZALO and subscriber.chat_id not in open_on_zalo:
                     # Outside Zalo's window: nothing written, the bookmark stays; the slot is
                     # served, and the resident's next message brings the news (bot.zalo.held).
                     if not everyone:

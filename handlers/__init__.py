@@ -56,7 +56,7 @@ from bot.keyboard import menu_keyboard
 from bot.ops import backups
 from bot.progress import FOLLOW_SECONDS
 from bot.updates import ChatOrder
-from bot.views.start import main_menu
+from bot.views.start import main_menu, menu_labels
 from handlers import (
     broadcast,
     casejobs,
@@ -148,7 +148,7 @@ def _others(
     application: BotApplication, front: Front
 ) -> list[BaseHandler[Update, BotContext, None]]:
     """The handlers that are not commands, in the order they are tried."""
-    menu = filters.Text(start.menu_labels(application.bot_data.services.catalog))
+    menu = filters.Text(menu_labels(application.bot_data.services.catalog))
     # Anything a person can send: what cannot be announced gets a reply saying so.
     content = filters.UpdateType.MESSAGE & ~filters.COMMAND & ~filters.StatusUpdate.ALL
     return [

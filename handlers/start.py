@@ -8,7 +8,6 @@ from telegram import Update
 from bot.adapter import reply
 from bot.callbacks import SetLanguage, parse_int
 from bot.context import BotContext
-from bot.i18n import Catalog
 from bot.menus import refresh_menu
 from bot.views import start as views
 
@@ -17,7 +16,6 @@ __all__ = [
     "help_command",
     "language_command",
     "menu_button",
-    "menu_labels",
     "start",
 ]
 
@@ -64,11 +62,6 @@ async def menu_button(update: Update, context: BotContext) -> None:
         await reply(message, views.search_help_view(services.catalog, lang))
     else:
         await help_command(update, context)
-
-
-def menu_labels(catalog: Catalog) -> list[str]:
-    """Every label of the main menu, in every language (to route taps on them)."""
-    return views.menu_labels(catalog)
 
 
 async def help_command(update: Update, context: BotContext) -> None:

@@ -100,8 +100,8 @@ class BroadcastStore:
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE broadcasts SET state = 'cancelled', updated_at = ?"
-                " WHERE created_by = ? AND state IN ('writing', 'choosing', 'timing')",
-                (stamp, created_by),
+                f" WHERE created_by = ? AND state IN ({','.join('?' * len(DRAFT_STATES))})",
+                (stamp, created_by, *DRAFT_STATES),
             )
             cursor = await conn.execute(
                 "INSERT INTO broadcasts (created_by, chat_id, created_at, updated_at)"

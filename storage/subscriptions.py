@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from storage.articles import ArticleStore
 from storage.channels import DEFAULT_CHANNEL
 from storage.db import Database
 
@@ -484,17 +483,3 @@ class DigestReader:
             "SELECT article_id FROM articles WHERE announced = 0 ORDER BY article_id"
         )
         return [int(row["article_id"]) for row in rows]
-
-    # The two writes below belong to other stores and are done there; the names stay for the
-    # callers written against them.
-
-    async def mark_announced(
-        self, article_ids: Sequence[int], conn: aiosqlite.Connection | None = None
-    ) -> None:
-        """Kept for older callers: `ArticleStore.mark_announced` does the write."""
-        await ArticleStore(self._db).mark_announced(article_ids, conn)
-
-    @staticmethod
-    async def save_bookmarks(conn: aiosqlite.Connection, marks: Sequence[DigestBookmark]) -> None:
-        """Kept for older callers: `SubscriptionStore.save_bookmarks` does the write."""
-        await SubscriptionStore.save_bookmarks(conn, marks)

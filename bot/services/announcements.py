@@ -23,7 +23,7 @@ from bot.zalo.announce import announcement_message
 from bot.zalo.messages import outgoing as zalo_outgoing
 from storage.articles import ArticleData, ArticleReader, ArticleStore
 from storage.audit import AuditLog
-from storage.broadcasts import Broadcast, BroadcastStore
+from storage.broadcasts import DRAFT_STATES, Broadcast, BroadcastStore
 from storage.channels import DEFAULT_CHANNEL as TELEGRAM
 from storage.outbox import OutboxStore
 from storage.subscriptions import DigestReader
@@ -287,7 +287,7 @@ class Announcements:
         expected = audience.total
         if not await store.update(
             draft.broadcast_id,
-            expect=("writing", "choosing", "timing"),  # a draft (storage.broadcasts.DRAFT_STATES)
+            expect=DRAFT_STATES,
             state="queued",
             start_at=moment.timestamp(),
             recipients=expected,
